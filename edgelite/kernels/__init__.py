@@ -9,7 +9,8 @@ from .base import Kernel, KernelError, TensorSpec, lookup, register, registered_
 FAMILIES = [
     "elementwise", "activations", "reduce", "conv", "pooling", "matmul", "shape_ops",
     "array_ops", "image", "detection", "recurrent", "control_flow", "variables",
-    "quantize", "quantized_conv", "quantized_elementwise", "quantized_misc", "hybrid", "sparse",
+    "quantize", "quantized_conv", "quantized_elementwise", "quantized_misc", "quantized_activations", "hybrid", "sparse",
+    "bitwise", "bidirectional", "svdf",
 ]
 
 for _name in FAMILIES:
