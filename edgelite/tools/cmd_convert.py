@@ -1,4 +1,8 @@
-"""``edgelite convert model.onnx -o model.tflite [--nhwc-io] [--opset-check]``."""
+"""``edgelite convert model.onnx -o model.tflite [--nhwc-io] [--opset-check] [--mode MODE ...]``.
+
+The quantization flags are those of ``edgelite quantize``: with ``--mode`` the converted model is
+quantized before it is written.
+"""
 from __future__ import annotations
 
 import argparse
@@ -18,6 +22,8 @@ def add_parser(subparsers) -> None:
                    help="only check the model's opsets and op types against what the converter supports")
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME:D0,D1,...",
                    help="fix the shape of a dynamic input (repeatable)")
+    from .cmd_quantize import add_quantize_arguments
+    add_quantize_arguments(p.add_argument_group("quantization (as edgelite quantize)"), default_mode=None)
     p.set_defaults(func=run)
 
 
@@ -60,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
     stats: dict = {}
     model = from_onnx(onnx_model, nhwc_io=args.nhwc_io, input_shapes=_parse_shapes(args.input_shape), stats=stats)
     dt = time.perf_counter() - t0
+    report = None
+    if args.mode:
+        from .cmd_quantize import quantize_from_args
+        model, report = quantize_from_args(model, args, quiet=False)
     out = Path(args.output) if args.output else src.with_suffix(".tflite")
     model.save(str(out))
     hist = ", ".join(f"{k} x{v}" for k, v in model.op_histogram().items())
@@ -67,4 +77,6 @@ def run(args: argparse.Namespace) -> int:
     done = {k: v for k, v in stats.items() if v}
     if done:
         print("passes: " + ", ".join(f"{k} {v}" for k, v in done.items()))
+    if report is not None:
+        print(report.summary())
     return 0

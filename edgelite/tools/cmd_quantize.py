@@ -1,15 +1,20 @@
-"""``edgelite quantize``: post-training quantization of a .tflite model."""
+"""``edgelite quantize``: post-training quantization of a .tflite model.
+
+The quantization flags are defined once here (``add_quantize_arguments``) and shared with
+``edgelite convert``, which can quantize the model it has just converted.
+"""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
+MODES = ["dynamic", "float16", "int8", "int16x8"]
 
-def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("quantize", help="post-training quantization (dynamic, float16, int8, int16x8)",
-                              description="Quantize a float .tflite model.")
-    p.add_argument("model", help="float .tflite model")
-    p.add_argument("-o", "--output", required=True, help="where to write the quantized model")
-    p.add_argument("--mode", choices=["dynamic", "float16", "int8", "int16x8"], default="int8")
+
+def add_quantize_arguments(p: argparse.ArgumentParser, default_mode: str | None) -> None:
+    """Add the quantization flags; with ``default_mode=None`` quantization is off unless --mode is given."""
+    p.add_argument("--mode", "--quantize", dest="mode", choices=MODES, default=default_mode,
+                   help=f"quantization mode (default: {default_mode or 'none, keep float'})")
     p.add_argument("--calibration", metavar="DATA",
                    help=".npz / .npy file or a folder of images (int8 / int16x8 modes)")
     p.add_argument("--samples", type=int, default=None, help="use at most this many calibration samples")
@@ -23,16 +28,23 @@ def add_parser(subparsers) -> None:
     p.add_argument("--per-tensor", action="store_true", help="one weight scale per tensor, not per channel")
     p.add_argument("--keep-float", nargs="*", default=[], metavar="NAME",
                    help="op codes or op output tensor names to leave in float")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("quantize", help="post-training quantization (dynamic, float16, int8, int16x8)",
+                              description="Quantize a float .tflite model.")
+    p.add_argument("model", help="float .tflite model")
+    p.add_argument("-o", "--output", required=True, help="where to write the quantized model")
+    add_quantize_arguments(p, default_mode="int8")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def quantize_from_args(model, args: argparse.Namespace, quiet: bool):
+    """Quantize an IR model as the shared flags in ``args`` say; returns (model, report)."""
     from ..optimize import quantize
     from ..optimize.data import load_samples
-    from ..reader import load_model
     from .cli import UserError
-    model = load_model(args.model)
     data = None
     if args.mode in ("int8", "int16x8"):
         if not args.calibration:
@@ -40,9 +52,15 @@ def run(args) -> int:
         data = load_samples(args.calibration, model, tuple(args.size) if args.size else None,
                             args.mean, args.std, args.samples)
     keep = [int(k) if k.isdigit() else k for k in args.keep_float]
-    q, report = quantize(model, args.mode, data, inference_input_type=args.io, inference_output_type=args.io,
-                         per_channel=not args.per_tensor, keep_float=keep, calibration=args.method,
-                         percentile=args.percentile, progress=not args.quiet, return_report=True)
+    return quantize(model, args.mode, data, inference_input_type=args.io, inference_output_type=args.io,
+                    per_channel=not args.per_tensor, keep_float=keep, calibration=args.method,
+                    percentile=args.percentile, progress=not quiet, return_report=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..reader import load_model
+    model = load_model(args.model)
+    q, report = quantize_from_args(model, args, args.quiet)
     q.save(args.output)
     if not args.quiet:
         before, after = Path(args.model).stat().st_size, Path(args.output).stat().st_size
