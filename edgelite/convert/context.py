@@ -157,5 +157,14 @@ class Context:
         """``name`` is the same data as an existing tensor (Identity, Transpose relabelling...)."""
         self.values[name] = Value(tensor, L.norm(perm))
 
+    def forward(self, name: str, src: str) -> None:
+        """Value ``name`` is value ``src`` unchanged (Identity, a one-operand Sum or Concat...):
+        the same constant, or the same tensor in the same layout."""
+        if self.is_const(src):
+            self.graph.consts[name] = self.const(src)
+            return
+        perm = self.layout(src)
+        self.alias(name, self.input(src, perm), perm)
+
     def emit(self, opcode: str, inputs, outputs, options: dict | None = None, **kw):
         return self.sg.add_operator(opcode, list(inputs), list(outputs), options, **kw)

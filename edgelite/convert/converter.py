@@ -40,19 +40,19 @@ def from_onnx(model_or_path, *, nhwc_io: bool = False, input_shapes: dict | None
 
     sg = Subgraph(name=graph.name or "main")
     ctx = Context(graph, sg)
+    failed: set[str] = set()  # values that could not be converted (their problem is already reported)
     for name in graph.inputs:
         s = graph.shapes.get(name)
-        if s is None or any(d is None for d in s):
-            problems.append(f"input {name!r}: shape {s} is not static")
-            continue
         dt = graph.dtypes.get(name)
-        if dt is None:
-            problems.append(f"input {name!r}: element type unknown")
-            continue
         try:
+            if dt is None:  # sequence / optional / map inputs land here too
+                raise Unsupported("not a tensor of a known element type")
+            if s is None or any(d is None for d in s):
+                raise Unsupported(f"shape {s} is not static")
             ttype = tflite_type(dt)
         except Unsupported as e:
             problems.append(f"input {name!r}: {e}")
+            failed.add(name)
             continue
         perm = L.norm(L.channels_last(len(s))) if nhwc_io and len(s) in (4, 5) else None
         if name in io_types:  # float64/float16 input: CAST to the float32 the graph computes in
@@ -65,16 +65,15 @@ def from_onnx(model_or_path, *, nhwc_io: bool = False, input_shapes: dict | None
             ctx.values[name] = Value(idx, perm)
         sg.inputs.append(idx)
 
-    failed: set[str] = set()
     for node in graph.nodes:
         ctx.node = node
-        if any(i in failed for i in node.inputs if i):
-            failed.update(o for o in node.outputs if o)
-            continue
         fn = LOWERINGS.get(node.op_type) if node.domain in ("", "ai.onnx") else None
-        if fn is None:
+        if fn is None:  # reported even after a failed input: the op type is a problem of its own
             problems.append(f"{node.where()}: unsupported op type {node.op_type!r}"
                             + (f" in domain {node.domain!r}" if node.domain else ""))
+            failed.update(o for o in node.outputs if o)
+            continue
+        if any(i in failed for i in node.inputs if i):  # its input's problem is reported already
             failed.update(o for o in node.outputs if o)
             continue
         n_ops = len(sg.operators)
@@ -95,6 +94,10 @@ def from_onnx(model_or_path, *, nhwc_io: bool = False, input_shapes: dict | None
             problems.append(f"{node.where()}: {e}")
             failed.update(o for o in node.outputs if o)
             del sg.operators[n_ops:]
+        except Exception as e:  # a converter bug: let it surface, but say where it happened
+            if hasattr(e, "add_note"):  # Python 3.11+
+                e.add_note(f"edgelite.convert: while lowering {node.where()}")
+            raise
     ctx.node = None
 
     for name in graph.outputs:
@@ -150,11 +153,6 @@ def demote_floats(graph) -> dict[str, np.dtype]:
         if np.asarray(v).dtype in DEMOTED:
             graph.consts[name] = np.asarray(v).astype(np.float32)
     return io
-
-
-def Value(idx, perm):
-    from .context import Value
-    return Value(idx, perm)
 
 
 def _graph_output(ctx: Context, name: str, nhwc_io: bool) -> int:

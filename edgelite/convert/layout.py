@@ -11,7 +11,7 @@ anything: they only relabel the perm, so NCHW<->NHWC transpose pairs cancel.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 Perm = tuple[int, ...] | None
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+
 def _max_opset() -> int:
     try:
         import onnx.defs
@@ -154,7 +155,6 @@ def _infer(model):
 def import_onnx(model_or_path, *, bind_inputs: dict[str, np.ndarray] | None = None,
                 input_shapes: dict[str, tuple] | None = None) -> OnnxGraph:
     """Load, type, shape-infer and constant-fold an ONNX model (see module docstring)."""
-    import onnx
     from onnx import numpy_helper
     model = load_onnx(model_or_path)
     opset, problems = check_opsets(model)

@@ -101,7 +101,7 @@ def fuse_gelu(graph: OnnxGraph) -> int:
             readers.setdefault(i, []).append(n)
     producers = {o: n for n in graph.nodes for o in n.outputs}
     only = lambda name: readers.get(name, [None])[0] if len(readers.get(name, [])) == 1 \
-        and name not in graph.outputs else None  # noqa: E731
+        and name not in graph.outputs else None
     removed, fused = set(), 0
     for erf in graph.nodes:
         if erf.op_type != "Erf" or id(erf) in removed:

@@ -46,7 +46,7 @@ def test_network_matches_onnxruntime_in_edgelite(name):
 
 @pytest.mark.parametrize("name", sorted(CNNS))
 def test_cnn_has_no_interior_transpose(name):
-    data, x, _ = exported(name)
+    data, _, _ = exported(name)
     model = from_onnx(data)
     sg = model.main
     producers = sg.producers()

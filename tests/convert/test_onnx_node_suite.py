@@ -44,7 +44,7 @@ def test_onnx_node_case(case):
     reason = suite.skip_reason(case.name, SKIPS)
     if reason:
         pytest.skip(f"skip list: {reason}")
-    status, detail, bound = suite.run_case(case)
+    status, detail, _ = suite.run_case(case)
     if status == "unsupported":
         pytest.skip(f"not convertible (clean ConversionError): {detail}")
     assert status == "pass", f"{status}: {detail}"

@@ -7,7 +7,7 @@ registers the node's outputs (``ctx.output`` / ``ctx.alias``). It raises
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 LOWERINGS: dict[str, Callable] = {}
 
@@ -20,4 +20,14 @@ def lowers(*op_types: str):
     return deco
 
 
-from . import attention, composite, elementwise, losses, misc, nn, reduce, rnn, shape_ops  # noqa: E402,F401  (registration)
+from . import (  # noqa: F401  (registration)
+    attention,
+    composite,
+    elementwise,
+    losses,
+    misc,
+    nn,
+    reduce,
+    rnn,
+    shape_ops,
+)

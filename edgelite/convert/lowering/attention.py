@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import lowers
 from ..context import NeedsConstant, Unsupported
+from . import lowers
+from .common import emit_temp
 
 NEG_INF = np.float32(-np.inf)
 
@@ -25,9 +26,10 @@ class _B:
         self.ctx = ctx
 
     def op(self, opcode, ins, shape, opts=None, dtype=np.float32, out=None):
-        t = out if out is not None else self.ctx.temp(shape, dtype, opcode.lower())
-        self.ctx.emit(opcode, ins, [t], opts)
-        return t
+        if out is None:
+            return emit_temp(self.ctx, opcode, ins, shape, dtype, opts)
+        self.ctx.emit(opcode, ins, [out], opts)
+        return out
 
     def c(self, v, dt=np.float32):
         return self.ctx.constant(np.asarray(v, dt))

@@ -1,4 +1,5 @@
-"""Helpers shared by lowerings: layout negotiation for elementwise ops, axis normalisation."""
+"""Helpers shared by lowerings: layout negotiation for elementwise ops, axis normalisation, op chains
+on temporaries (:class:`Expr`, :func:`emit_temp`) and the RESHAPE/TRANSPOSE emitters."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,6 +17,14 @@ def norm_axis(axis: int, rank: int) -> int:
     return a
 
 
+def require_dtype(ctx: Context, node, name: str, dtype=np.float32) -> np.dtype:
+    """The dtype of value ``name``; ``Unsupported("<op type> on <dtype>")`` unless it is ``dtype``."""
+    dt = ctx.dtype(name)
+    if dt != dtype:
+        raise Unsupported(f"{node.op_type} on {dt}")
+    return dt
+
+
 def pick_layout(ctx: Context, names: list[str], out_rank: int) -> L.Perm:
     """The layout an elementwise op runs in: the layout of its runtime inputs of full rank."""
     perms = set()
@@ -30,6 +39,18 @@ def pick_layout(ctx: Context, names: list[str], out_rank: int) -> L.Perm:
         return perms.pop()
     non_id = [p for p in perms if p is not None]
     return non_id[0] if non_id else None
+
+
+def layout_with_axis_last(ctx: Context, name: str, axis: int) -> L.Perm:
+    """The current layout of ``name`` if logical ``axis`` is physically last there, else that layout
+    with ``axis`` moved to the end (for ops that work on the innermost axis: SOFTMAX, TOPK_V2)."""
+    perm = ctx.layout(name)
+    rank = ctx.rank(name)
+    if L.physical_axis(axis, perm) == rank - 1:
+        return perm
+    order = list(perm) if perm else list(range(rank))
+    order.remove(axis)
+    return L.norm(tuple(order + [axis]))
 
 
 def broadcast_input(ctx: Context, name: str, perm: L.Perm, out_rank: int, dtype=None) -> int:
@@ -49,11 +70,11 @@ def broadcast_input(ctx: Context, name: str, perm: L.Perm, out_rank: int, dtype=
     src = ctx.input(name, None, dtype)
     full = (1,) * (out_rank - r) + ctx.shape(name)
     t = ctx.temp(full, ctx.sg.tensors[src].numpy_dtype, "bcast")
-    ctx.emit("RESHAPE", [src, ctx.constant(np.array(full, np.int32))], [t], {"new_shape": list(full)})
+    emit_reshape(ctx, src, full, t)
     phys = L.physical_shape(full, perm)
     if L.moves_only_unit_axes(perm, full):
         t2 = ctx.temp(phys, ctx.sg.tensors[src].numpy_dtype, "bcast")
-        ctx.emit("RESHAPE", [t, ctx.constant(np.array(phys, np.int32))], [t2], {"new_shape": list(phys)})
+        emit_reshape(ctx, t, phys, t2)
     else:
         t2 = ctx.temp(phys, ctx.sg.tensors[src].numpy_dtype, "bcast")
         ctx.emit("TRANSPOSE", [t, ctx.constant(np.array(perm, np.int32))], [t2])
@@ -81,19 +102,53 @@ def unary(ctx: Context, node, opcode: str, options=None, out_dtype=None) -> int:
     return o
 
 
-def chain(ctx: Context, node, steps, perm=None):
-    """Emit a sequence of ops on temporaries; ``steps`` is a list of (opcode, [inputs], options).
+class Expr:
+    """Emit ops on temporaries shaped like value ``x`` in its current layout.
 
-    Inputs are tensor indices or the string "prev" for the previous step's result. The
-    last step writes node.outputs[0] (laid out as ``perm``)."""
-    prev = None
-    out_name = node.outputs[0]
-    phys = L.physical_shape(ctx.shape(out_name), perm)
-    dt = ctx.dtype(out_name)
-    for i, (opcode, ins, opts) in enumerate(steps):
-        ins = [prev if x == "prev" else x for x in ins]
-        last = i == len(steps) - 1
-        o = ctx.output(out_name, perm) if last else ctx.temp(phys, dt, opcode.lower())
-        ctx.emit(opcode, ins, [o], opts)
-        prev = o
-    return prev
+    ``op`` writes a new temporary and returns its index, ``done`` writes the node's first output.
+    Python floats among the inputs become constants of x's dtype; ints are tensor indices.
+    ``require`` (a dtype) refuses any other element type with ``Unsupported("<op> on <dtype>")``.
+    """
+
+    def __init__(self, ctx: Context, node, x: str, require=None):
+        self.ctx, self.node = ctx, node
+        self.dt = ctx.dtype(x) if require is None else require_dtype(ctx, node, x, require)
+        self.perm = ctx.layout(x)
+        self.shape = L.physical_shape(ctx.shape(x), self.perm)
+        self.x = ctx.input(x, self.perm)
+
+    def c(self, v) -> int:
+        return self.ctx.constant(np.array(v, self.dt))
+
+    def _tensors(self, ins) -> list[int]:
+        return [self.c(i) if isinstance(i, float) else i for i in ins]
+
+    def op(self, opcode: str, *ins, dtype=None, shape=None, opts=None) -> int:
+        return emit_temp(self.ctx, opcode, self._tensors(ins), shape or self.shape, dtype or self.dt, opts)
+
+    def done(self, opcode: str, *ins, opts=None) -> int:
+        ins = self._tensors(ins)
+        o = self.ctx.output(self.node.outputs[0], self.perm)
+        self.ctx.emit(opcode, ins, [o], opts)
+        return o
+
+
+def emit_temp(ctx: Context, opcode: str, inputs, shape, dtype=np.float32, options=None, hint: str | None = None) -> int:
+    """Emit ``opcode`` writing a new temporary of ``shape`` and ``dtype``; returns the temporary."""
+    t = ctx.temp(shape, dtype, hint or opcode.lower())
+    ctx.emit(opcode, inputs, [t], options)
+    return t
+
+
+def emit_reshape(ctx: Context, src: int, shape, out: int) -> None:
+    """RESHAPE tensor ``src`` into the existing tensor ``out`` of shape ``shape``."""
+    ctx.emit("RESHAPE", [src, ctx.constant(np.array(shape, np.int32))], [out], {"new_shape": list(shape)})
+
+
+def emit_permute(ctx: Context, src: int, shape, perm, out: int) -> None:
+    """Write tensor ``src`` (of shape ``shape``) permuted by ``perm`` into ``out``: a RESHAPE
+    (a copy) when ``perm`` is the identity, else a TRANSPOSE."""
+    if L.is_identity(tuple(perm)):
+        emit_reshape(ctx, src, shape, out)
+    else:
+        ctx.emit("TRANSPOSE", [src, ctx.constant(np.array(perm, np.int32))], [out])

@@ -5,37 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import lowers
-from .common import norm_axis
 from .. import layout as L
 from ..context import Unsupported
-
-
-class Expr:
-    """Emit ops on temporaries shaped like value ``x`` in its current layout."""
-
-    def __init__(self, ctx, node, x):
-        self.ctx, self.node = ctx, node
-        self.perm = ctx.layout(x)
-        self.dt = ctx.dtype(x)
-        if self.dt != np.float32:
-            raise Unsupported(f"{node.op_type} on {self.dt}")
-        self.shape = L.physical_shape(ctx.shape(x), self.perm)
-        self.x = ctx.input(x, self.perm)
-
-    def c(self, v):
-        return self.ctx.constant(np.array(v, self.dt))
-
-    def op(self, opcode, *ins, dtype=None, shape=None, opts=None):
-        ins = [self.c(i) if isinstance(i, float) else i for i in ins]  # floats are constants, ints tensors
-        t = self.ctx.temp(shape or self.shape, dtype or self.dt, opcode.lower())
-        self.ctx.emit(opcode, ins, [t], opts)
-        return t
-
-    def done(self, opcode, *ins):
-        ins = [self.c(i) if isinstance(i, float) else i for i in ins]  # floats are constants, ints tensors
-        o = self.ctx.output(self.node.outputs[0], self.perm)
-        self.ctx.emit(opcode, ins, [o])
+from . import lowers
+from .common import Expr, emit_reshape, norm_axis, require_dtype
 
 
 def _sqrt1mx2(e):  # sqrt(1 - x^2)
@@ -44,7 +17,7 @@ def _sqrt1mx2(e):  # sqrt(1 - x^2)
 
 @lowers("Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Asin", "Acos", "Swish", "Celu", "Shrink", "IsInf")
 def lower_composite(ctx, node):
-    e = Expr(ctx, node, node.inputs[0])
+    e = Expr(ctx, node, node.inputs[0], require=np.float32)
     x, t = e.x, node.op_type
     if t in ("Sinh", "Cosh"):
         a, b = e.op("EXP", x), e.op("EXP", e.op("NEG", x))
@@ -92,16 +65,14 @@ def lower_composite(ctx, node):
 @lowers("Hardmax")
 def lower_hardmax(ctx, node):
     x = node.inputs[0]
-    if ctx.dtype(x) != np.float32:
-        raise Unsupported(f"Hardmax on {ctx.dtype(x)}")
+    require_dtype(ctx, node, x)
     shape = ctx.shape(x)
     rank = len(shape)
     if ctx.graph.opset < 13:
         axis = norm_axis(node.attr("axis", 1), rank)
         flat = (int(np.prod(shape[:axis])), int(np.prod(shape[axis:])))
         src = ctx.temp(flat, np.float32, "flat")
-        ctx.emit("RESHAPE", [ctx.input(x, None), ctx.constant(np.array(flat, np.int32))], [src],
-                 {"new_shape": list(flat)})
+        emit_reshape(ctx, ctx.input(x, None), flat, src)
         work_shape, axis = flat, 1
     else:
         axis = norm_axis(node.attr("axis", -1), rank)
@@ -116,13 +87,12 @@ def lower_hardmax(ctx, node):
         return
     oh = ctx.temp(work_shape, np.float32, "onehot")
     ctx.emit("ONE_HOT", [am, depth, on, off], [oh], {"axis": axis})
-    ctx.emit("RESHAPE", [oh, ctx.constant(np.array(shape, np.int32))], [ctx.output(node.outputs[0])],
-             {"new_shape": list(shape)})
+    emit_reshape(ctx, oh, shape, ctx.output(node.outputs[0]))
 
 
 @lowers("LpNormalization")
 def lower_lp_normalization(ctx, node):
-    e = Expr(ctx, node, node.inputs[0])
+    e = Expr(ctx, node, node.inputs[0], require=np.float32)
     rank = ctx.rank(node.inputs[0])
     axis = norm_axis(node.attr("axis", -1), rank)
     p = int(node.attr("p", 2))
@@ -163,4 +133,4 @@ def lower_center_crop_pad(ctx, node):
     if any(p != [0, 0] for p in pads):
         ctx.emit("PAD", [src, ctx.constant(np.array(pads, np.int32))], [o])
     else:
-        ctx.emit("RESHAPE", [src, ctx.constant(np.array(size, np.int32))], [o], {"new_shape": size})
+        emit_reshape(ctx, src, size, o)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import layout as L
+from ..context import NeedsConstant, Unsupported
 from . import lowers
-from .common import broadcast_input, chain, elementwise, unary
-from ..context import Unsupported
+from .common import Expr, broadcast_input, elementwise, pick_layout, unary
 
 UNARY = {"Abs": "ABS", "Neg": "NEG", "Exp": "EXP", "Log": "LOG", "Sqrt": "SQRT", "Sin": "SIN", "Cos": "COS",
          "Tanh": "TANH", "Sigmoid": "LOGISTIC", "Relu": "RELU", "Floor": "FLOOR", "Ceil": "CEIL",
@@ -32,11 +33,7 @@ def lower_unary(ctx, node):
 
 @lowers("Identity")
 def lower_identity(ctx, node):
-    x = node.inputs[0]
-    if ctx.is_const(x):
-        ctx.graph.consts[node.outputs[0]] = ctx.const(x)
-        return
-    ctx.alias(node.outputs[0], ctx.values[x].tensor, ctx.layout(x))
+    ctx.forward(node.outputs[0], node.inputs[0])
 
 
 ARITH_TYPES = {np.dtype(np.float32), np.dtype(np.int32), np.dtype(np.int64)}
@@ -47,8 +44,6 @@ WIDER = {np.dtype(np.int8): np.int32, np.dtype(np.uint8): np.int32, np.dtype(np.
 
 def widened(ctx, node, opcode, inputs, wide):
     """CAST inputs to ``wide``, run ``opcode`` there, CAST back (comparisons give bool directly)."""
-    from .common import pick_layout
-    from .. import layout as L
     out = node.outputs[0]
     rank = ctx.rank(out)
     perm = pick_layout(ctx, inputs, rank)
@@ -68,6 +63,8 @@ def widened(ctx, node, opcode, inputs, wide):
     r = ctx.temp(L.physical_shape(ctx.shape(out), perm), wide, opcode.lower())
     ctx.emit(opcode, tensors, [r])
     ctx.emit("CAST", [r], [ctx.output(out, perm)])
+
+
 LOGIC_TYPES = {np.dtype(bool)}
 
 
@@ -95,10 +92,9 @@ def lower_binary(ctx, node):
     else:
         check_types(node, dt)
     op = BINARY[node.op_type]
-    if node.op_type == "Div" and dt.kind in "iu":
-        # ONNX integer division truncates toward zero; FLOOR_DIV differs for negatives -> use DIV (int32 only)
-        if dt != np.int32:
-            raise Unsupported(f"integer Div on {dt}")
+    # ONNX integer division truncates toward zero; FLOOR_DIV differs for negatives -> use DIV (int32 only)
+    if node.op_type == "Div" and dt.kind in "iu" and dt != np.int32:
+        raise Unsupported(f"integer Div on {dt}")
     if node.op_type == "Pow" and ctx.dtype(node.inputs[1]) != dt:
         raise Unsupported(f"Pow with mixed types {dt} and {ctx.dtype(node.inputs[1])}")
     elementwise(ctx, node, op)
@@ -113,17 +109,11 @@ def lower_variadic(ctx, node):
         return
     check_types(node, dt)
     op = {"Max": "MAXIMUM", "Min": "MINIMUM", "Sum": "ADD", "Mean": "ADD"}[node.op_type]
-    ins = [i for i in node.inputs if i]
     if len(ins) == 1:  # a single operand is passed through
-        if ctx.is_const(ins[0]):
-            ctx.graph.consts[node.outputs[0]] = ctx.const(ins[0])
-        else:
-            ctx.alias(node.outputs[0], ctx.values[ins[0]].tensor, ctx.layout(ins[0]))
+        ctx.forward(node.outputs[0], ins[0])
         return
     out = node.outputs[0]
     shape = ctx.shape(out)
-    from .common import broadcast_input, pick_layout
-    from .. import layout as L
     perm = pick_layout(ctx, ins, len(shape))
     acc = broadcast_input(ctx, ins[0], perm, len(shape))
     dt = ctx.dtype(out)
@@ -167,11 +157,8 @@ def lower_bitshift(ctx, node):
     # LEFT: x * 2**s computed in int32 and cast back (wrapping as the unsigned type does)
     if dt.itemsize > 2:
         raise Unsupported(f"BitShift LEFT on {dt} (no 64-bit POW in TFLite)")
-    from .common import pick_layout
-    from .. import layout as L
     x, s = node.inputs
     if dt.kind == "i":  # signed shift amounts may be negative, which POW rejects at run time
-        from ..context import NeedsConstant
         if not ctx.is_const(s):
             raise NeedsConstant(s, "signed BitShift amount")
         amounts = np.asarray(ctx.const(s))
@@ -201,172 +188,94 @@ def lower_leaky(ctx, node):
     unary(ctx, node, "LEAKY_RELU", {"alpha": float(node.attr("alpha", 0.01))})
 
 
+def _elu_terms(e: Expr, alpha: float) -> tuple[int, int]:
+    """alpha * (exp(min(x, 0)) - 1) and max(x, 0): ELU(x) is their sum."""
+    neg = e.op("MINIMUM", e.x, 0.0)
+    pos = e.op("RELU", e.x)
+    return e.op("MUL", e.op("SUB", e.op("EXP", neg), 1.0), alpha), pos
+
+
 @lowers("Elu")
 def lower_elu(ctx, node):
     alpha = float(node.attr("alpha", 1.0))
     if alpha == 1.0:
         unary(ctx, node, "ELU")
         return
-    # alpha * (exp(min(x,0)) - 1) + max(x, 0)
-    x = node.inputs[0]
-    perm = ctx.layout(x)
-    xi = ctx.input(x, perm)
-    dt = ctx.dtype(x)
-    z = ctx.constant(np.array(0, dt))
-    from .. import layout as L
-    shp = L.physical_shape(ctx.shape(x), perm)
-    neg = ctx.temp(shp, dt, "neg")
-    ctx.emit("MINIMUM", [xi, z], [neg])
-    pos = ctx.temp(shp, dt, "pos")
-    ctx.emit("RELU", [xi], [pos])
-    e = ctx.temp(shp, dt, "exp")
-    ctx.emit("EXP", [neg], [e])
-    em1 = ctx.temp(shp, dt, "em1")
-    ctx.emit("SUB", [e, ctx.constant(np.array(1, dt))], [em1])
-    sc = ctx.temp(shp, dt, "scaled")
-    ctx.emit("MUL", [em1, ctx.constant(np.array(alpha, dt))], [sc])
-    o = ctx.output(node.outputs[0], perm)
-    ctx.emit("ADD", [sc, pos], [o])
+    e = Expr(ctx, node, node.inputs[0])
+    e.done("ADD", *_elu_terms(e, alpha))
 
 
 @lowers("Selu")
 def lower_selu(ctx, node):
     alpha = float(node.attr("alpha", 1.67326319217681884765625))
     gamma = float(node.attr("gamma", 1.05070102214813232421875))
-    x = node.inputs[0]
-    perm = ctx.layout(x)
-    xi = ctx.input(x, perm)
-    dt = ctx.dtype(x)
-    from .. import layout as L
-    shp = L.physical_shape(ctx.shape(x), perm)
-    neg = ctx.temp(shp, dt, "neg")
-    ctx.emit("MINIMUM", [xi, ctx.constant(np.array(0, dt))], [neg])
-    pos = ctx.temp(shp, dt, "pos")
-    ctx.emit("RELU", [xi], [pos])
-    e = ctx.temp(shp, dt, "exp")
-    ctx.emit("EXP", [neg], [e])
-    em1 = ctx.temp(shp, dt, "em1")
-    ctx.emit("SUB", [e, ctx.constant(np.array(1, dt))], [em1])
-    sc = ctx.temp(shp, dt, "scaled")
-    ctx.emit("MUL", [em1, ctx.constant(np.array(alpha, dt))], [sc])
-    s = ctx.temp(shp, dt, "sum")
-    ctx.emit("ADD", [sc, pos], [s])
-    o = ctx.output(node.outputs[0], perm)
-    ctx.emit("MUL", [s, ctx.constant(np.array(gamma, dt))], [o])
+    e = Expr(ctx, node, node.inputs[0])
+    e.done("MUL", e.op("ADD", *_elu_terms(e, alpha)), gamma)
 
 
 @lowers("PRelu")
 def lower_prelu(ctx, node):
-    x, slope = node.inputs
-    if ctx.dtype(x).kind != "f":
-        # max(x,0) + slope*min(x,0)
+    x = node.inputs[0]
+    if ctx.dtype(x).kind != "f":  # TFLite's PRELU kernel is float (or quantized) only
         raise Unsupported(f"PRelu on {ctx.dtype(x)}")
     elementwise(ctx, node, "PRELU")
 
 
 @lowers("Reciprocal")
 def lower_reciprocal(ctx, node):
-    x = node.inputs[0]
-    perm = ctx.layout(x)
-    o = ctx.output(node.outputs[0], perm)
-    ctx.emit("DIV", [ctx.constant(np.array(1, ctx.dtype(x))), ctx.input(x, perm)], [o])
+    e = Expr(ctx, node, node.inputs[0])
+    e.done("DIV", 1.0, e.x)
 
 
 @lowers("Softplus")
-def lower_softplus(ctx, node):
-    x = node.inputs[0]
-    perm = ctx.layout(x)
-    dt = ctx.dtype(x)
-    chain(ctx, node, [("EXP", [ctx.input(x, perm)], None),
-                      ("ADD", ["prev", ctx.constant(np.array(1, dt))], None),
-                      ("LOG", ["prev"], None)], perm)
+def lower_softplus(ctx, node):  # log(exp(x) + 1)
+    e = Expr(ctx, node, node.inputs[0])
+    e.done("LOG", e.op("ADD", e.op("EXP", e.x), 1.0))
 
 
 @lowers("Softsign")
-def lower_softsign(ctx, node):
-    x = node.inputs[0]
-    perm = ctx.layout(x)
-    xi = ctx.input(x, perm)
-    dt = ctx.dtype(x)
-    from .. import layout as L
-    shp = L.physical_shape(ctx.shape(x), perm)
-    a = ctx.temp(shp, dt, "abs")
-    ctx.emit("ABS", [xi], [a])
-    d = ctx.temp(shp, dt, "den")
-    ctx.emit("ADD", [a, ctx.constant(np.array(1, dt))], [d])
-    o = ctx.output(node.outputs[0], perm)
-    ctx.emit("DIV", [xi, d], [o])
+def lower_softsign(ctx, node):  # x / (|x| + 1)
+    e = Expr(ctx, node, node.inputs[0])
+    e.done("DIV", e.x, e.op("ADD", e.op("ABS", e.x), 1.0))
 
 
 @lowers("Mish")
-def lower_mish(ctx, node):
-    x = node.inputs[0]
-    perm = ctx.layout(x)
-    xi = ctx.input(x, perm)
-    dt = ctx.dtype(x)
-    chain(ctx, node, [("EXP", [xi], None), ("ADD", ["prev", ctx.constant(np.array(1, dt))], None),
-                      ("LOG", ["prev"], None), ("TANH", ["prev"], None), ("MUL", ["prev", xi], None)], perm)
+def lower_mish(ctx, node):  # x * tanh(log(exp(x) + 1))
+    e = Expr(ctx, node, node.inputs[0])
+    e.done("MUL", e.op("TANH", e.op("LOG", e.op("ADD", e.op("EXP", e.x), 1.0))), e.x)
 
 
 @lowers("HardSigmoid")
-def lower_hard_sigmoid(ctx, node):
-    x = node.inputs[0]
-    perm = ctx.layout(x)
-    dt = ctx.dtype(x)
+def lower_hard_sigmoid(ctx, node):  # clamp(alpha * x + beta, 0, 1)
     alpha, beta = float(node.attr("alpha", 0.2)), float(node.attr("beta", 0.5))
-    chain(ctx, node, [("MUL", [ctx.input(x, perm), ctx.constant(np.array(alpha, dt))], None),
-                      ("ADD", ["prev", ctx.constant(np.array(beta, dt))], None),
-                      ("RELU_0_TO_1", ["prev"], None)], perm)
+    e = Expr(ctx, node, node.inputs[0])
+    e.done("RELU_0_TO_1", e.op("ADD", e.op("MUL", e.x, alpha), beta))
 
 
 @lowers("ThresholdedRelu")
-def lower_thresholded_relu(ctx, node):
-    x = node.inputs[0]
-    perm = ctx.layout(x)
-    dt = ctx.dtype(x)
-    xi = ctx.input(x, perm)
-    from .. import layout as L
-    shp = L.physical_shape(ctx.shape(x), perm)
-    m = ctx.temp(shp, np.bool_, "mask")
-    ctx.emit("GREATER", [xi, ctx.constant(np.array(node.attr("alpha", 1.0), dt))], [m])
-    o = ctx.output(node.outputs[0], perm)
-    ctx.emit("SELECT_V2", [m, xi, ctx.constant(np.array(0, dt))], [o])
+def lower_thresholded_relu(ctx, node):  # x if x > alpha else 0
+    e = Expr(ctx, node, node.inputs[0])
+    mask = e.op("GREATER", e.x, float(node.attr("alpha", 1.0)), dtype=np.bool_)
+    e.done("SELECT_V2", mask, e.x, 0.0)
 
 
 @lowers("IsNaN")
-def lower_isnan(ctx, node):
-    x = node.inputs[0]
-    if ctx.dtype(x) != np.float32:
-        raise Unsupported(f"IsNaN on {ctx.dtype(x)}")
-    perm = ctx.layout(x)
-    xi = ctx.input(x, perm)
-    o = ctx.output(node.outputs[0], perm)
-    ctx.emit("NOT_EQUAL", [xi, xi], [o])
+def lower_isnan(ctx, node):  # x != x
+    e = Expr(ctx, node, node.inputs[0], require=np.float32)
+    e.done("NOT_EQUAL", e.x, e.x)
 
 
 @lowers("Tan")
-def lower_tan(ctx, node):
-    x = node.inputs[0]
-    perm = ctx.layout(x)
-    xi = ctx.input(x, perm)
-    dt = ctx.dtype(x)
-    from .. import layout as L
-    shp = L.physical_shape(ctx.shape(x), perm)
-    s, c = ctx.temp(shp, dt, "sin"), ctx.temp(shp, dt, "cos")
-    ctx.emit("SIN", [xi], [s])
-    ctx.emit("COS", [xi], [c])
-    o = ctx.output(node.outputs[0], perm)
-    ctx.emit("DIV", [s, c], [o])
+def lower_tan(ctx, node):  # sin(x) / cos(x)
+    e = Expr(ctx, node, node.inputs[0])
+    sin = e.op("SIN", e.x)
+    e.done("DIV", sin, e.op("COS", e.x))
 
 
 @lowers("Atan")
-def lower_atan(ctx, node):
-    x = node.inputs[0]
-    perm = ctx.layout(x)
-    o = ctx.output(node.outputs[0], perm)
-    one = ctx.constant(np.ones(ctx.shape(x), ctx.dtype(x)).transpose(perm) if perm else
-                       np.ones(ctx.shape(x), ctx.dtype(x)))
-    ctx.emit("ATAN2", [ctx.input(x, perm), one], [o])
+def lower_atan(ctx, node):  # atan2(x, 1); ATAN2 does not broadcast, so the 1 is full-shaped
+    e = Expr(ctx, node, node.inputs[0])
+    e.done("ATAN2", e.x, ctx.constant(np.ones(e.shape, e.dt)))
 
 
 @lowers("Clip")
@@ -382,11 +291,9 @@ def lower_clip(ctx, node):
         lo = ctx.const(lo_name) if lo_name else None
         hi = ctx.const(hi_name) if hi_name else None
         if (lo_name and lo is None) or (hi_name and hi is None):
-            from ..context import NeedsConstant
             raise NeedsConstant(lo_name if lo is None and lo_name else hi_name, "Clip bound")
     lo = None if lo is None else float(np.asarray(lo))
     hi = None if hi is None else float(np.asarray(hi))
-    perm = ctx.layout(x)
     if dt.kind == "f":
         for (a, b), op in (((0.0, 6.0), "RELU6"), ((-1.0, 1.0), "RELU_N1_TO_1"), ((0.0, 1.0), "RELU_0_TO_1")):
             if lo == a and hi == b:
@@ -395,16 +302,15 @@ def lower_clip(ctx, node):
         if lo == 0.0 and hi is None:
             unary(ctx, node, "RELU")
             return
-    steps = []
-    src = ctx.input(x, perm)
-    if lo is not None:
-        steps.append(("MAXIMUM", [src, ctx.constant(np.array(lo, dt))], None))
-    if hi is not None:
-        steps.append(("MINIMUM", ["prev" if steps else src, ctx.constant(np.array(hi, dt))], None))
-    if not steps:
-        ctx.alias(node.outputs[0], src, perm)
-        return
-    chain(ctx, node, steps, perm)
+    e = Expr(ctx, node, x)
+    if lo is not None and hi is not None:
+        e.done("MINIMUM", e.op("MAXIMUM", e.x, lo), hi)
+    elif lo is not None:
+        e.done("MAXIMUM", e.x, lo)
+    elif hi is not None:
+        e.done("MINIMUM", e.x, hi)
+    else:
+        ctx.alias(node.outputs[0], e.x, e.perm)
 
 
 @lowers("Gelu")
@@ -420,30 +326,15 @@ _ERF_A = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)
 @lowers("Erf")
 def lower_erf(ctx, node):
     """TFLite has no ERF: sign(x) * (1 - poly(t) * t * exp(-x^2)), t = 1 / (1 + p|x|)."""
-    x = node.inputs[0]
-    dt = ctx.dtype(x)
-    if dt != np.float32:
-        raise Unsupported(f"Erf on {dt}")
-    perm = ctx.layout(x)
-    from .. import layout as L
-    shp = L.physical_shape(ctx.shape(x), perm)
-    xi = ctx.input(x, perm)
-
-    def op(code, ins):
-        t = ctx.temp(shp, dt, code.lower())
-        ctx.emit(code, ins, [t])
-        return t
-
-    c = lambda v: ctx.constant(np.array(v, dt))  # noqa: E731
-    ax = op("ABS", [xi])
-    t = op("DIV", [c(1.0), op("ADD", [op("MUL", [ax, c(_ERF_P)]), c(1.0)])])
-    poly = c(_ERF_A[0])
+    e = Expr(ctx, node, node.inputs[0], require=np.float32)
+    x = e.x
+    t = e.op("DIV", 1.0, e.op("ADD", e.op("MUL", e.op("ABS", x), _ERF_P), 1.0))
+    poly = e.c(_ERF_A[0])
     for a in _ERF_A[1:]:
-        poly = op("ADD", [op("MUL", [poly, t]), c(a)])
-    e = op("EXP", [op("NEG", [op("MUL", [xi, xi])])])
-    y = op("SUB", [c(1.0), op("MUL", [op("MUL", [poly, t]), e])])
-    o = ctx.output(node.outputs[0], perm)
-    ctx.emit("MUL", [y, op("SIGN", [xi])], [o])
+        poly = e.op("ADD", e.op("MUL", poly, t), a)
+    gauss = e.op("EXP", e.op("NEG", e.op("MUL", x, x)))
+    y = e.op("SUB", 1.0, e.op("MUL", e.op("MUL", poly, t), gauss))
+    e.done("MUL", y, e.op("SIGN", x))
 
 
 @lowers("Cast")
@@ -455,12 +346,10 @@ def lower_cast(ctx, node, dst=None):
         ctx.graph.consts[node.outputs[0]] = np.asarray(ctx.const(x)).astype(dst)
         return
     if src == dst:
-        ctx.alias(node.outputs[0], ctx.values[x].tensor, ctx.layout(x))
+        ctx.forward(node.outputs[0], x)
         return
     if dst.kind in "OUS" or src.kind in "OUS" or dst == np.float64 and src == np.float16:
         raise Unsupported(f"Cast {src} -> {dst}")
-    if "saturate" in node.attrs and node.attr("saturate") != 1:
-        pass
     unary(ctx, node, "CAST", out_dtype=dst)
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import lowers
 from ..context import Unsupported
+from . import lowers
+from .common import require_dtype
 
 
 def _op(ctx, opcode, ins, shape, opts=None, dtype=np.float32, out=None):
@@ -57,8 +58,7 @@ def _nll(ctx, node, logp, in_shape, target, weight_name, out_name):
 @lowers("NegativeLogLikelihoodLoss")
 def lower_nll(ctx, node):
     x, target = node.inputs[:2]
-    if ctx.dtype(x) != np.float32:
-        raise Unsupported(f"NegativeLogLikelihoodLoss on {ctx.dtype(x)}")
+    require_dtype(ctx, node, x)
     weight = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
     _nll(ctx, node, ctx.input(x, None), ctx.shape(x), target, weight, node.outputs[0])
 
@@ -66,8 +66,7 @@ def lower_nll(ctx, node):
 @lowers("SoftmaxCrossEntropyLoss")
 def lower_sce(ctx, node):
     x, target = node.inputs[:2]
-    if ctx.dtype(x) != np.float32:
-        raise Unsupported(f"SoftmaxCrossEntropyLoss on {ctx.dtype(x)}")
+    require_dtype(ctx, node, x)
     shape = ctx.shape(x)
     axis = ctx.constant(np.array([1], np.int32))
     red = (shape[0], 1) + tuple(shape[2:])

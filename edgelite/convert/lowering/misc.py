@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import lowers
 from .. import layout as L
 from ..context import Unsupported
+from . import lowers
+from .common import emit_permute, emit_reshape, require_dtype
 
 
 @lowers("Dropout")
@@ -17,7 +18,7 @@ def lower_dropout(ctx, node):
             raise Unsupported("Dropout in training mode")
     if len(node.outputs) > 1 and node.outputs[1]:  # inference: the mask is all ones
         ctx.graph.consts[node.outputs[1]] = np.ones(ctx.shape(x), bool)
-    ctx.alias(node.outputs[0], ctx.input(x, ctx.layout(x)), ctx.layout(x))
+    ctx.forward(node.outputs[0], x)
 
 
 def _parse_einsum(eq: str, n_inputs: int):
@@ -35,9 +36,7 @@ def _parse_einsum(eq: str, n_inputs: int):
 def lower_einsum(ctx, node):
     """Einsum as TRANSPOSE/RESHAPE + BATCH_MATMUL (two operands) or TRANSPOSE/SUM (one operand)."""
     terms, out = _parse_einsum(node.attr("equation"), len(node.inputs))
-    dt = ctx.dtype(node.inputs[0])
-    if dt != np.float32:
-        raise Unsupported(f"Einsum on {dt}")
+    dt = require_dtype(ctx, node, node.inputs[0])
     if len(terms) == 1:
         _einsum_unary(ctx, node, terms[0], out)
         return
@@ -54,7 +53,7 @@ def lower_einsum(ctx, node):
     free_b = [c for c in b if c not in a]
     if any(c not in out for c in free_a + free_b):
         raise Unsupported("Einsum summing over an index of one operand only")
-    prod = lambda cs: int(np.prod([size[c] for c in cs])) if cs else 1  # noqa: E731
+    prod = lambda cs: int(np.prod([size[c] for c in cs])) if cs else 1
     bshape = [size[c] for c in batch]
     a3 = _arrange(ctx, node.inputs[0], a, batch + free_a + contract, bshape + [prod(free_a), prod(contract)])
     b3 = _arrange(ctx, node.inputs[1], b, batch + contract + free_b, bshape + [prod(contract), prod(free_b)])
@@ -64,13 +63,8 @@ def lower_einsum(ctx, node):
     order = batch + free_a + free_b
     full = tuple(size[c] for c in order)
     r = ctx.temp(full, dt, "einsum_unflat")
-    ctx.emit("RESHAPE", [mm, ctx.constant(np.array(full, np.int32))], [r], {"new_shape": list(full)})
-    tperm = tuple(order.index(c) for c in out)
-    o = ctx.output(node.outputs[0])
-    if L.is_identity(tperm):
-        ctx.emit("RESHAPE", [r, ctx.constant(np.array(full, np.int32))], [o], {"new_shape": list(full)})
-    else:
-        ctx.emit("TRANSPOSE", [r, ctx.constant(np.array(tperm, np.int32))], [o])
+    emit_reshape(ctx, mm, full, r)
+    emit_permute(ctx, r, full, [order.index(c) for c in out], ctx.output(node.outputs[0]))
 
 
 def _arrange(ctx, name, term, order, shape):
@@ -78,7 +72,7 @@ def _arrange(ctx, name, term, order, shape):
     perm = tuple(term.index(c) for c in order)
     src = ctx.input(name, L.norm(perm))
     t = ctx.temp(tuple(shape), ctx.dtype(name), "einsum_in")
-    ctx.emit("RESHAPE", [src, ctx.constant(np.array(shape, np.int32))], [t], {"new_shape": list(shape)})
+    emit_reshape(ctx, src, shape, t)
     return t
 
 
@@ -95,9 +89,4 @@ def _einsum_unary(ctx, node, term, out):
         t = ctx.temp(red, ctx.dtype(x), "einsum_sum")
         ctx.emit("SUM", [src, ctx.constant(np.array(summed, np.int32))], [t], {"keep_dims": False})
         src, shape = t, red
-    tperm = tuple(kept.index(c) for c in out)
-    o = ctx.output(node.outputs[0])
-    if L.is_identity(tperm):
-        ctx.emit("RESHAPE", [src, ctx.constant(np.array(shape, np.int32))], [o], {"new_shape": list(shape)})
-    else:
-        ctx.emit("TRANSPOSE", [src, ctx.constant(np.array(tperm, np.int32))], [o])
+    emit_permute(ctx, src, shape, [kept.index(c) for c in out], ctx.output(node.outputs[0]))

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import lowers
-from .common import broadcast_input, norm_axis
 from .. import layout as L
 from ..context import NeedsConstant, Unsupported
+from . import lowers
+from .common import (
+    broadcast_input,
+    emit_reshape,
+    emit_temp,
+    layout_with_axis_last,
+    norm_axis,
+    require_dtype,
+)
 
 SAME, VALID = 0, 1
 
@@ -33,9 +40,9 @@ def _spatial_attrs(ctx, node, nsp: int, kernel: tuple[int, ...]):
 def choose_padding(in_sp, out_sp, kernel, strides, dil, pads) -> int | None:
     """SAME or VALID if TFLite's padding rule reproduces the ONNX pads and output size, else None."""
     nsp = len(in_sp)
-    if all(p == 0 for p in pads):
-        if all((in_sp[i] - (kernel[i] - 1) * dil[i] - 1) // strides[i] + 1 == out_sp[i] for i in range(nsp)):
-            return VALID
+    if all(p == 0 for p in pads) and \
+            all((in_sp[i] - (kernel[i] - 1) * dil[i] - 1) // strides[i] + 1 == out_sp[i] for i in range(nsp)):
+        return VALID
     for i in range(nsp):
         out = -(-in_sp[i] // strides[i])
         total = max((out - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1 - in_sp[i], 0)
@@ -59,6 +66,24 @@ def _pad_input(ctx, x_tensor, phys_shape, pads, nsp, value=None, dtype=np.float3
     return out, new_shape
 
 
+def _padding_mode(ctx, xt, phys, in_sp, out_sp, kernel, strides, dil, pads):
+    """TFLite padding for a channels-last input ``xt`` of shape ``phys``: SAME or VALID where that
+    reproduces the ONNX pads, else VALID after an explicit PAD. Returns (tensor, its shape, mode)."""
+    mode = choose_padding(in_sp, out_sp, kernel, strides, dil, pads)
+    if mode is None:
+        xt, phys = _pad_input(ctx, xt, phys, pads, len(in_sp))
+        mode = VALID
+    return xt, phys, mode
+
+
+def _conv_bias(ctx, node, n_out: int) -> np.ndarray:
+    """The constant bias of a Conv/ConvTranspose node (input 2), zeros when it has none."""
+    b = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+    if b is None:
+        return np.zeros(n_out, np.float32)
+    return ctx.need_const(b, f"{node.op_type} bias")
+
+
 def _bias(ctx, node, n_out, dtype):
     b = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
     if b is None:
@@ -71,33 +96,25 @@ def lower_conv(ctx, node):
     x, w_name = node.inputs[0], node.inputs[1]
     xs, ys = ctx.shape(x), ctx.shape(node.outputs[0])
     rank = len(xs)
-    dt = ctx.dtype(x)
-    if dt != np.float32:
-        raise Unsupported(f"Conv on {dt}")
+    require_dtype(ctx, node, x)
     w = ctx.need_const(w_name, "Conv weights")
-    if len(node.inputs) > 2 and node.inputs[2]:
-        ctx.need_const(node.inputs[2], "Conv bias")
+    bias = _conv_bias(ctx, node, w.shape[0])
     nsp = rank - 2
     kernel = tuple(w.shape[2:])
     strides, dil, pads = _spatial_attrs(ctx, node, nsp, kernel)
     group = int(node.attr("group", 1))
     if nsp == 1:
-        _conv1d(ctx, node, w, strides, dil, pads, group)
+        _conv1d(ctx, node, w, bias, strides, dil, pads, group)
         return
     if nsp == 3:
-        _conv3d(ctx, node, w, strides, dil, pads, group)
+        _conv3d(ctx, node, w, bias, strides, dil, pads, group)
         return
     if nsp != 2:
         raise Unsupported(f"Conv with {nsp} spatial dims")
     cl = L.channels_last(4)
     xt = ctx.input(x, cl)
-    phys = L.physical_shape(xs, cl)
-    pad_mode = choose_padding(xs[2:], ys[2:], kernel, strides, dil, pads)
-    if pad_mode is None:
-        xt, phys = _pad_input(ctx, xt, phys, pads, 2)
-        pad_mode = VALID
-    bias = np.asarray(ctx.const(node.inputs[2])) if len(node.inputs) > 2 and node.inputs[2] else \
-        np.zeros(w.shape[0], np.float32)
+    xt, phys, pad_mode = _padding_mode(ctx, xt, L.physical_shape(xs, cl), xs[2:], ys[2:], kernel, strides,
+                                       dil, pads)
     out = ctx.output(node.outputs[0], cl)
     _emit_conv2d(ctx, xt, phys, w, bias, group, strides, dil, pad_mode, out, L.physical_shape(ys, cl))
 
@@ -130,44 +147,32 @@ def _emit_conv2d(ctx, xt, phys, w, bias, group, strides, dil, pad_mode, out, out
         ctx.emit("CONCATENATION", parts_out, [out], {"axis": 3})
 
 
-def _conv1d(ctx, node, w, strides, dil, pads, group):
+def _conv1d(ctx, node, w, bias, strides, dil, pads, group):
     x = node.inputs[0]
     xs, ys = ctx.shape(x), ctx.shape(node.outputs[0])
     cl = (0, 2, 1)
     xt = ctx.input(x, cl)
     phys4 = (xs[0], 1, xs[2], xs[1])
     x4 = ctx.temp(phys4, np.float32, "as2d")
-    ctx.emit("RESHAPE", [xt, ctx.constant(np.array(phys4, np.int32))], [x4], {"new_shape": list(phys4)})
+    emit_reshape(ctx, xt, phys4, x4)
     w4 = w[:, :, None, :]
-    pads4 = [0, pads[0], 0, pads[1]]
-    pad_mode = choose_padding((1, xs[2]), (1, ys[2]), (1, w.shape[2]), (1, strides[0]), (1, dil[0]), pads4)
-    if pad_mode is None:
-        x4, phys4 = _pad_input(ctx, x4, phys4, pads4, 2)
-        pad_mode = VALID
-    bias = np.asarray(ctx.const(node.inputs[2])) if len(node.inputs) > 2 and node.inputs[2] else \
-        np.zeros(w.shape[0], np.float32)
+    x4, phys4, pad_mode = _padding_mode(ctx, x4, phys4, (1, xs[2]), (1, ys[2]), (1, w.shape[2]), (1, strides[0]),
+                                        (1, dil[0]), [0, pads[0], 0, pads[1]])
     out_phys4 = (ys[0], 1, ys[2], ys[1])
     o4 = ctx.temp(out_phys4, np.float32, "conv2d")
     _emit_conv2d(ctx, x4, phys4, w4, bias, group, (1, strides[0]), (1, dil[0]), pad_mode, o4, out_phys4)
     out = ctx.output(node.outputs[0], cl)
-    shp = L.physical_shape(ys, cl)
-    ctx.emit("RESHAPE", [o4, ctx.constant(np.array(shp, np.int32))], [out], {"new_shape": list(shp)})
+    emit_reshape(ctx, o4, L.physical_shape(ys, cl), out)
 
 
-def _conv3d(ctx, node, w, strides, dil, pads, group):
+def _conv3d(ctx, node, w, bias, strides, dil, pads, group):
     if group != 1:
         raise Unsupported("grouped 3-D Conv")
     x = node.inputs[0]
     xs, ys = ctx.shape(x), ctx.shape(node.outputs[0])
     cl = L.channels_last(5)
-    xt = ctx.input(x, cl)
-    phys = L.physical_shape(xs, cl)
-    pad_mode = choose_padding(xs[2:], ys[2:], w.shape[2:], strides, dil, pads)
-    if pad_mode is None:
-        xt, phys = _pad_input(ctx, xt, phys, pads, 3)
-        pad_mode = VALID
-    bias = np.asarray(ctx.const(node.inputs[2])) if len(node.inputs) > 2 and node.inputs[2] else \
-        np.zeros(w.shape[0], np.float32)
+    xt, _, pad_mode = _padding_mode(ctx, ctx.input(x, cl), L.physical_shape(xs, cl), xs[2:], ys[2:], w.shape[2:],
+                                    strides, dil, pads)
     out = ctx.output(node.outputs[0], cl)
     filt = np.ascontiguousarray(w.transpose(2, 3, 4, 1, 0)).astype(np.float32)
     ctx.emit("CONV_3D", [xt, ctx.constant(filt), ctx.constant(np.asarray(bias, np.float32))], [out],
@@ -181,8 +186,7 @@ def lower_conv_transpose(ctx, node):
     xs, ys = ctx.shape(x), ctx.shape(node.outputs[0])
     if len(xs) != 4:
         raise Unsupported(f"ConvTranspose of rank {len(xs)} (only 2-D is lowered)")
-    if ctx.dtype(x) != np.float32:
-        raise Unsupported(f"ConvTranspose on {ctx.dtype(x)}")
+    require_dtype(ctx, node, x)
     w = ctx.need_const(node.inputs[1], "ConvTranspose weights")
     group = int(node.attr("group", 1))
     if group != 1:
@@ -210,10 +214,7 @@ def lower_conv_transpose(ctx, node):
     cl = L.channels_last(4)
     xt = ctx.input(x, cl)
     filt = ctx.constant(np.ascontiguousarray(w.transpose(1, 2, 3, 0)).astype(np.float32))
-    bias = np.asarray(ctx.const(node.inputs[2])) if len(node.inputs) > 2 and node.inputs[2] else None
-    if len(node.inputs) > 2 and node.inputs[2] and bias is None:
-        raise NeedsConstant(node.inputs[2], "ConvTranspose bias")
-    bias_t = ctx.constant(np.asarray(bias if bias is not None else np.zeros(m), np.float32))
+    bias_t = ctx.constant(np.asarray(_conv_bias(ctx, node, m), np.float32))
     out_phys = L.physical_shape(ys, cl)
     opts = {"stride_h": int(strides[0]), "stride_w": int(strides[1])}
     same_ok = all(-(-out_sp[i] // strides[i]) == xs[2 + i] and
@@ -254,9 +255,7 @@ def lower_pool(ctx, node):
         raise Unsupported(f"{node.op_type} of rank {len(xs)}")
     if len(node.outputs) > 1 and node.outputs[1]:
         raise Unsupported("MaxPool indices output")
-    dt = ctx.dtype(x)
-    if dt != np.float32:
-        raise Unsupported(f"{node.op_type} on {dt}")
+    dt = require_dtype(ctx, node, x)
     kernel = tuple(node.attr("kernel_shape"))
     nsp = len(kernel)
     strides, dil, pads = _spatial_attrs(ctx, node, nsp, kernel)
@@ -269,7 +268,7 @@ def lower_pool(ctx, node):
         x3 = ctx.input(x, cl3)
         phys = (xs[0], 1, xs[2], xs[1])
         xt = ctx.temp(phys, dt, "as2d")
-        ctx.emit("RESHAPE", [x3, ctx.constant(np.array(phys, np.int32))], [xt], {"new_shape": list(phys)})
+        emit_reshape(ctx, x3, phys, xt)
     else:
         xs4, ys4 = xs, ys
         cl = L.channels_last(4)
@@ -301,7 +300,7 @@ def lower_pool(ctx, node):
         ctx.emit(opcode, [xt], [o4], opts)
         out = ctx.output(node.outputs[0], (0, 2, 1))
         shp = (ys[0], ys[2], ys[1])
-        ctx.emit("RESHAPE", [o4, ctx.constant(np.array(shp, np.int32))], [out], {"new_shape": list(shp)})
+        emit_reshape(ctx, o4, shp, out)
         return
     out = ctx.output(node.outputs[0], L.channels_last(4))
     ctx.emit(opcode, [xt], [out], opts)
@@ -313,9 +312,7 @@ def lower_gemm(ctx, node):
     c = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
     alpha, beta = float(node.attr("alpha", 1.0)), float(node.attr("beta", 1.0))
     ta, tb = int(node.attr("transA", 0)), int(node.attr("transB", 0))
-    dt = ctx.dtype(a)
-    if dt != np.float32:
-        raise Unsupported(f"Gemm on {dt}")
+    dt = require_dtype(ctx, node, a)
     ys = ctx.shape(node.outputs[0])
     a_t = ctx.input(a, (1, 0) if ta else None)
     bc = ctx.const(b)
@@ -385,7 +382,7 @@ def lower_matmul(ctx, node):
         ctx.emit("BATCH_MATMUL", [at, bt], [o])
     if full != ys:
         out = ctx.output(node.outputs[0])
-        ctx.emit("RESHAPE", [o, ctx.constant(np.array(ys, np.int32))], [out], {"new_shape": list(ys)})
+        emit_reshape(ctx, o, ys, out)
 
 
 def _channel_const(arr, rank):
@@ -397,9 +394,7 @@ def _channel_const(arr, rank):
 def lower_batchnorm(ctx, node):
     x = node.inputs[0]
     rank = ctx.rank(x)
-    dt = ctx.dtype(x)
-    if dt != np.float32:
-        raise Unsupported(f"BatchNormalization on {dt}")
+    require_dtype(ctx, node, x)
     if node.attr("training_mode", 0):
         raise Unsupported("BatchNormalization in training mode")
     scale, bias, mean, var = (np.asarray(ctx.need_const(n, "BatchNormalization parameter"), np.float64)
@@ -416,7 +411,7 @@ def _scale_shift(ctx, node, x, s, b):
     rank = ctx.rank(x)
     shape = ctx.shape(node.outputs[0])
     xi = ctx.input(x, perm)
-    full = lambda a: np.asarray(a).reshape((1,) * (rank - np.ndim(a)) + np.shape(a))  # noqa: E731
+    full = lambda a: np.asarray(a).reshape((1,) * (rank - np.ndim(a)) + np.shape(a))
     sp = full(s).transpose(perm) if perm else full(s)
     bp = full(b).transpose(perm) if perm else full(b)
     t = ctx.temp(L.physical_shape(shape, perm), np.float32, "scaled")
@@ -471,8 +466,7 @@ def _affine(ctx, node, n, phys, perm, rank, gamma, beta):
 @lowers("LayerNormalization")
 def lower_layernorm(ctx, node):
     x = node.inputs[0]
-    if ctx.dtype(x) != np.float32:
-        raise Unsupported(f"LayerNormalization on {ctx.dtype(x)}")
+    require_dtype(ctx, node, x)
     if node.attr("stash_type", 1) != 1:
         raise Unsupported("LayerNormalization with stash_type other than float32")
     rank = ctx.rank(x)
@@ -490,8 +484,7 @@ def lower_layernorm(ctx, node):
 @lowers("InstanceNormalization")
 def lower_instancenorm(ctx, node):
     x, scale, bias = node.inputs
-    if ctx.dtype(x) != np.float32:
-        raise Unsupported(f"InstanceNormalization on {ctx.dtype(x)}")
+    require_dtype(ctx, node, x)
     rank = ctx.rank(x)
     perm = ctx.layout(x) or (L.channels_last(rank) if rank >= 3 else None)
     n, phys = _normalize(ctx, node, x, range(2, rank), float(node.attr("epsilon", 1e-5)), perm)
@@ -508,9 +501,7 @@ def lower_instancenorm(ctx, node):
 def _softmax_like(ctx, node, opcode):
     x = node.inputs[0]
     rank = ctx.rank(x)
-    dt = ctx.dtype(x)
-    if dt != np.float32:
-        raise Unsupported(f"{node.op_type} on {dt}")
+    dt = require_dtype(ctx, node, x)
     default = -1 if ctx.graph.opset >= 13 else 1
     axis = norm_axis(node.attr("axis", default), rank)
     opts = {"beta": 1.0} if opcode == "SOFTMAX" else None
@@ -520,18 +511,13 @@ def _softmax_like(ctx, node, opcode):
         flat = (int(np.prod(shape[:axis])), int(np.prod(shape[axis:])))
         xi = ctx.input(x, None)
         t = ctx.temp(flat, dt, "flat")
-        ctx.emit("RESHAPE", [xi, ctx.constant(np.array(flat, np.int32))], [t], {"new_shape": list(flat)})
+        emit_reshape(ctx, xi, flat, t)
         s = ctx.temp(flat, dt, "softmax")
         ctx.emit(opcode, [t], [s], opts)
         out = ctx.output(node.outputs[0])
-        ctx.emit("RESHAPE", [s, ctx.constant(np.array(shape, np.int32))], [out], {"new_shape": list(shape)})
+        emit_reshape(ctx, s, shape, out)
         return
-    perm = ctx.layout(x)
-    if L.physical_axis(axis, perm) != rank - 1:
-        # choose a layout with the softmax axis last: move it to the end of the current order
-        base = list(perm) if perm else list(range(rank))
-        base.remove(axis)
-        perm = L.norm(tuple(base + [axis]))
+    perm = layout_with_axis_last(ctx, x, axis)
     out = ctx.output(node.outputs[0], perm)
     ctx.emit(opcode, [ctx.input(x, perm)], [out], opts)
 
@@ -600,11 +586,12 @@ def lower_resize(ctx, node):
             table[ctm] = (False, True)
         elif ctm == "align_corners" and nearest_mode == "round_prefer_ceil":
             table[ctm] = (True, False)
-        elif all(ys[i] % xs[i] == 0 for i in (2, 3)) and ctm in ("asymmetric", "half_pixel") and \
-                nearest_mode in ("floor", "round_prefer_floor", "round_prefer_ceil"):
-            # integer upsampling: every rule selects floor(y / k)
-            if ctm == "asymmetric" and nearest_mode == "floor" or ctm == "half_pixel":
-                table[ctm] = (False, ctm == "half_pixel")
+        elif ctm == "half_pixel" and nearest_mode == "round_prefer_floor" and \
+                all(ys[i] % xs[i] == 0 for i in (2, 3)):
+            # integer upsampling by k: x = q + (r + 0.5) / k - 0.5 for y = q * k + r is never a tie, so it
+            # rounds to q = floor(y / k) as TFLite's half-pixel nearest does (floor would give q - 1 for
+            # small r: not expressible)
+            table[ctm] = (False, True)
     else:
         raise Unsupported(f"Resize mode {mode!r}")
     if ctm not in table:
@@ -667,8 +654,7 @@ def lower_lrn(ctx, node):
 @lowers("RMSNormalization")
 def lower_rmsnorm(ctx, node):
     x = node.inputs[0]
-    if ctx.dtype(x) != np.float32:
-        raise Unsupported(f"RMSNormalization on {ctx.dtype(x)}")
+    require_dtype(ctx, node, x)
     rank = ctx.rank(x)
     axis = norm_axis(node.attr("axis", -1), rank)
     perm = ctx.layout(x)
@@ -738,8 +724,7 @@ def lower_lp_pool(ctx, node):
 def lower_group_norm(ctx, node):
     """Reshape (N, C, ...) to (N, G, C/G * ...), normalize per group, reshape back, per-channel affine."""
     x, scale, bias = node.inputs[:3]
-    if ctx.dtype(x) != np.float32:
-        raise Unsupported(f"GroupNormalization on {ctx.dtype(x)}")
+    require_dtype(ctx, node, x)
     shape = ctx.shape(x)
     g = int(node.attr("num_groups"))
     eps = float(node.attr("epsilon", 1e-5))
@@ -751,14 +736,12 @@ def lower_group_norm(ctx, node):
     grouped = (shape[0], g, int(np.prod(shape[1:])) // g)
     xi = ctx.input(x, None)
     t = ctx.temp(grouped, np.float32, "grouped")
-    ctx.emit("RESHAPE", [xi, ctx.constant(np.array(grouped, np.int32))], [t], {"new_shape": list(grouped)})
+    emit_reshape(ctx, xi, grouped, t)
     red = (shape[0], g, 1)
     ax = ctx.constant(np.array([2], np.int32))
 
     def op(code, ins, shp, opts=None):
-        o = ctx.temp(shp, np.float32, code.lower())
-        ctx.emit(code, ins, [o], opts)
-        return o
+        return emit_temp(ctx, code, ins, shp, np.float32, opts)
 
     mean = op("MEAN", [t, ax], red, {"keep_dims": True})
     d = op("SUB", [t, mean], grouped)
@@ -773,8 +756,7 @@ def lower_group_norm(ctx, node):
 @lowers("MeanVarianceNormalization")
 def lower_mvn(ctx, node):
     x = node.inputs[0]
-    if ctx.dtype(x) != np.float32:
-        raise Unsupported(f"MeanVarianceNormalization on {ctx.dtype(x)}")
+    require_dtype(ctx, node, x)
     rank = ctx.rank(x)
     axes = [norm_axis(a, rank) for a in node.attr("axes", [0, 2, 3])]
     perm = ctx.layout(x)

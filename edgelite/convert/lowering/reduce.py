@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import lowers
-from .common import norm_axis
 from .. import layout as L
 from ..context import NeedsConstant, Unsupported
+from . import lowers
+from .common import emit_reshape, norm_axis
 
 SIMPLE = {"ReduceMean": "MEAN", "ReduceSum": "SUM", "ReduceMax": "REDUCE_MAX", "ReduceMin": "REDUCE_MIN",
           "ReduceProd": "REDUCE_PROD"}
@@ -100,7 +100,7 @@ def lower_reduce(ctx, node):
         ctx.emit("LOG", [s], [o])
     elif op == "ReduceLogSumExp":
         # max-shifted for stability: m + log(sum(exp(x - m)))
-        m, _, mshape = _emit_reduce(ctx, "REDUCE_MAX", xi, perm, shape, axes, True)
+        m, _, _ = _emit_reduce(ctx, "REDUCE_MAX", xi, perm, shape, axes, True)
         d = ctx.temp(phys, dt, "shifted")
         ctx.emit("SUB", [xi, m], [d])
         e = ctx.temp(phys, dt, "exp")
@@ -117,7 +117,7 @@ def lower_reduce(ctx, node):
             out_perm = L.drop_axes(perm, axes)
             o = ctx.output(out, out_perm)
             oshape = L.physical_shape(ctx.shape(out), out_perm)
-            ctx.emit("RESHAPE", [t, ctx.constant(np.array(oshape, np.int32))], [o], {"new_shape": list(oshape)})
+            emit_reshape(ctx, t, oshape, o)
 
 
 @lowers("GlobalAveragePool", "GlobalMaxPool")
@@ -160,8 +160,7 @@ def lower_argmax(ctx, node):
         if keep:
             t = ctx.temp(dropped, np.int64, "arg")
             ctx.emit("SUB", [ctx.constant(np.array(phys[pax] - 1, np.int64)), a], [t])
-            ctx.emit("RESHAPE", [t, ctx.constant(np.array(last_shape, np.int32))], [o],
-                     {"new_shape": list(last_shape)})
+            emit_reshape(ctx, t, last_shape, o)
         else:
             ctx.emit("SUB", [ctx.constant(np.array(phys[pax] - 1, np.int64)), a], [o])
         return
@@ -170,7 +169,7 @@ def lower_argmax(ctx, node):
         ctx.emit(opcode, [xi, ctx.constant(np.array([pax], np.int32))], [t], opts)
         o = ctx.output(node.outputs[0], perm)
         kshape = tuple(1 if i == pax else d for i, d in enumerate(phys))
-        ctx.emit("RESHAPE", [t, ctx.constant(np.array(kshape, np.int32))], [o], {"new_shape": list(kshape)})
+        emit_reshape(ctx, t, kshape, o)
     else:
         o = ctx.output(node.outputs[0], L.drop_axes(perm, [axis]))
         ctx.emit(opcode, [xi, ctx.constant(np.array([pax], np.int32))], [o], opts)

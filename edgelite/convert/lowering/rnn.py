@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import lowers
 from ..context import Unsupported
+from . import lowers
+from .common import emit_reshape, emit_temp
 
 DEFAULT_ACTS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"], "RNN": ["Tanh"]}
 N_GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
@@ -26,9 +27,7 @@ class _Emitter:
         self.ctx, self.dt = ctx, dt
 
     def op(self, opcode, ins, shape, opts=None, hint=None):
-        t = self.ctx.temp(shape, self.dt, hint or opcode.lower())
-        self.ctx.emit(opcode, ins, [t], opts)
-        return t
+        return emit_temp(self.ctx, opcode, ins, shape, self.dt, opts, hint)
 
     def fc(self, x, w, b, shape):
         return self.op("FULLY_CONNECTED", [x, self.ctx.constant(np.ascontiguousarray(w, np.float32)),
@@ -75,7 +74,7 @@ def lower_rnn(ctx, node):
     xt = ctx.input(x, (1, 0, 2) if batch_major else None)
     flat = e.op("RESHAPE", [xt, ctx.constant(np.array([seq * batch, isz], np.int32))], (seq * batch, isz),
                 {"new_shape": [seq * batch, isz]})
-    init_h = _initial(ctx, e, node, 5 if kind != "LSTM" else 5, dirs, batch, H, batch_major)
+    init_h = _initial(ctx, e, node, 5, dirs, batch, H, batch_major)
     init_c = _initial(ctx, e, node, 6, dirs, batch, H, batch_major) if kind == "LSTM" else [None] * dirs
     ys, last_h, last_c = [], [], []
     for d in range(dirs):
@@ -175,8 +174,7 @@ def _outputs(ctx, e, node, ys, last_h, last_c, seq, batch, H, dirs, batch_major)
         perm = (1, 2, 0, 3) if batch_major else None
         out = ctx.output(y_name, perm)
         if dirs == 1:
-            ctx.emit("RESHAPE", [per_dir[0], ctx.constant(np.array([seq, 1, batch, H], np.int32))], [out],
-                     {"new_shape": [seq, 1, batch, H]})
+            emit_reshape(ctx, per_dir[0], [seq, 1, batch, H], out)
         else:
             ctx.emit("PACK", per_dir, [out], {"values_count": dirs, "axis": 1})
     for name, lasts in ((yh_name, last_h), (yc_name, last_c)):
@@ -185,7 +183,6 @@ def _outputs(ctx, e, node, ys, last_h, last_c, seq, batch, H, dirs, batch_major)
         perm = (1, 0, 2) if batch_major else None
         out = ctx.output(name, perm)
         if dirs == 1:
-            ctx.emit("RESHAPE", [lasts[0], ctx.constant(np.array([1, batch, H], np.int32))], [out],
-                     {"new_shape": [1, batch, H]})
+            emit_reshape(ctx, lasts[0], [1, batch, H], out)
         else:
             ctx.emit("PACK", lasts, [out], {"values_count": dirs, "axis": 0})

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import lowers
-from .common import norm_axis, pick_layout
 from .. import layout as L
 from ..context import NeedsConstant, Unsupported
+from . import lowers
+from .common import emit_reshape, layout_with_axis_last, norm_axis, pick_layout
 
 
 def _reshape_to_output(ctx, node, src_name=None):
@@ -18,8 +18,7 @@ def _reshape_to_output(ctx, node, src_name=None):
         ctx.graph.consts[out] = np.asarray(ctx.const(x)).reshape(shape)
         return
     o = ctx.output(out)
-    ctx.emit("RESHAPE", [ctx.input(x, None), ctx.constant(np.array(shape, np.int32))], [o],
-             {"new_shape": list(shape)})
+    emit_reshape(ctx, ctx.input(x, None), shape, o)
 
 
 @lowers("Reshape", "Flatten", "Squeeze", "Unsqueeze")
@@ -37,7 +36,7 @@ def lower_transpose(ctx, node):
     rank = ctx.rank(x)
     perm = node.attr("perm") or list(range(rank))[::-1]
     new = L.after_transpose(ctx.layout(x), perm)
-    ctx.alias(node.outputs[0], ctx.values[x].tensor, new)
+    ctx.alias(node.outputs[0], ctx.input(x, ctx.layout(x)), new)
 
 
 @lowers("Concat")
@@ -50,10 +49,7 @@ def lower_concat(ctx, node):
     if dt == np.float64:
         raise Unsupported("Concat on float64")
     if len(ins) == 1:
-        if ctx.is_const(ins[0]):
-            ctx.graph.consts[out] = ctx.const(ins[0])
-        else:
-            ctx.alias(out, ctx.values[ins[0]].tensor, ctx.layout(ins[0]))
+        ctx.forward(out, ins[0])
         return
     perm = pick_layout(ctx, ins, rank)
     tensors = [ctx.input(n, perm) for n in ins]
@@ -301,11 +297,7 @@ def lower_topk(ctx, node):
     dt = ctx.dtype(x)
     if dt not in (np.float32, np.int32, np.int64):
         raise Unsupported(f"TopK on {dt}")
-    perm = ctx.layout(x)
-    if L.physical_axis(axis, perm) != rank - 1:
-        base = list(perm) if perm else list(range(rank))
-        base.remove(axis)
-        perm = L.norm(tuple(base + [axis]))
+    perm = layout_with_axis_last(ctx, x, axis)
     xi = ctx.input(x, perm)
     phys = L.physical_shape(ctx.shape(node.outputs[0]), perm)
     largest = bool(node.attr("largest", 1))
