@@ -8,7 +8,8 @@ feeds as a graph input, the case is converted again with those inputs bound to t
 values (recorded as "bound" in the report). The .tflite model is run in LiteRT and its outputs
 compared with the expected ones at the suite's tolerances (rtol 1e-3, atol 1e-7, as
 ``onnx.backend.test`` does). Cases listed in tests/convert/onnx_node_skips.txt are skipped.
-``--write-doc`` regenerates docs/onnx_node_coverage.md.
+``--write-doc`` regenerates docs/onnx_node_coverage.md; it runs the suite twice, in LiteRT and in
+``edgelite.Interpreter``, and lists the cases that pass in LiteRT but not in edgelite.
 """
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ import json
 import subprocess
 import threading
 import os
-import re
 import sys
 import time
 import warnings
@@ -193,16 +193,16 @@ def worker(names: list[str]) -> None:
             sys.stdout.flush()
 
 
-def run_all(filter_=None, verbose=False, jobs=2):
-    """Run the suite in ``jobs`` child processes, restarting a child after a crash."""
+def run_all(filter_=None, verbose=False, jobs=2, interpreter="litert"):
+    """Run the suite in ``jobs`` child processes (running the models in ``interpreter``),
+    restarting a child after a crash."""
     names = [c.name for c in load_cases() if not filter_ or filter_ in c.name]
     ops = {c.name: case_op(c) for c in load_cases() if c.name in set(names)}
     chunks = [names[i::jobs] for i in range(jobs)]
     results = {}
-    procs = []
 
     def start(chunk):
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", EDGELITE_NODE_SUITE_INTERPRETER=interpreter)
         return subprocess.Popen([sys.executable, __file__, "--worker", *chunk], stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True, env=env, cwd=str(REPO))
 
@@ -233,11 +233,23 @@ def run_all(filter_=None, verbose=False, jobs=2):
     return results
 
 
-def write_doc(results, seconds: float, path: Path = DOC_FILE):
+def edgelite_gaps(results, edgelite_results) -> list[tuple[str, str]]:
+    """(case, edgelite's status: detail) for the cases that pass in LiteRT but not in edgelite."""
+    gaps = []
+    for name, (status, *_rest) in sorted(results.items()):
+        other = edgelite_results.get(name)
+        if status == "pass" and other is not None and other[0] != "pass":
+            gaps.append((name, f"{other[0]}: {other[1]}".splitlines()[0][:160]))
+    return gaps
+
+
+def write_doc(results, seconds: float, path: Path = DOC_FILE, edgelite_results=None):
     per_op = defaultdict(lambda: defaultdict(int))
     for name, (status, _, bound, op) in results.items():
         per_op[op][status] += 1
         per_op[op]["total"] += 1
+        if edgelite_results is not None and edgelite_results.get(name, ("",))[0] == "pass":
+            per_op[op]["edgelite"] += 1
     total = defaultdict(int)
     for st, *_ in results.values():
         total[st] += 1
@@ -251,12 +263,23 @@ def write_doc(results, seconds: float, path: Path = DOC_FILE):
              f"{total['fail'] + total['error']}; not convertible (clean ConversionError) {total['unsupported']}; "
              f"skipped {total['skip']} (reasons in tests/convert/onnx_node_skips.txt). Run time {seconds:.0f} s.", "",
              f"{n_bound} of the passing cases feed a parameter (shape, pads, starts, ...) as a graph input; "
-             "the harness binds such inputs to the test's values, since TFLite needs them constant.", "",
-             "| op | cases | pass | fail | error | unsupported | skip |", "|---|---:|---:|---:|---:|---:|---:|"]
+             "the harness binds such inputs to the test's values, since TFLite needs them constant.", ""]
+    with_edgelite = edgelite_results is not None
+    if with_edgelite:
+        gaps = edgelite_gaps(results, edgelite_results)
+        n_el = sum(1 for st, *_ in edgelite_results.values() if st == "pass")
+        lines += [f"The same converted models run in `edgelite.Interpreter` (column *edgelite*): **{n_el} pass**; "
+                  f"{len(gaps)} case(s) pass in LiteRT but not in edgelite"
+                  + (":" if gaps else "."), ""]
+        lines += [f"* `{name}`: {detail}" for name, detail in gaps]
+        lines += [""] if gaps else []
+    head = "| op | cases | pass | fail | error | unsupported | skip |" + (" edgelite |" if with_edgelite else "")
+    lines += [head, "|---|" + "---:|" * (6 + with_edgelite)]
     for op in sorted(per_op):
         c = per_op[op]
-        lines.append(f"| {op} | {c['total']} | {c['pass']} | {c['fail']} | {c['error']} | {c['unsupported']} | "
-                     f"{c['skip']} |")
+        row = (f"| {op} | {c['total']} | {c['pass']} | {c['fail']} | {c['error']} | {c['unsupported']} | "
+               f"{c['skip']} |")
+        lines.append(row + (f" {c['edgelite']} |" if with_edgelite else ""))
     lines.append("")
     path.write_text("\n".join(lines))
 
@@ -275,20 +298,27 @@ def main(argv=None):
         worker(args.worker)
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ["EDGELITE_NODE_SUITE_INTERPRETER"] = args.interpreter
+    if args.write_doc and (args.interpreter != "litert" or args.filter):
+        print("--write-doc documents a full LiteRT run (plus edgelite); drop --interpreter / --filter")
+        return 2
     t0 = time.time()
-    results = run_all(args.filter, verbose=args.failures, jobs=args.jobs)
+    results = run_all(args.filter, verbose=args.failures, jobs=args.jobs, interpreter=args.interpreter)
     dt = time.time() - t0
+    _print_counts(args.interpreter, results, dt)
+    if args.write_doc:
+        t1 = time.time()
+        edgelite_results = run_all(None, verbose=args.failures, jobs=args.jobs, interpreter="edgelite")
+        _print_counts("edgelite", edgelite_results, time.time() - t1)
+        write_doc(results, dt, edgelite_results=edgelite_results)
+    return 0
+
+
+def _print_counts(interpreter: str, results: dict, seconds: float) -> None:
     counts = defaultdict(int)
     for st, *_ in results.values():
         counts[st] += 1
-    print(f"{len(results)} cases in {dt:.0f}s: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    if args.write_doc:
-        if args.interpreter != "litert":
-            print("--write-doc documents the LiteRT run; not written")
-        else:
-            write_doc(results, dt)
-    return 0
+    print(f"{interpreter}: {len(results)} cases in {seconds:.0f}s: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
 if __name__ == "__main__":

@@ -12,12 +12,15 @@ SPACE_TO_BATCH_ND do the same), PADV2 inserts its constant_values input as is.
   reshape, transpose, reshape (NHWC, channel-major blocks as TFLite).
 * TOPK_V2: largest k along the last axis, sorted descending; equal values keep
   the lower index first, as TFLite's TopContainer orders them.
+* REVERSE_SEQUENCE: per batch entry b, the first ``seq_lengths[b]`` elements
+  along ``seq_dim`` are reversed, the rest copied; one ``take_along_axis`` with
+  an index array built from the lengths.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .base import register
+from .base import Kernel, register
 from .shape_ops import PlannedKernel, int_vector
 
 
@@ -102,51 +105,70 @@ def _block_size(kernel) -> int:
     return b
 
 
-@register("DEPTH_TO_SPACE", kind="any")
-class DepthToSpace(PlannedKernel):
+class DepthSpaceKernel(PlannedKernel):
+    """DEPTH_TO_SPACE / SPACE_TO_DEPTH on NHWC: reshape to 6-D, swap the two middle axes, reshape."""
+
     def plan(self, shapes, values):
         if len(shapes[0]) != 4:
             raise self.fail(f"input must be 4-D NHWC, got {shapes[0]}")
-        n, h, w, c = shapes[0]
-        b = _block_size(self)
-        if c % (b * b):
-            raise self.fail(f"depth {c} is not divisible by block_size^2 = {b * b}")
-        self.split = (n, h, w, b, b, c // (b * b))
-        self.out_shape = (n, h * b, w * b, c // (b * b))
+        self.split, self.out_shape = self.plan_nhwc(*shapes[0], _block_size(self))
         return [self.out_shape]
+
+    def plan_nhwc(self, n: int, h: int, w: int, c: int, b: int) -> tuple[tuple, tuple]:
+        """(6-D split shape, output shape) for an [n, h, w, c] input and block size b."""
+        raise NotImplementedError
 
     def compute(self, inputs):
         return [inputs[0].reshape(self.split).transpose(0, 1, 3, 2, 4, 5).reshape(self.out_shape)]
+
+
+@register("DEPTH_TO_SPACE", kind="any")
+class DepthToSpace(DepthSpaceKernel):
+    def plan_nhwc(self, n, h, w, c, b):
+        if c % (b * b):
+            raise self.fail(f"depth {c} is not divisible by block_size^2 = {b * b}")
+        return (n, h, w, b, b, c // (b * b)), (n, h * b, w * b, c // (b * b))
 
 
 @register("SPACE_TO_DEPTH", kind="any")
-class SpaceToDepth(PlannedKernel):
-    def plan(self, shapes, values):
-        if len(shapes[0]) != 4:
-            raise self.fail(f"input must be 4-D NHWC, got {shapes[0]}")
-        n, h, w, c = shapes[0]
-        b = _block_size(self)
+class SpaceToDepth(DepthSpaceKernel):
+    def plan_nhwc(self, n, h, w, c, b):
         if h % b or w % b:
             raise self.fail(f"height {h} and width {w} must be divisible by block_size {b}")
-        self.split = (n, h // b, b, w // b, b, c)
-        self.out_shape = (n, h // b, w // b, b * b * c)
-        return [self.out_shape]
+        return (n, h // b, b, w // b, b, c), (n, h // b, w // b, b * b * c)
 
-    def compute(self, inputs):
-        return [inputs[0].reshape(self.split).transpose(0, 1, 3, 2, 4, 5).reshape(self.out_shape)]
+
+def _block_and_paddings(kernel, values, shape, divides_batch: bool) -> tuple[list[int], np.ndarray]:
+    """block_shape (input 1) checked against the input ``shape`` (and its batch, for BATCH_TO_SPACE_ND),
+    and the [M, 2] paddings or crops (input 2)."""
+    block = int_vector(kernel, values[1], "block_shape")
+    fits = len(shape) > len(block) and all(b >= 1 for b in block)
+    if fits and divides_batch:
+        fits = shape[0] % int(np.prod(block, dtype=np.int64)) == 0
+    if not fits:
+        raise kernel.fail(f"block_shape {block} does not fit input shape {shape}")
+    m = len(block)
+    return block, (_paddings(kernel, values[2], m) if m else np.zeros((0, 2), np.int64))
+
+
+class BlockKernel(PlannedKernel):
+    """SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND: planned from block_shape and paddings (or crops)."""
+
+    value_inputs = (1, 2)
+    divides_batch = False  # the block product must divide the input batch
+
+    def plan(self, shapes, values):
+        block, pads = _block_and_paddings(self, values, shapes[0], self.divides_batch)
+        return self.plan_blocks(shapes[0], block, pads)
+
+    def plan_blocks(self, shape, block: list[int], pads: np.ndarray) -> list:
+        raise NotImplementedError
 
 
 @register("SPACE_TO_BATCH_ND", kind="any")
-class SpaceToBatchNd(PlannedKernel):
-    value_inputs = (1, 2)
-
-    def plan(self, shapes, values):
-        shape = shapes[0]
-        block = int_vector(self, values[1], "block_shape")
+class SpaceToBatchNd(BlockKernel):
+    def plan_blocks(self, shape, block, pads):
         m = len(block)
-        if len(shape) < m + 1 or any(b < 1 for b in block):
-            raise self.fail(f"block_shape {block} does not fit input shape {shape}")
-        pads = _paddings(self, values[2], m) if m else np.zeros((0, 2), np.int64)
         out = self.out_specs[0]
         self.pad_value = int(out.zero_point[0]) if out.quantized else 0
         padded = [int(shape[1 + i] + pads[i, 0] + pads[i, 1]) for i in range(m)]
@@ -175,18 +197,12 @@ class SpaceToBatchNd(PlannedKernel):
 
 
 @register("BATCH_TO_SPACE_ND", kind="any")
-class BatchToSpaceNd(PlannedKernel):
-    value_inputs = (1, 2)
+class BatchToSpaceNd(BlockKernel):
+    divides_batch = True
 
-    def plan(self, shapes, values):
-        shape = shapes[0]
-        block = int_vector(self, values[1], "block_shape")
+    def plan_blocks(self, shape, block, crops):
         m = len(block)
-        prod = int(np.prod(block, dtype=np.int64))
-        if len(shape) < m + 1 or any(b < 1 for b in block) or shape[0] % prod:
-            raise self.fail(f"block_shape {block} does not fit input shape {shape}")
-        crops = _paddings(self, values[2], m) if m else np.zeros((0, 2), np.int64)
-        batch = shape[0] // prod
+        batch = shape[0] // int(np.prod(block, dtype=np.int64))
         rest = list(shape[1 + m:])
         self.split = [*block, batch, *shape[1:1 + m], *rest]
         # [b1, .., bm, batch, s1, .., sm, rest] -> [batch, s1, b1, s2, b2, ..., rest]
@@ -230,3 +246,50 @@ class TopKV2(PlannedKernel):
         indices = (self.last - 1) - order
         values = np.take_along_axis(x, indices, axis=-1)
         return [values, indices.astype(self.out_specs[1].dtype)]
+
+
+REVERSE_SEQUENCE_TYPES = tuple(np.dtype(t) for t in (np.float32, np.uint8, np.int16, np.int32, np.int64))
+
+
+@register("REVERSE_SEQUENCE", kind="any")
+class ReverseSequence(Kernel):
+    """Inputs: the data and ``seq_lengths`` (int32/int64 [batch]); options seq_dim, batch_dim."""
+
+    def prepare(self, inputs, outputs):
+        x, lengths = (list(inputs) + [None, None])[:2]
+        if len(inputs) != 2 or lengths is None or x is None:
+            raise self.fail("expects two inputs: the data and seq_lengths")
+        if x.dtype not in REVERSE_SEQUENCE_TYPES:
+            raise self.fail(f"unsupported input type {x.dtype} (LiteRT takes float32, uint8, int16, int32, int64)")
+        if lengths.dtype not in (np.dtype(np.int32), np.dtype(np.int64)) or len(lengths.shape) != 1:
+            raise self.fail(f"seq_lengths must be an int32/int64 vector, got {lengths.dtype} {list(lengths.shape)}")
+        rank = len(x.shape)
+        self.seq_dim = int(self.options.get("seq_dim", 0) or 0)
+        self.batch_dim = int(self.options.get("batch_dim", 0) or 0)
+        if not (0 <= self.seq_dim < rank and 0 <= self.batch_dim < rank) or self.seq_dim == self.batch_dim:
+            raise self.fail(f"seq_dim {self.seq_dim} and batch_dim {self.batch_dim} must be distinct "
+                            f"dimensions of the rank-{rank} input")
+        if lengths.shape[0] != x.shape[self.batch_dim]:
+            raise self.fail(f"seq_lengths has {lengths.shape[0]} entries, the batch dimension "
+                            f"{self.batch_dim} has {x.shape[self.batch_dim]}")
+        self.rank, self.steps = rank, x.shape[self.seq_dim]
+        self.index = None if lengths.data is None else self.gather_index(lengths.data)
+        return [tuple(x.shape)]
+
+    def gather_index(self, lengths: np.ndarray) -> np.ndarray:
+        """Source positions along seq_dim, shaped to broadcast against the input."""
+        lengths = np.asarray(lengths).astype(np.int64)
+        if lengths.size and int(lengths.max()) > self.steps:
+            raise self.fail(f"seq_lengths {lengths.tolist()} exceed the sequence dimension ({self.steps})")
+        lengths = np.maximum(lengths, 0)[:, None]
+        pos = np.arange(self.steps)[None, :]
+        index = np.where(pos < lengths, lengths - 1 - pos, pos)  # [batch, steps]
+        shape = [1] * self.rank
+        shape[self.batch_dim], shape[self.seq_dim] = index.shape
+        if self.batch_dim > self.seq_dim:  # keep the two axes in the input's order
+            index = index.T
+        return np.ascontiguousarray(index).reshape(shape)
+
+    def eval(self, inputs, outputs):
+        index = self.index if self.index is not None else self.gather_index(inputs[1])
+        return [np.take_along_axis(inputs[0], index, axis=self.seq_dim)]

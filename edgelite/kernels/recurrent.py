@@ -28,6 +28,10 @@ state tensors (inputs 18, 19) in place, as LiteRT keeps them between invocations
 
 The RNNs compute ``h = act(W x_t + R h + b)`` per step (the activation is applied
 for real, TANH included) and likewise keep their hidden state (input 4).
+
+The cell math lives in :func:`run_lstm` / :func:`run_rnn` (time loops over a
+precomputed input contribution, optionally walking backwards) so that the
+bidirectional ops (bidirectional.py) run the very same cells per direction.
 """
 from __future__ import annotations
 
@@ -62,16 +66,41 @@ class LstmWeights:
     projection_t: np.ndarray | None     # [n_cell, n_output]
     projection_bias: np.ndarray | None
     layer_norm: list[np.ndarray] | None  # per gate [n_cell]
+    aux_matrix: np.ndarray | None = None  # [aux_input_size, G*n_cell] (bidirectional LSTM's aux input)
+    gates: int = 4                         # 3 with CIFG (no input gate)
+
+
+@dataclass
+class LstmConfig:
+    """The options an LSTM cell computes with."""
+
+    activation: int = 4
+    cell_clip: float = 0.0
+    proj_clip: float = 0.0
+
+    @classmethod
+    def from_options(cls, options: dict, default_activation: int = 4) -> "LstmConfig":
+        return cls(activation=check_activation(options.get("fused_activation_function", default_activation)),
+                   cell_clip=float(options.get("cell_clip", 0.0) or 0.0),
+                   proj_clip=float(options.get("proj_clip", 0.0) or 0.0))
 
 
 def _f32(a) -> np.ndarray | None:
     return None if a is None else np.asarray(a, np.float32)
 
 
-def lstm_weights(values: list, use_cifg: bool, diagonal: bool) -> LstmWeights:
-    """Arrange the 24 LSTM inputs (arrays or None) into :class:`LstmWeights`."""
+def _stacked_t(mats: list) -> np.ndarray:
+    """[rows_g, cols] matrices stacked by rows, transposed: [cols, sum rows_g]."""
+    return np.ascontiguousarray(np.concatenate([_f32(m) for m in mats], axis=0).T)
+
+
+def lstm_weights(values: list, use_cifg: bool, diagonal: bool, aux_weights: list | None = None) -> LstmWeights:
+    """Arrange the 24 LSTM inputs (arrays or None) into :class:`LstmWeights`.
+
+    ``aux_weights`` are the four aux_input_to_{i, f, c, o} weights (bidirectional LSTM), if used.
+    """
     gates = [1, 2, 3] if use_cifg else [0, 1, 2, 3]
-    x_ws = [_f32(values[INPUT_WEIGHTS[g]]) for g in gates]
+    x_ws = [values[INPUT_WEIGHTS[g]] for g in gates]
     h_ws = [_f32(values[RECURRENT_WEIGHTS[g]]) for g in gates]
     n_cell = x_ws[-1].shape[0]
     biases = [_f32(values[BIASES[g]]) for g in gates]
@@ -79,18 +108,19 @@ def lstm_weights(values: list, use_cifg: bool, diagonal: bool) -> LstmWeights:
     if diagonal:
         recurrent = np.concatenate([w.reshape(-1) for w in h_ws])
     else:
-        recurrent = np.ascontiguousarray(np.concatenate(h_ws, axis=0).T)
+        recurrent = _stacked_t(h_ws)
     projection = _f32(values[PROJECTION_WEIGHTS])
     layer_norm = None
     if values[LAYER_NORMS[1]] is not None:
         layer_norm = [_f32(values[LAYER_NORMS[g]]).reshape(-1) for g in gates]
     return LstmWeights(
-        input_matrix=np.ascontiguousarray(np.concatenate(x_ws, axis=0).T),
-        recurrent=recurrent, bias=bias,
+        input_matrix=_stacked_t(x_ws), recurrent=recurrent, bias=bias,
         peephole_i=None if use_cifg else _f32(values[PEEPHOLE_I]),
         peephole_f=_f32(values[PEEPHOLE_F]), peephole_o=_f32(values[PEEPHOLE_O]),
         projection_t=None if projection is None else np.ascontiguousarray(projection.T),
-        projection_bias=_f32(values[PROJECTION_BIAS]), layer_norm=layer_norm)
+        projection_bias=_f32(values[PROJECTION_BIAS]), layer_norm=layer_norm,
+        aux_matrix=None if aux_weights is None else _stacked_t([aux_weights[g] for g in gates]),
+        gates=len(gates))
 
 
 def layer_normalize_(gate: np.ndarray, coef: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -104,64 +134,131 @@ def layer_normalize_(gate: np.ndarray, coef: np.ndarray, bias: np.ndarray) -> np
     return gate
 
 
-@register("UNIDIRECTIONAL_SEQUENCE_LSTM", kind="float")
-class UnidirectionalSequenceLSTM(Kernel):
-    """Float UNIDIRECTIONAL_SEQUENCE_LSTM with CIFG, peephole, projection and layer norm."""
+def input_contribution(x_tm: np.ndarray, matrix: np.ndarray, bias: np.ndarray | None,
+                       aux_tm: np.ndarray | None = None, aux_matrix: np.ndarray | None = None) -> np.ndarray:
+    """``x W (+ aux A) (+ bias)`` for every step of a [T, B, I] sequence at once: [T, B, cols]."""
+    steps, batch = x_tm.shape[:2]
+    total = np.matmul(np.ascontiguousarray(x_tm).reshape(steps * batch, -1), matrix)
+    if aux_matrix is not None:
+        total += np.matmul(np.ascontiguousarray(aux_tm).reshape(steps * batch, -1), aux_matrix)
+    total = total.reshape(steps, batch, matrix.shape[1])
+    if bias is not None:
+        np.add(total, bias, out=total)
+    return total
 
-    def __init__(self, node):
-        super().__init__(node)
-        o = self.options
-        self.activation = check_activation(o.get("fused_activation_function", 4))
-        self.cell_clip = float(o.get("cell_clip", 0.0) or 0.0)
-        self.proj_clip = float(o.get("proj_clip", 0.0) or 0.0)
-        self.time_major = bool(o.get("time_major", False))
-        self.diagonal = bool(o.get("diagonal_recurrent_tensors", False))
 
-    def _spec(self, inputs, i):
-        return inputs[i] if i < len(inputs) else None
+def lstm_input_gates(wts: LstmWeights, x_tm: np.ndarray, aux_tm: np.ndarray | None = None) -> np.ndarray:
+    """Every step's input contribution to the stacked gates, bias included unless layer-normalized."""
+    return input_contribution(x_tm, wts.input_matrix, None if wts.layer_norm is not None else wts.bias,
+                              aux_tm, wts.aux_matrix if aux_tm is not None else None)
 
-    def prepare(self, inputs, outputs):
-        if len(inputs) not in (20, 24):
-            raise self.fail(f"expects 20 or 24 inputs, got {len(inputs)}")
-        x = inputs[INPUT]
-        if x is None or len(x.shape) != self.input_rank:
-            raise self.fail(f"input must be {self.input_rank}-D, got {None if x is None else list(x.shape)}")
-        for i in INPUT_WEIGHTS[1:] + RECURRENT_WEIGHTS[1:] + BIASES[1:]:
-            if inputs[i] is None:
-                raise self.fail(f"input {i} (forget/cell/output weights or bias) is required")
-        self.use_cifg = inputs[INPUT_WEIGHTS[0]] is None
-        self.gates = 3 if self.use_cifg else 4
-        t_len, batch = self.sequence_dims(x.shape)
-        n_input = x.shape[-1]
-        n_cell, w_in = inputs[INPUT_WEIGHTS[3]].shape
-        if w_in != n_input:
-            raise self.fail(f"input depth {n_input} != input_to_output_weights columns {w_in}")
-        rec = inputs[RECURRENT_WEIGHTS[3]].shape
-        if self.diagonal:
-            if tuple(rec) != (n_cell,):
-                raise self.fail(f"diagonal recurrent weights must be [{n_cell}], got {list(rec)}")
-        elif rec[0] != n_cell:
-            raise self.fail(f"recurrent_to_output_weights rows {rec[0]} != n_cell {n_cell}")
-        proj = self._spec(inputs, PROJECTION_WEIGHTS)
-        n_output = proj.shape[0] if proj is not None else n_cell
-        if not self.diagonal and rec[1] != n_output:
-            raise self.fail(f"recurrent weights have {rec[1]} columns, the output has {n_output} units")
-        for idx, want in ((OUTPUT_STATE, n_output), (CELL_STATE, n_cell)):
-            st = inputs[idx]
-            if st is None:
-                raise self.fail(f"state input {idx} is required")
-            if st.size != batch * want:
-                raise self.fail(f"state input {idx} has {st.size} elements, expected {batch}x{want}")
-        self.batch, self.t_len, self.n_input = batch, t_len, n_input
-        self.n_cell, self.n_output = n_cell, n_output
-        weight_idx = [i for i in range(len(inputs)) if i not in (INPUT, OUTPUT_STATE, CELL_STATE)]
-        self.weights = None
-        if all(inputs[i] is None or inputs[i].data is not None for i in weight_idx):
-            self.weights = lstm_weights(self._values_from_specs(inputs), self.use_cifg, self.diagonal)
-        return [self.output_shape(batch, t_len, n_output)]
 
-    # -- sequence layout (overridden by the single-step LSTM op) ------------------------
+def run_lstm(wts: LstmWeights, cfg: LstmConfig, x_gates: np.ndarray, h: np.ndarray, c: np.ndarray,
+             out_tm: np.ndarray, diagonal: bool = False, reverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The LSTM time loop (LiteRT's lstm_eval float path) over precomputed input gates.
+
+    ``x_gates`` [T, B, G*n_cell] from :func:`lstm_input_gates`; ``h`` [B, n_output] and ``c``
+    [B, n_cell] are the initial states (``c`` is updated in place); each step's output goes to
+    ``out_tm[t]`` ([T, B, n_output] view). ``reverse`` walks the steps from last to first
+    (the backward direction of the bidirectional ops). Returns the final (h, c).
+    """
+    g_count = wts.gates
+    nc = wts.recurrent.shape[-1] // g_count
+    batch = h.shape[0]
+    z = np.empty((batch, g_count * nc), np.float32)
+    cell_out = np.empty((batch, nc), np.float32)
+    split = [z[:, k * nc:(k + 1) * nc] for k in range(g_count)]
+    in_gate, forget_gate, cell_gate, out_gate = ([None] + split) if g_count == 3 else split
+    biases = [wts.bias[k * nc:(k + 1) * nc] for k in range(g_count)]
+    gate_list = split if wts.layer_norm is not None else []
+    steps = range(x_gates.shape[0] - 1, -1, -1) if reverse else range(x_gates.shape[0])
+    for t in steps:
+        if diagonal:
+            np.multiply(np.tile(h, g_count), wts.recurrent, out=z)
+        else:
+            np.matmul(h, wts.recurrent, out=z)
+        np.add(z, x_gates[t], out=z)
+        if in_gate is not None and wts.peephole_i is not None:
+            in_gate += c * wts.peephole_i
+        if wts.peephole_f is not None:
+            forget_gate += c * wts.peephole_f
+        for k in range(len(gate_list) - 1):  # all but the output gate (it needs the new c)
+            layer_normalize_(gate_list[k], wts.layer_norm[k], biases[k])
+        if in_gate is not None:
+            sigmoid_(in_gate)
+        sigmoid_(forget_gate)
+        apply_activation(cell_gate, cfg.activation)
+        # c = f * c + i * g
+        np.multiply(c, forget_gate, out=c)
+        if in_gate is None:
+            np.subtract(1.0, forget_gate, out=forget_gate)
+            np.multiply(cell_gate, forget_gate, out=cell_gate)
+        else:
+            np.multiply(cell_gate, in_gate, out=cell_gate)
+        np.add(c, cell_gate, out=c)
+        if cfg.cell_clip > 0:
+            np.clip(c, -cfg.cell_clip, cfg.cell_clip, out=c)
+        if wts.peephole_o is not None:
+            out_gate += c * wts.peephole_o
+        if wts.layer_norm is not None:
+            layer_normalize_(out_gate, wts.layer_norm[-1], biases[-1])
+        sigmoid_(out_gate)
+        np.copyto(cell_out, c)
+        apply_activation(cell_out, cfg.activation)
+        np.multiply(cell_out, out_gate, out=cell_out)
+        if wts.projection_t is not None:
+            h = np.matmul(cell_out, wts.projection_t)
+            if wts.projection_bias is not None:
+                np.add(h, wts.projection_bias, out=h)
+            if cfg.proj_clip > 0:
+                np.clip(h, -cfg.proj_clip, cfg.proj_clip, out=h)
+        else:
+            h = cell_out.copy()
+        out_tm[t] = h
+    return h, c
+
+
+def check_lstm_inputs(kernel: Kernel, specs: list, n_input: int, batch: int,
+                      diagonal: bool = False) -> tuple[bool, int, int]:
+    """Check one LSTM direction's inputs, laid out as the 24 of UNIDIRECTIONAL_SEQUENCE_LSTM
+    (with ``fail`` messages naming those positions). Returns (use_cifg, n_cell, n_output)."""
+    for i in INPUT_WEIGHTS[1:] + RECURRENT_WEIGHTS[1:] + BIASES[1:]:
+        if specs[i] is None:
+            raise kernel.fail(f"input {i} (forget/cell/output weights or bias) is required")
+    use_cifg = specs[INPUT_WEIGHTS[0]] is None
+    n_cell, w_in = specs[INPUT_WEIGHTS[3]].shape
+    if w_in != n_input:
+        raise kernel.fail(f"input depth {n_input} != input_to_output_weights columns {w_in}")
+    rec = specs[RECURRENT_WEIGHTS[3]].shape
+    if diagonal:
+        if tuple(rec) != (n_cell,):
+            raise kernel.fail(f"diagonal recurrent weights must be [{n_cell}], got {list(rec)}")
+    elif rec[0] != n_cell:
+        raise kernel.fail(f"recurrent_to_output_weights rows {rec[0]} != n_cell {n_cell}")
+    proj = specs[PROJECTION_WEIGHTS]
+    n_output = proj.shape[0] if proj is not None else n_cell
+    if not diagonal and rec[1] != n_output:
+        raise kernel.fail(f"recurrent weights have {rec[1]} columns, the output has {n_output} units")
+    for idx, want in ((OUTPUT_STATE, n_output), (CELL_STATE, n_cell)):
+        st = specs[idx]
+        if st is None:
+            raise kernel.fail(f"state input {idx} is required")
+        if st.size != batch * want:
+            raise kernel.fail(f"state input {idx} has {st.size} elements, expected {batch}x{want}")
+    return use_cifg, n_cell, n_output
+
+
+def store_state(target, value: np.ndarray) -> None:
+    """Write a final state back into the variable tensor's buffer when it is writable."""
+    if isinstance(target, np.ndarray) and target.flags.writeable:
+        np.copyto(target, value.reshape(target.shape))
+
+
+class SequenceLayout:
+    """Where the steps and the batch are in a sequence op's input and output."""
+
     input_rank = 3
+    time_major = False
 
     def sequence_dims(self, shape: tuple[int, ...]) -> tuple[int, int]:
         """(steps, batch) of an input of ``shape``."""
@@ -174,91 +271,71 @@ class UnidirectionalSequenceLSTM(Kernel):
         """``a`` (input or output) as a [T, B, D] view."""
         return a if self.time_major else a.transpose(1, 0, 2)
 
-    @staticmethod
-    def _values_from_specs(inputs) -> list:
-        values = [None if s is None else s.data for s in inputs]
-        return values + [None] * (24 - len(values))
+
+class SingleStepLayout(SequenceLayout):
+    """The one-step LSTM / RNN ops: input [B, I], output [B, units]."""
+
+    input_rank = 2
+    time_major = True
+
+    def sequence_dims(self, shape):
+        return 1, shape[0]
+
+    def output_shape(self, batch, steps, units):
+        return (batch, units)
+
+    def time_major_view(self, a):
+        return a.reshape((1,) + a.shape)
+
+
+@register("UNIDIRECTIONAL_SEQUENCE_LSTM", kind="float")
+class UnidirectionalSequenceLSTM(SequenceLayout, Kernel):
+    """Float UNIDIRECTIONAL_SEQUENCE_LSTM with CIFG, peephole, projection and layer norm."""
+
+    def __init__(self, node):
+        super().__init__(node)
+        o = self.options
+        self.config = LstmConfig.from_options(o)
+        self.activation, self.cell_clip, self.proj_clip = (self.config.activation, self.config.cell_clip,
+                                                           self.config.proj_clip)
+        self.time_major = bool(o.get("time_major", False))
+        self.diagonal = bool(o.get("diagonal_recurrent_tensors", False))
+
+    def prepare(self, inputs, outputs):
+        if len(inputs) not in (20, 24):
+            raise self.fail(f"expects 20 or 24 inputs, got {len(inputs)}")
+        x = inputs[INPUT]
+        if x is None or len(x.shape) != self.input_rank:
+            raise self.fail(f"input must be {self.input_rank}-D, got {None if x is None else list(x.shape)}")
+        specs = list(inputs) + [None] * (24 - len(inputs))
+        t_len, batch = self.sequence_dims(x.shape)
+        n_input = x.shape[-1]
+        self.use_cifg, n_cell, n_output = check_lstm_inputs(self, specs, n_input, batch, self.diagonal)
+        self.gates = 3 if self.use_cifg else 4
+        self.batch, self.t_len, self.n_input = batch, t_len, n_input
+        self.n_cell, self.n_output = n_cell, n_output
+        weight_idx = [i for i in range(len(inputs)) if i not in (INPUT, OUTPUT_STATE, CELL_STATE)]
+        self.weights = None
+        if all(inputs[i] is None or inputs[i].data is not None for i in weight_idx):
+            self.weights = lstm_weights([None if s is None else s.data for s in specs], self.use_cifg,
+                                        self.diagonal)
+        return [self.output_shape(batch, t_len, n_output)]
 
     def eval(self, inputs, outputs):
         wts = self.weights
         if wts is None:
             wts = lstm_weights(list(inputs) + [None] * (24 - len(inputs)), self.use_cifg, self.diagonal)
-        x = inputs[INPUT]
-        x_tm = self.time_major_view(x)  # [T, B, I]
-        out_tm = self.time_major_view(outputs[0])
-        nc, g_count, batch = self.n_cell, self.gates, self.batch
-        # the input's contribution to every gate for all steps at once
-        x_all = np.matmul(x_tm.reshape(-1, self.n_input) if x_tm.flags.c_contiguous
-                          else np.ascontiguousarray(x_tm).reshape(-1, self.n_input), wts.input_matrix)
-        x_all = x_all.reshape(self.t_len, batch, g_count * nc)
-        if wts.layer_norm is None:
-            np.add(x_all, wts.bias, out=x_all)
-        h = np.array(inputs[OUTPUT_STATE], np.float32).reshape(batch, self.n_output)
-        c = np.array(inputs[CELL_STATE], np.float32).reshape(batch, nc)
-        z = np.empty((batch, g_count * nc), np.float32)
-        cell_out = np.empty((batch, nc), np.float32)
-        split = [z[:, k * nc:(k + 1) * nc] for k in range(g_count)]
-        in_gate, forget_gate, cell_gate, out_gate = ([None] + split) if self.use_cifg else split
-        biases = [wts.bias[k * nc:(k + 1) * nc] for k in range(g_count)]
-        for t in range(self.t_len):
-            if self.diagonal:
-                np.multiply(np.tile(h, g_count), wts.recurrent, out=z)
-            else:
-                np.matmul(h, wts.recurrent, out=z)
-            np.add(z, x_all[t], out=z)
-            if in_gate is not None and wts.peephole_i is not None:
-                in_gate += c * wts.peephole_i
-            if wts.peephole_f is not None:
-                forget_gate += c * wts.peephole_f
-            gate_list = split if wts.layer_norm is not None else []
-            for k in range(len(gate_list) - 1):  # all but the output gate (it needs the new c)
-                layer_normalize_(gate_list[k], wts.layer_norm[k], biases[k])
-            if in_gate is not None:
-                sigmoid_(in_gate)
-            sigmoid_(forget_gate)
-            apply_activation(cell_gate, self.activation)
-            # c = f * c + i * g
-            np.multiply(c, forget_gate, out=c)
-            if in_gate is None:
-                np.subtract(1.0, forget_gate, out=forget_gate)
-                np.multiply(cell_gate, forget_gate, out=cell_gate)
-            else:
-                np.multiply(cell_gate, in_gate, out=cell_gate)
-            np.add(c, cell_gate, out=c)
-            if self.cell_clip > 0:
-                np.clip(c, -self.cell_clip, self.cell_clip, out=c)
-            if wts.peephole_o is not None:
-                out_gate += c * wts.peephole_o
-            if wts.layer_norm is not None:
-                layer_normalize_(out_gate, wts.layer_norm[-1], biases[-1])
-            sigmoid_(out_gate)
-            np.copyto(cell_out, c)
-            apply_activation(cell_out, self.activation)
-            np.multiply(cell_out, out_gate, out=cell_out)
-            if wts.projection_t is not None:
-                h = np.matmul(cell_out, wts.projection_t)
-                if wts.projection_bias is not None:
-                    np.add(h, wts.projection_bias, out=h)
-                if self.proj_clip > 0:
-                    np.clip(h, -self.proj_clip, self.proj_clip, out=h)
-            else:
-                h = cell_out.copy()
-            out_tm[t] = h
-        self._store_state(inputs[OUTPUT_STATE], h)
-        self._store_state(inputs[CELL_STATE], c)
-
-    @staticmethod
-    def _store_state(target, value: np.ndarray) -> None:
-        """Write the final state back into the variable tensor's buffer when it is writable."""
-        if isinstance(target, np.ndarray) and target.flags.writeable:
-            np.copyto(target, value.reshape(target.shape))
+        h = np.array(inputs[OUTPUT_STATE], np.float32).reshape(self.batch, self.n_output)
+        c = np.array(inputs[CELL_STATE], np.float32).reshape(self.batch, self.n_cell)
+        x_gates = lstm_input_gates(wts, self.time_major_view(inputs[INPUT]))
+        h, c = run_lstm(wts, self.config, x_gates, h, c, self.time_major_view(outputs[0]), self.diagonal)
+        store_state(inputs[OUTPUT_STATE], h)
+        store_state(inputs[CELL_STATE], c)
 
 
 @register("LSTM", kind="float")
-class LSTM(UnidirectionalSequenceLSTM):
+class LSTM(SingleStepLayout, UnidirectionalSequenceLSTM):
     """Float LSTM op (FULL kernel type): one step of the sequence LSTM on a [B, I] input."""
-
-    input_rank = 2
 
     def __init__(self, node):
         super().__init__(node)
@@ -267,45 +344,60 @@ class LSTM(UnidirectionalSequenceLSTM):
         if int(self.options.get("kernel_type", 0) or 0) != 0:
             raise self.fail("only the FULL LSTM kernel type is supported (BASIC is not)")
 
-    def sequence_dims(self, shape):
-        return 1, shape[0]
 
-    def output_shape(self, batch, steps, units):
-        return (batch, units)
-
-    def time_major_view(self, a):
-        return a.reshape((1,) + a.shape)
-
-
-def rnn_step_weights(inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(W^T [I, U], R^T [U, U], bias [U]) of an RNN from its input arrays / constants."""
-    w, r, b = (np.asarray(v, np.float32) for v in inputs[1:4])
+def rnn_weights(w, r, b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(W^T [I, U], R^T [U, U], bias [U]) of an RNN from its weights, recurrent weights and bias."""
+    w, r, b = (np.asarray(v, np.float32) for v in (w, r, b))
     return np.ascontiguousarray(w.T), np.ascontiguousarray(r.T), b.reshape(-1)
 
 
+def run_rnn(x_all: np.ndarray, h: np.ndarray, r_t: np.ndarray, activation: int, out_tm: np.ndarray,
+            reverse: bool = False) -> np.ndarray:
+    """The RNN time loop ``h = act(x_all[t] + h R^T)``; ``x_all`` [T, B, U] holds ``W x_t + b``.
+
+    Each step's h goes to ``out_tm[t]``; ``reverse`` walks the steps backwards. Returns the final h.
+    """
+    steps = range(x_all.shape[0] - 1, -1, -1) if reverse else range(x_all.shape[0])
+    for t in steps:
+        h = np.matmul(h, r_t)
+        np.add(h, x_all[t], out=h)
+        apply_activation(h, activation)
+        out_tm[t] = h
+    return h
+
+
+def check_rnn_inputs(kernel: Kernel, w, r, b, state, n_input: int, batch: int, what: str = "") -> int:
+    """Check one RNN direction's weights [U, I], recurrent weights [U, U], bias [U] and state; return U."""
+    if len(w.shape) != 2 or w.shape[1] != n_input:
+        raise kernel.fail(f"{what}weights {list(w.shape)} do not fit an input depth of {n_input}")
+    units = w.shape[0]
+    if tuple(r.shape) != (units, units) or b.size != units:
+        raise kernel.fail(f"{what}recurrent weights {list(r.shape)} / bias {list(b.shape)} do not fit "
+                          f"{units} units")
+    if state.size != batch * units:
+        raise kernel.fail(f"{what}hidden state has {state.size} elements, expected {batch}x{units}")
+    return units
+
+
+def constant_rnn_weights(w, r, b):
+    """:func:`rnn_weights` of the specs' constant values, or None when one is not constant."""
+    if all(t.data is not None for t in (w, r, b)):
+        return rnn_weights(w.data, r.data, b.data)
+    return None
+
+
 @register("UNIDIRECTIONAL_SEQUENCE_RNN", kind="float")
-class UnidirectionalSequenceRNN(Kernel):
+class UnidirectionalSequenceRNN(SequenceLayout, Kernel):
     """Float UNIDIRECTIONAL_SEQUENCE_RNN: ``h = act(W x_t + R h + b)``; output every h.
 
     Inputs: input [B, T, I] (or [T, B, I]), weights [U, I], recurrent weights [U, U],
     bias [U], hidden state [B, U] (variable, updated in place).
     """
 
-    input_rank = 3
-
     def __init__(self, node):
         super().__init__(node)
         self.activation = check_activation(self.options.get("fused_activation_function", 0))
         self.time_major = bool(self.options.get("time_major", False))
-
-    def sequence_dims(self, shape):
-        return (shape[0], shape[1]) if self.time_major else (shape[1], shape[0])
-
-    def output_shape(self, batch, steps, units):
-        return (steps, batch, units) if self.time_major else (batch, steps, units)
-
-    def time_major_view(self, a):
-        return a if self.time_major else a.transpose(1, 0, 2)
 
     def prepare(self, inputs, outputs):
         if len(inputs) < 5 or any(inputs[i] is None for i in range(5)):
@@ -314,49 +406,23 @@ class UnidirectionalSequenceRNN(Kernel):
         if len(x.shape) != self.input_rank:
             raise self.fail(f"input must be {self.input_rank}-D, got {list(x.shape)}")
         steps, batch = self.sequence_dims(x.shape)
-        if len(w.shape) != 2 or w.shape[1] != x.shape[-1]:
-            raise self.fail(f"weights {list(w.shape)} do not fit an input depth of {x.shape[-1]}")
-        units = w.shape[0]
-        if tuple(r.shape) != (units, units) or b.size != units:
-            raise self.fail(f"recurrent weights {list(r.shape)} / bias {list(b.shape)} do not fit {units} units")
-        if state.size != batch * units:
-            raise self.fail(f"hidden state has {state.size} elements, expected {batch}x{units}")
+        units = check_rnn_inputs(self, w, r, b, state, x.shape[-1], batch)
         self.steps, self.batch, self.units = steps, batch, units
-        self.weights = (rnn_step_weights([None, w.data, r.data, b.data])
-                        if all(t.data is not None for t in (w, r, b)) else None)
+        self.weights = constant_rnn_weights(w, r, b)
         return [self.output_shape(batch, steps, units)]
 
     def eval(self, inputs, outputs):
-        w_t, r_t, bias = self.weights if self.weights is not None else rnn_step_weights(inputs)
-        x_tm = self.time_major_view(inputs[0])
-        out_tm = self.time_major_view(outputs[0])
-        x_all = np.matmul(np.ascontiguousarray(x_tm).reshape(-1, x_tm.shape[-1]), w_t)
-        x_all = x_all.reshape(self.steps, self.batch, self.units)
-        np.add(x_all, bias, out=x_all)
+        w_t, r_t, bias = self.weights if self.weights is not None else rnn_weights(*inputs[1:4])
+        x_all = input_contribution(self.time_major_view(inputs[0]), w_t, bias)
         h = np.array(inputs[4], np.float32).reshape(self.batch, self.units)
-        for t in range(self.steps):
-            h = np.matmul(h, r_t)
-            np.add(h, x_all[t], out=h)
-            apply_activation(h, self.activation)
-            out_tm[t] = h
-        UnidirectionalSequenceLSTM._store_state(inputs[4], h)
+        h = run_rnn(x_all, h, r_t, self.activation, self.time_major_view(outputs[0]))
+        store_state(inputs[4], h)
 
 
 @register("RNN", kind="float")
-class RNN(UnidirectionalSequenceRNN):
+class RNN(SingleStepLayout, UnidirectionalSequenceRNN):
     """Float RNN op: one step, input [B, I], output [B, U] (the new hidden state)."""
-
-    input_rank = 2
 
     def __init__(self, node):
         super().__init__(node)
         self.time_major = True
-
-    def sequence_dims(self, shape):
-        return 1, shape[0]
-
-    def output_shape(self, batch, steps, units):
-        return (batch, units)
-
-    def time_major_view(self, a):
-        return a.reshape((1,) + a.shape)

@@ -99,74 +99,103 @@ def same_quantization(a: TensorSpec, b: TensorSpec) -> bool:
 
 
 # -- RESHAPE / SHAPE / RANK / EXPAND_DIMS / SQUEEZE -------------------------------------
+class ReshapingKernel(PlannedKernel):
+    """A kernel whose output is its input with the shape ``plan`` stores in ``self.out_shape``."""
+
+    out_shape: tuple[int, ...] = ()
+
+    def compute(self, inputs):
+        return [inputs[0].reshape(self.out_shape)]
+
+
 @register("RESHAPE", kind="any")
-class Reshape(PlannedKernel):
+class Reshape(ReshapingKernel):
+    """RESHAPE as LiteRT resolves it.
+
+    The new shape comes from input 1 only when it is present, 1-D and int32;
+    otherwise (another rank or dtype, or no input 1) from the ``new_shape``
+    option, where the legacy ``[0]`` means a scalar. A shape input with zero
+    elements (a scalar target) needs no value: models store it as an empty
+    buffer. One -1 entry is inferred from the non-zero dimensions
+    (``reshape_utils.ResolveOutputShape``).
+    """
+
     value_inputs = (1,)
 
     def setup(self, inputs, outputs):
         shape_in = inputs[1] if len(inputs) > 1 else None
-        # TFLite takes the shape from input 1 only when it is a 1-D vector; else from the options
-        if shape_in is not None and len(shape_in.shape) != 1:
+        self.empty_shape_input = False
+        if shape_in is None or len(shape_in.shape) != 1 or shape_in.dtype != np.int32:
+            self.value_inputs = ()
+        elif shape_in.shape[0] == 0:
+            self.empty_shape_input = True  # known without a value: the target is a scalar
             self.value_inputs = ()
 
     def plan(self, shapes, values):
         if 1 in values:
             requested = int_vector(self, values[1], "shape")
+        elif self.empty_shape_input:
+            requested = []
         else:
             requested = [int(d) for d in (self.options.get("new_shape") or [])]
-            if requested == [0] and int(np.prod(shapes[0], dtype=np.int64)) == 1:
+            if requested == [0]:
                 requested = []  # legacy models spell a scalar as new_shape [0]
-        count = int(np.prod(shapes[0], dtype=np.int64))
-        unknown = [i for i, d in enumerate(requested) if d == -1]
-        if len(unknown) > 1:
-            raise self.fail(f"shape {requested} has more than one -1")
-        known = int(np.prod([d for d in requested if d != -1], dtype=np.int64))
-        if unknown:
-            if known == 0:
-                if count != 0:
-                    raise self.fail(f"cannot infer -1 in {requested} with zero-sized dimensions")
-                requested[unknown[0]] = 0
-            else:
-                if count % known:
-                    raise self.fail(f"cannot reshape {shapes[0]} into {requested}")
-                requested[unknown[0]] = count // known
-        if any(d < 0 for d in requested) or int(np.prod(requested, dtype=np.int64)) != count:
-            raise self.fail(f"cannot reshape {shapes[0]} ({count} elements) into {requested}")
-        self.new_shape = tuple(requested)
-        return [self.new_shape]
+        self.out_shape = resolve_reshape(self, shapes[0], requested)
+        return [self.out_shape]
 
-    def compute(self, inputs):
-        return [inputs[0].reshape(self.new_shape)]
+
+def resolve_reshape(kernel: Kernel, in_shape, requested: list[int]) -> tuple[int, ...]:
+    """``requested`` with its -1 (at most one) inferred, checked against ``in_shape``'s element count.
+
+    Like LiteRT, -1 becomes 0 when the input is empty but the other dimensions are not,
+    and otherwise (non-zero input dimensions) // (non-zero requested dimensions).
+    """
+    count = int(np.prod(in_shape, dtype=np.int64))
+    unknown = [i for i, d in enumerate(requested) if d == -1]
+    if len(unknown) > 1:
+        raise kernel.fail(f"shape {requested} has more than one -1")
+    if any(d < -1 for d in requested):
+        raise kernel.fail(f"shape {requested} has a negative dimension")
+    if unknown:
+        known = [d for d in requested if d != -1]
+        if count == 0 and int(np.prod(known, dtype=np.int64)) != 0:
+            requested[unknown[0]] = 0
+        else:
+            nonzero_in = int(np.prod([d for d in in_shape if d], dtype=np.int64))
+            requested[unknown[0]] = nonzero_in // int(np.prod([d for d in known if d], dtype=np.int64))
+    if int(np.prod(requested, dtype=np.int64)) != count:
+        raise kernel.fail(f"cannot reshape {list(in_shape)} ({count} elements) into {requested}")
+    return tuple(requested)
+
+
+class ShapeValueKernel(Kernel):
+    """Outputs a value known from the input's shape alone (``self.value``, set by ``prepare``)."""
+
+    value: np.ndarray
+
+    def eval(self, inputs, outputs):
+        if outputs[0] is None:
+            return [self.value.copy()]
+        outputs[0][...] = self.value
+        return None
 
 
 @register("SHAPE", kind="any")
-class Shape(Kernel):
+class Shape(ShapeValueKernel):
     def prepare(self, inputs, outputs):
         self.value = np.asarray(inputs[0].shape, dtype=outputs[0].dtype)
         return [(len(inputs[0].shape),)]
 
-    def eval(self, inputs, outputs):
-        if outputs[0] is None:
-            return [self.value.copy()]
-        outputs[0][...] = self.value
-        return None
-
 
 @register("RANK", kind="any")
-class Rank(Kernel):
+class Rank(ShapeValueKernel):
     def prepare(self, inputs, outputs):
         self.value = np.asarray(len(inputs[0].shape), dtype=outputs[0].dtype)
         return [()]
 
-    def eval(self, inputs, outputs):
-        if outputs[0] is None:
-            return [self.value.copy()]
-        outputs[0][...] = self.value
-        return None
-
 
 @register("EXPAND_DIMS", kind="any")
-class ExpandDims(PlannedKernel):
+class ExpandDims(ReshapingKernel):
     value_inputs = (1,)
 
     def plan(self, shapes, values):
@@ -178,12 +207,9 @@ class ExpandDims(PlannedKernel):
         self.out_shape.insert(normalize_axis(self, axis[0], rank + 1), 1)
         return [self.out_shape]
 
-    def compute(self, inputs):
-        return [inputs[0].reshape(self.out_shape)]
-
 
 @register("SQUEEZE", kind="any")
-class Squeeze(PlannedKernel):
+class Squeeze(ReshapingKernel):
     def plan(self, shapes, values):
         shape = shapes[0]
         dims = [int(d) for d in (self.options.get("squeeze_dims") or [])]
@@ -196,9 +222,6 @@ class Squeeze(PlannedKernel):
             drop = {i for i, d in enumerate(shape) if d == 1}
         self.out_shape = tuple(d for i, d in enumerate(shape) if i not in drop)
         return [self.out_shape]
-
-    def compute(self, inputs):
-        return [inputs[0].reshape(self.out_shape)]
 
 
 # -- PACK / UNPACK / CONCATENATION / SPLIT ---------------------------------------------

@@ -61,6 +61,45 @@ def run_op_litert(opcode: str, inputs: list, options: dict | None = None, **kw) 
     return [it.get_tensor(d["index"]) for d in it.get_output_details()]
 
 
+def run_op_stateful(opcode: str, inputs: list, options: dict | None, *, state_inputs: tuple[int, ...],
+                    feeds: list[list[np.ndarray]], constant_inputs: tuple[int, ...] = (),
+                    interpreter: str = "litert", **model_kw) -> list[list[np.ndarray]]:
+    """Run a one-op model whose ``state_inputs`` are variable tensors (zero-initialised, no data)
+    in a whole interpreter -- LiteRT's builtin kernels (``interpreter="litert"``, needs
+    ai-edge-litert) or ``edgelite.Interpreter`` -- once per entry of ``feeds`` (the values of the
+    remaining non-constant inputs, in order), so the states carry over between invocations as in
+    a real model. Returns every invocation's outputs. ``model_kw`` go to :func:`single_op_model`.
+    """
+    model = single_op_model(opcode, inputs, options, constant_inputs=constant_inputs, **model_kw)
+    sg = model.main
+    op = sg.operators[0]
+    for k in state_inputs:
+        sg.tensors[op.inputs[k]].is_variable = True
+        sg.tensors[op.inputs[k]].data = None
+    sg.inputs = [t for k, t in enumerate(op.inputs)
+                 if t >= 0 and k not in constant_inputs and k not in state_inputs]
+    if interpreter == "litert":
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        it = Interpreter(model_content=model.to_bytes(),
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    else:
+        from ..interpreter import Interpreter as EdgeliteInterpreter
+        it = EdgeliteInterpreter(model_content=model.to_bytes())
+    it.allocate_tensors()
+    results = []
+    for feed in feeds:
+        for d, x in zip(it.get_input_details(), feed):
+            it.set_tensor(d["index"], np.asarray(x))
+        it.invoke()
+        results.append([np.array(it.get_tensor(d["index"])) for d in it.get_output_details()])
+    return results
+
+
+def run_op_litert_stateful(opcode: str, inputs: list, options: dict | None, **kw) -> list[list[np.ndarray]]:
+    """:func:`run_op_stateful` in LiteRT (the oracle for stateful kernels)."""
+    return run_op_stateful(opcode, inputs, options, interpreter="litert", **kw)
+
+
 def run_op(opcode: str, inputs: list, options: dict | None = None, *, num_outputs: int = 1,
            output_dtypes: list | None = None, constant_inputs: tuple[int, ...] = (),
            input_quant: list[Quantization | None] | None = None,

@@ -4,7 +4,8 @@ import pytest
 
 from edgelite.ir import Quantization
 from edgelite.kernels import KernelError
-from edgelite.kernels.testing import run_op, run_op_litert
+from edgelite.kernels.testing import run_op
+from test_shape_ops import assert_same_as_litert
 
 I32 = np.int32
 Q = Quantization(scale=[0.1], zero_point=[5])
@@ -14,13 +15,6 @@ def i32(*v):
     return np.array(v, I32)
 
 
-def assert_same_as_litert(op, inputs, options=None, **kw):
-    pytest.importorskip("ai_edge_litert")
-    ours = run_op(op, inputs, options, **kw)
-    ref = run_op_litert(op, inputs, options, **kw)
-    for a, b in zip(ours, ref):
-        assert a.shape == b.shape and a.dtype == b.dtype
-        np.testing.assert_array_equal(a, b)
 
 
 # -- hand-checked ---------------------------------------------------------------------
@@ -110,3 +104,61 @@ def test_topk_matches_litert(dtype):
     for k in (1, 6, 17):
         assert_same_as_litert("TOPK_V2", [x, np.int32(k)], constant_inputs=(1,), num_outputs=2,
                               output_dtypes=[dtype, I32], **kw)
+
+
+# -- REVERSE_SEQUENCE ------------------------------------------------------------------------
+def reverse_sequence_by_hand(x, lengths, seq_dim, batch_dim):
+    out = x.copy()
+    for b, n in enumerate(lengths):
+        src = np.take(x, b, axis=batch_dim)
+        dst_axis = seq_dim - (seq_dim > batch_dim)
+        flipped = np.concatenate([np.flip(np.take(src, range(n), axis=dst_axis), dst_axis),
+                                  np.take(src, range(n, x.shape[seq_dim]), axis=dst_axis)], axis=dst_axis)
+        index = [slice(None)] * x.ndim
+        index[batch_dim] = b
+        out[tuple(index)] = flipped
+    return out
+
+
+@pytest.mark.parametrize("shape,seq_dim,batch_dim", [((4, 3), 0, 1), ((3, 4), 1, 0), ((2, 5, 3), 1, 2),
+                                                    ((3, 2, 4, 2), 2, 0)])
+def test_reverse_sequence_by_hand(shape, seq_dim, batch_dim):
+    rng = np.random.default_rng(len(shape) + seq_dim)
+    x = rng.standard_normal(shape).astype(np.float32)
+    lengths = rng.integers(0, shape[seq_dim] + 1, size=shape[batch_dim])
+    want = reverse_sequence_by_hand(x, lengths, seq_dim, batch_dim)
+    for const in [(1,), ()]:
+        (out,) = run_op("REVERSE_SEQUENCE", [x, lengths.astype(I32)], dict(seq_dim=seq_dim, batch_dim=batch_dim),
+                        constant_inputs=const)
+        np.testing.assert_array_equal(out, want)
+
+
+def test_reverse_sequence_example():
+    x = np.arange(12, dtype=np.int32).reshape(3, 4)  # batch along dim 0, time along dim 1
+    (out,) = run_op("REVERSE_SEQUENCE", [x, np.array([1, 2, 4], np.int64)], dict(seq_dim=1, batch_dim=0))
+    np.testing.assert_array_equal(out, [[0, 1, 2, 3], [5, 4, 6, 7], [11, 10, 9, 8]])
+
+
+def test_reverse_sequence_rejects_bad_options_and_lengths():
+    x = np.zeros((3, 4), np.float32)
+    with pytest.raises(KernelError, match="distinct"):
+        run_op("REVERSE_SEQUENCE", [x, i32(1, 1, 1)], dict(seq_dim=0, batch_dim=0))
+    with pytest.raises(KernelError, match="seq_lengths has 3 entries"):
+        run_op("REVERSE_SEQUENCE", [x, i32(1, 1, 1)], dict(seq_dim=0, batch_dim=1))
+    with pytest.raises(KernelError, match="exceed"):
+        run_op("REVERSE_SEQUENCE", [x, i32(1, 5, 1)], dict(seq_dim=1, batch_dim=0), constant_inputs=(1,))
+    with pytest.raises(KernelError, match="unsupported input type"):
+        run_op("REVERSE_SEQUENCE", [x.astype(np.int8), i32(1, 1, 1)], dict(seq_dim=1, batch_dim=0))
+
+
+@pytest.mark.parametrize("dtype,len_dtype,shape,seq_dim,batch_dim,const", [
+    (np.float32, np.int32, (4, 3), 0, 1, (1,)), (np.int64, np.int64, (3, 4), 1, 0, ()),
+    (np.int16, np.int32, (2, 5, 3, 2), 1, 2, (1,)), (np.uint8, np.int64, (2, 5, 3, 2), 3, 0, ()),
+    (np.int32, np.int32, (3, 2, 5), 2, 0, (1,)),
+])
+def test_reverse_sequence_matches_litert(dtype, len_dtype, shape, seq_dim, batch_dim, const):
+    rng = np.random.default_rng(shape[seq_dim] * 7 + batch_dim)
+    x = (rng.standard_normal(shape) * 50).astype(dtype)
+    lengths = rng.integers(0, shape[seq_dim] + 1, size=shape[batch_dim]).astype(len_dtype)
+    assert_same_as_litert("REVERSE_SEQUENCE", [x, lengths], dict(seq_dim=seq_dim, batch_dim=batch_dim),
+                          constant_inputs=const)

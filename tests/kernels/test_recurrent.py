@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from edgelite.kernels.testing import run_op, single_op_model
+from edgelite.kernels.testing import run_op, run_op_litert_stateful
 
 OPTS = dict(fused_activation_function=4, cell_clip=0.0, proj_clip=0.0, time_major=False)
 
@@ -88,28 +88,9 @@ def reference_lstm(ins, opts):
 
 
 def run_lstm_litert(ins, opts, second_input):
-    """LiteRT on ``ins[0]`` then on ``second_input`` (its states, variables starting at zero, carry over).
-
-    LiteRT needs the states as variable tensors without data, so the one-op model is patched here.
-    """
-    interp_mod = pytest.importorskip("ai_edge_litert.interpreter")
-    model = single_op_model("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, opts, constant_inputs=CONSTANTS)
-    sg = model.main
-    op = sg.operators[0]
-    for k in (18, 19):
-        sg.tensors[op.inputs[k]].is_variable = True
-        sg.tensors[op.inputs[k]].data = None
-    sg.inputs = [op.inputs[0]]
-    it = interp_mod.Interpreter(
-        model_content=model.to_bytes(),
-        experimental_op_resolver_type=interp_mod.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    it.allocate_tensors()
-    results = []
-    for x in (ins[0], second_input):
-        it.set_tensor(it.get_input_details()[0]["index"], x)
-        it.invoke()
-        results.append(it.get_tensor(it.get_output_details()[0]["index"]))
-    return results
+    """LiteRT on ``ins[0]`` then on ``second_input`` (its states, variables starting at zero, carry over)."""
+    return run_stateful_litert("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, opts, (18, 19), [ins[0], second_input],
+                               CONSTANTS)
 
 
 def close(a, b, tol=1e-5):
@@ -185,24 +166,10 @@ def test_lstm_matches_litert(seed):
 
 def run_stateful_litert(opcode, ins, opts, state_indices, inputs_seq, constants):
     """LiteRT on each array of ``inputs_seq`` in turn; the state inputs are zero-initialised variables."""
-    interp_mod = pytest.importorskip("ai_edge_litert.interpreter")
-    model = single_op_model(opcode, ins, opts, constant_inputs=constants)
-    sg = model.main
-    op = sg.operators[0]
-    for k in state_indices:
-        sg.tensors[op.inputs[k]].is_variable = True
-        sg.tensors[op.inputs[k]].data = None
-    sg.inputs = [op.inputs[0]]
-    it = interp_mod.Interpreter(
-        model_content=model.to_bytes(),
-        experimental_op_resolver_type=interp_mod.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    it.allocate_tensors()
-    results = []
-    for x in inputs_seq:
-        it.set_tensor(it.get_input_details()[0]["index"], x)
-        it.invoke()
-        results.append(it.get_tensor(it.get_output_details()[0]["index"]))
-    return results
+    pytest.importorskip("ai_edge_litert.interpreter")
+    runs = run_op_litert_stateful(opcode, ins, opts, state_inputs=tuple(state_indices),
+                                  feeds=[[x] for x in inputs_seq], constant_inputs=constants)
+    return [outs[0] for outs in runs]
 
 
 LSTM_OP_OPTS = dict(fused_activation_function=4, cell_clip=0.0, proj_clip=0.0)

@@ -53,6 +53,49 @@ def test_reshape_rejects_bad_shapes():
         run_op("RESHAPE", [X, i32(-1, -1)], constant_inputs=(1,))
 
 
+def test_reshape_empty_shape_tensor_is_a_scalar_even_without_data():
+    one = np.array([[7.0]], np.float32)
+    for const in [(1,), ()]:
+        (out,) = run_op("RESHAPE", [one, np.zeros(0, I32)], constant_inputs=const)
+        assert out.shape == () and out == 7.0
+    with pytest.raises(KernelError, match="cannot reshape"):
+        run_op("RESHAPE", [X, np.zeros(0, I32)], constant_inputs=(1,))
+
+
+def test_reshape_takes_only_int32_vectors_else_the_options():
+    """LiteRT reads the shape input only when it is a 1-D int32 tensor; otherwise new_shape."""
+    for shape_in in (np.array([4, 6], np.int64), np.array([[4, 6]], I32), np.array([4, 6], np.int16)):
+        (out,) = run_op("RESHAPE", [X, shape_in], {"new_shape": [24]}, constant_inputs=(1,))
+        assert out.shape == (24,)
+    (out,) = run_op("RESHAPE", [X, None], {"new_shape": [3, 8]})
+    assert out.shape == (3, 8)
+    with pytest.raises(KernelError, match="into \\[\\]"):  # no usable shape: a scalar, as in LiteRT
+        run_op("RESHAPE", [X, np.array([4, 6], np.int64)], constant_inputs=(1,))
+
+
+def test_reshape_minus_one_with_zero_sized_dimensions():
+    empty = np.zeros((0, 3), np.float32)
+    assert run_op("RESHAPE", [empty, i32(0, -1)], constant_inputs=(1,))[0].shape == (0, 3)
+    assert run_op("RESHAPE", [empty, i32(-1, 3)], constant_inputs=(1,))[0].shape == (0, 3)
+    assert run_op("RESHAPE", [empty, i32(-1, 0)], constant_inputs=(1,))[0].shape == (3, 0)
+    with pytest.raises(KernelError, match="cannot reshape"):
+        run_op("RESHAPE", [np.zeros(2, np.float32)], {"new_shape": [0]})  # legacy [0] means a scalar
+
+
+@pytest.mark.parametrize("x,shape_in,options,const", [
+    (np.array([5.0], np.float32), np.zeros(0, I32), None, (1,)),
+    (np.array([5.0], np.float32), np.zeros(0, I32), None, ()),
+    (np.ones((1, 1), np.float32), None, {"new_shape": [0]}, ()),
+    (X, np.array([4, 6], np.int64), {"new_shape": [2, 12]}, (1,)),
+    (X, np.array([[4, 6]], I32), {"new_shape": [12, 2]}, (1,)),
+    (np.zeros((0, 3), np.float32), i32(0, -1), None, (1,)),
+    (np.zeros((0, 3), np.float32), i32(-1, 0), None, ()),
+])
+def test_reshape_shape_input_forms_match_litert(x, shape_in, options, const):
+    inputs = [x] if shape_in is None else [x, shape_in]
+    assert_same_as_litert("RESHAPE", inputs, options, constant_inputs=const)
+
+
 def test_shape_rank_expand_squeeze():
     (s,) = run_op("SHAPE", [X], {"out_type": 4}, output_dtypes=[np.int64])
     assert s.dtype == np.int64 and s.tolist() == [2, 3, 4]
