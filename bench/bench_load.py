@@ -1,6 +1,6 @@
 """Load-time and memory benchmark of the reader (``edgelite.load_model``).
 
-    python bench/bench_load.py [MODEL ...] [--repeat N] [--profile] [--check]
+    python bench/bench_load.py [MODEL ...] [--repeat N] [--profile] [--check] [--checked]
 
 For each model (default: the zoo's mobilenet_v2_f32.tflite, 14 MB) it reports
 
@@ -14,6 +14,9 @@ For each model (default: the zoo's mobilenet_v2_f32.tflite, 14 MB) it reports
 
 ``--check`` exits 1 unless the median is under 20 ms and the memory above the
 mapped file is under 2 MB. ``--profile`` prints the top of a cProfile run.
+``--checked`` also times the reader's checked decoder alone (what ``load_model`` falls
+back to for files its fast path does not accept) on the same mapping, interleaved with
+the fast path, and prints the ratio.
 """
 from __future__ import annotations
 
@@ -28,7 +31,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import mmap
+
 import edgelite
+from edgelite.reader import parse_model, parse_model_checked
 
 ZOO = Path(os.environ.get("EDGELITE_ZOO", Path(__file__).resolve().parent.parent.parent / "shared" / "zoo"))
 DEFAULT_MODEL = ZOO / "mobilenet_v2_f32.tflite"
@@ -57,6 +63,21 @@ def time_loads(path: str, repeat: int) -> list[float]:
         edgelite.load_model(path)
         times.append(time.perf_counter() - start)
     return times
+
+
+def time_paths(path: str, repeat: int) -> tuple[list[float], list[float]]:
+    """(load times through parse_model, through the checked decoder alone), interleaved."""
+    with open(path, "rb") as f:
+        buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    parse_model(buf)
+    parse_model_checked(buf)
+    fast, checked = [], []
+    for _ in range(repeat):
+        for parse, times in ((parse_model, fast), (parse_model_checked, checked)):
+            start = time.perf_counter()
+            parse(buf)
+            times.append(time.perf_counter() - start)
+    return fast, checked
 
 
 def traced_memory(path: str) -> tuple[int, int]:
@@ -99,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=50)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--check", action="store_true", help="fail unless within the time/memory budgets")
+    ap.add_argument("--checked", action="store_true", help="also time the checked decoder alone")
     args = ap.parse_args(argv)
     ok = True
     for path in args.models:
@@ -107,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['model']} ({r['file_bytes'] / 1e6:.1f} MB): load median {r['median_ms']:.2f} ms, "
               f"best {r['best_ms']:.2f} ms; tracemalloc peak {r['tracemalloc_peak'] / 1024:.0f} KiB, "
               f"held {r['tracemalloc_held'] / 1024:.0f} KiB; RssAnon per copy {rss}")
+        if args.checked:
+            fast, checked = time_paths(path, args.repeat)
+            f_ms, c_ms = 1000 * statistics.median(fast), 1000 * statistics.median(checked)
+            print(f"  from the mapping: parse_model median {f_ms:.2f} ms, checked decoder alone "
+                  f"{c_ms:.2f} ms ({c_ms / f_ms:.1f}x)")
         memory = max(r["tracemalloc_peak"], r["rss_anon_per_copy"] or 0)
         if r["median_ms"] >= TIME_BUDGET_MS or memory >= MEMORY_BUDGET_BYTES:
             ok = False

@@ -1,35 +1,49 @@
 """``.tflite`` file -> :class:`edgelite.ir.Model`.
 
-The file is memory-mapped (or taken as bytes) and decoded by the checked
-:class:`~edgelite.schema.codec.Decoder`; constant tensor data become zero-copy
-numpy views into the mapping. Everything is validated before use: the
-``TFL3`` identifier, every offset and length (by the decoder), every tensor,
-buffer, opcode and subgraph index, quantization parameter counts, external
-buffer ranges, and that each dense constant's dtype x shape matches its buffer
-size. Problems raise :class:`edgelite.ModelError` naming table, field and index.
+The file is memory-mapped (or taken as bytes); constant tensor data become
+zero-copy numpy views into the mapping. Everything is validated before use: the
+``TFL3`` identifier, every offset and length, every tensor, buffer, opcode and
+subgraph index, quantization parameter counts, external buffer ranges, and that
+each dense constant's dtype x shape matches its buffer size. Problems raise
+:class:`edgelite.ModelError` naming table, field and index.
+
+Two decoders produce the same :class:`~edgelite.ir.Model`:
+
+* the fast path (:class:`edgelite.schema.fastread.FastModelBuilder`) reads the hot
+  tables (SubGraph, Tensor, QuantizationParameters, Buffer, Operator and scalar
+  options tables) through per-vtable compiled layouts (:mod:`edgelite.schema.layout`)
+  and builds the IR objects directly, doing the same bounds, index, size and
+  work-budget checks as the checked path, and ``Model.validate``'s cross-reference
+  checks inline. It only *decides* on files it fully accepts: at the first sign of
+  anything wrong or unusual it gives up (:class:`FastPathUnsupported`);
+* the checked path (:class:`~edgelite.schema.codec.Decoder` into dicts, then
+  :class:`_ModelBuilder`) then decodes the file again and reports the precise
+  error, so error messages (and results on odd-but-valid files) come from one
+  place.
 """
 from __future__ import annotations
 
 import mmap
 import os
+import struct
 from typing import Any
 
 import numpy as np
 
 from .errors import ModelError
-from .ir import (DimensionMetadata, Model, Operator, Quantization, SignatureDef, Sparsity,
-                 Subgraph, Tensor, expected_data_bytes)
-from .schema import (BUILTIN_OPTIONS2_NAMES, BUILTIN_OPTIONS_NAMES, TENSOR_DTYPES, TensorType,
-                     opcode_name)
+from .ir import Model, Operator, Quantization, Subgraph, Tensor, expected_data_bytes
+from .schema import BUILTIN_OPTIONS2_NAMES, BUILTIN_OPTIONS_NAMES, TENSOR_DTYPES, TensorType, opcode_name
 from .schema.codec import Decoder
+from .schema.fastread import MAX_RANK, FastModelBuilder, build_sparsity, signature_defs
+from .schema.fastread import NO_SCALE as _NO_SCALE
+from .schema.fastread import NO_ZERO_POINT as _NO_ZERO_POINT
+from .schema.layout import FastPathUnsupported
 
 FILE_IDENTIFIER = b"TFL3"
-# No TFLite kernel handles more than 6 to 8 dimensions; a longer shape is corruption.
-MAX_RANK = 64
-# Shared read-only empties for tensors whose quantization table has no scale / zero point.
-_NO_SCALE = np.zeros(0, np.float32)
-_NO_ZERO_POINT = np.zeros(0, np.int64)
-_NO_SCALE.flags.writeable = _NO_ZERO_POINT.flags.writeable = False
+# Anything the fast path may raise on a file it does not accept: parse_model then
+# decodes the file with the checked decoder, which raises the proper ModelError.
+_FAST_PATH_GIVES_UP = (FastPathUnsupported, ModelError, struct.error, IndexError, KeyError,
+                       ValueError, TypeError, OverflowError)
 
 
 def load_model(source: str | os.PathLike | bytes | bytearray | memoryview) -> Model:
@@ -57,8 +71,23 @@ def parse_model(buf) -> Model:
     if bytes(view[4:8]) != FILE_IDENTIFIER:
         raise ModelError(f"Model: file identifier is {bytes(view[4:8])!r}, expected b'TFL3' "
                          "(not a .tflite FlatBuffer)")
+    try:
+        return FastModelBuilder(buf).build()
+    except _FAST_PATH_GIVES_UP:
+        pass  # decode again with the checked decoder, which names the problem
+    return parse_model_checked(buf)
+
+
+def parse_model_checked(buf) -> Model:
+    """The checked (slow) decoder alone: the reference the fast path must agree with."""
     raw = Decoder(buf).root("Model")
-    return _ModelBuilder(raw, buf, len(view)).build()
+    return _ModelBuilder(raw, buf, len(memoryview(buf))).build()
+
+
+def parse_model_fast(buf) -> Model:
+    """The fast path alone; raises :class:`FastPathUnsupported` (or another error) where
+    :func:`parse_model` would fall back to the checked decoder. For tests."""
+    return FastModelBuilder(buf).build()
 
 
 class _ModelBuilder:
@@ -79,11 +108,7 @@ class _ModelBuilder:
         for mi, md in enumerate(raw["metadata"] or []):
             model.metadata[md["name"] or f"metadata_{mi}"] = self._buffer_data(
                 md["buffer"], f"Model.metadata[{mi}].buffer")
-        for i, sd in enumerate(raw["signature_defs"] or []):
-            model.signature_defs.append(SignatureDef(
-                key=sd["signature_key"] or "", subgraph_index=sd["subgraph_index"],
-                inputs={m["name"] or "": m["tensor_index"] for m in sd["inputs"] or []},
-                outputs={m["name"] or "": m["tensor_index"] for m in sd["outputs"] or []}))
+        model.signature_defs = signature_defs(raw["signature_defs"] or [])
         for key in ("metadata_buffer", "external_buffer_groups", "external_buffers"):
             if raw[key] is not None and len(raw[key]):
                 model.extra[key] = raw[key]
@@ -196,7 +221,7 @@ class _ModelBuilder:
         if raw["quantization"] is not None:
             t.quantization = self._quantization(raw["quantization"], shape, where + ".quantization")
         if raw["sparsity"] is not None:
-            t.sparsity = self._sparsity(raw["sparsity"], where + ".sparsity")
+            t.sparsity = build_sparsity(raw["sparsity"], where + ".sparsity")
         for key in ("variant_tensors", "external_buffer"):
             if raw[key]:
                 t.extra[key] = raw[key]
@@ -251,19 +276,3 @@ class _ModelBuilder:
         # zero-copy: the file's float32 / int64 vectors are used as they are (read-only views)
         return Quantization(scale=scale, zero_point=zp, quantized_dimension=qdim,
                             min=raw["min"], max=raw["max"], details=details)
-
-    @staticmethod
-    def _sparsity(raw: dict, where: str) -> Sparsity:
-        dims = []
-        for i, dm in enumerate(raw["dim_metadata"] or []):
-            seg = dm["array_segments"]["values"] if dm["array_segments"] else None
-            idx = dm["array_indices"]["values"] if dm["array_indices"] else None
-            if dm["format"] not in (0, 1):
-                raise ModelError(f"{where}.dim_metadata[{i}].format: unknown dimension type {dm['format']}")
-            if dm["format"] == 1 and (seg is None or idx is None):
-                raise ModelError(f"{where}.dim_metadata[{i}]: SPARSE_CSR dimension lacks segments or indices")
-            dims.append(DimensionMetadata(format=dm["format"], dense_size=dm["dense_size"],
-                                          array_segments=seg, array_indices=idx))
-        return Sparsity(traversal_order=[] if raw["traversal_order"] is None else raw["traversal_order"].tolist(),
-                        block_map=[] if raw["block_map"] is None else raw["block_map"].tolist(),
-                        dim_metadata=dims)

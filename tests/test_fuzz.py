@@ -13,6 +13,10 @@ errors... are bugs), within a second; a model that loads must also survive
   scalar field, each set to a value chosen to break things (0, -1, huge, off by a
   little, pointing at another table, ...).
 
+Every case is also a differential test of the reader's two decoders: whatever the
+fast path accepts, the checked decoder must accept too and build the identical IR
+(``test_roundtrip.ir_difference``); the fast path may give up on anything.
+
 The default run has 4,000 deterministic cases (plus ~4,500 systematic patches); set ``EDGELITE_FUZZ_CASES`` (e.g.
 50000) for a longer one and ``EDGELITE_FUZZ_SEED`` to vary the seeds.
 """
@@ -27,6 +31,8 @@ import pytest
 
 import edgelite
 from conftest import MANIFEST, zoo_path
+from edgelite.reader import _FAST_PATH_GIVES_UP, FILE_IDENTIFIER, parse_model_checked, parse_model_fast
+from test_roundtrip import ir_difference
 from edgelite.schema._spec import ENUMS, TABLES
 from edgelite.tools.analyze import analyze, format_text
 
@@ -37,6 +43,9 @@ BASE_SEED = int(os.environ.get("EDGELITE_FUZZ_SEED", "20240531"))
 TIME_LIMIT_S = 1.0
 # share of cases per mutation kind
 SHARES = {"truncate": 0.15, "bitflip": 0.30, "structural": 0.55}
+
+# how often the reader's fast path decided a mutated file itself, and how often it gave up
+FAST_PATH_STATS = {"decided": 0, "gave up": 0}
 
 _SCALAR_SIZES = {"bool": 1, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4,
                  "uint32": 4, "int64": 8, "uint64": 8, "float32": 4, "float64": 8}
@@ -199,7 +208,26 @@ def check_case(data: bytes) -> str | None:
     elapsed = time.perf_counter() - start
     if elapsed > TIME_LIMIT_S:
         return f"took {elapsed:.2f} s"
-    return None
+    return fast_path_difference(data)
+
+
+def fast_path_difference(data: bytes) -> str | None:
+    """The reader's fast path must accept no file its checked decoder refuses, and build
+    the very same IR from the files it accepts (it may give up on any file)."""
+    if len(data) < 8 or data[4:8] != FILE_IDENTIFIER:
+        return None  # refused before either decoder runs
+    try:
+        fast = parse_model_fast(data)
+    except _FAST_PATH_GIVES_UP:
+        FAST_PATH_STATS["gave up"] += 1
+        return None
+    FAST_PATH_STATS["decided"] += 1
+    try:
+        checked = parse_model_checked(data)
+    except edgelite.ModelError as e:
+        return f"fast path accepted a file the checked decoder refuses: {e}"
+    problem = ir_difference(fast, checked)
+    return f"fast path and checked decoder differ: {problem}" if problem else None
 
 
 def _cases_for(kind: str) -> int:
@@ -354,3 +382,22 @@ def test_deep_nesting_no_recursion_error():
         if len(failures) > 10:
             break
     assert not failures, "\n".join(failures[:10])
+
+
+def test_differential_is_not_vacuous():
+    """Mutations that keep a file valid (most bit flips in weights) must be decided by
+    the fast path, so the differential checks above compare real models."""
+    data, positions, _tables = _model_bytes("mlp_dynamic_int8")
+    rng = np.random.default_rng(BASE_SEED + 11)
+    decided = 0
+    for _ in range(100):
+        buf = bytearray(data)
+        pos = int(rng.integers(0, len(buf)))
+        buf[pos] ^= 1 << int(rng.integers(0, 8))
+        try:
+            parse_model_fast(bytes(buf))
+            decided += 1
+        except _FAST_PATH_GIVES_UP:
+            pass
+        assert fast_path_difference(bytes(buf)) is None
+    assert decided >= 50, decided
