@@ -11,10 +11,10 @@ sizes) and ``model`` (the loaded :class:`edgelite.ir.Model`).
 """
 from __future__ import annotations
 
+import ctypes
 import enum
 import os
 import sys
-from contextlib import nullcontext
 from typing import Callable
 
 import numpy as np
@@ -36,6 +36,85 @@ class OpResolverType(enum.Enum):
     BUILTIN = 1
     BUILTIN_REF = 2
     BUILTIN_WITHOUT_DEFAULT_DELEGATES = 3
+
+
+class BlasThreads:
+    """The thread count of the BLAS library behind numpy, set around every invoke.
+
+    ``num_threads`` follows LiteRT: the given count, and ``None`` means 1 (LiteRT's
+    Python interpreter passes ``num_threads or 1`` to its C++ builder, and its builtin
+    CPU backend defaults to one thread too). BLAS is process-global, so ``invoke``
+    sets the count, runs, and restores the previous one.
+
+    The libraries are found once per process, on the first invoke: OpenBLAS (numpy's
+    wheels) directly from the loaded shared objects (``/proc/self/maps``, a fraction
+    of a millisecond), any other BLAS through ``threadpoolctl`` when it is installed;
+    with neither, the count is left alone. Each invoke then costs two C calls.
+    """
+
+    _controls: list[tuple[Callable[[], int], Callable[[int], object]]] | None = None
+
+    @classmethod
+    def controls(cls) -> list[tuple[Callable[[], int], Callable[[int], object]]]:
+        if cls._controls is None:
+            cls._controls = _openblas_controls() or _threadpoolctl_controls()
+        return cls._controls
+
+    def __init__(self, count: int):
+        self.count = count
+        self._saved: list[int] = []
+
+    def __enter__(self) -> "BlasThreads":
+        self._saved = []
+        for get, set_ in self.controls():
+            before = get()
+            self._saved.append(before)
+            if before != self.count:
+                set_(self.count)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for (get, set_), before in zip(self.controls(), self._saved):
+            if before != self.count:
+                set_(before)
+
+
+def _openblas_controls() -> list:
+    """(get, set) thread-count functions of every OpenBLAS loaded in this process (Linux)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split(None, 5)[5].strip() for line in maps
+                     if "openblas" in line and line.count(" ") >= 5 and ".so" in line}
+    except OSError:
+        return []
+    controls = []
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | ctypes.RTLD_GLOBAL)
+        except OSError:
+            continue
+        for prefix in ("", "scipy_"):
+            for suffix in ("", "64_", "_64"):
+                get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
+                set_ = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
+                if get is not None and set_ is not None:
+                    get.restype, get.argtypes = ctypes.c_int, []
+                    set_.restype, set_.argtypes = None, [ctypes.c_int]
+                    controls.append((get, set_))
+                    break
+            else:
+                continue
+            break
+    return controls
+
+
+def _threadpoolctl_controls() -> list:
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # optional: without it num_threads does not reach BLAS
+        return []
+    return [(lib.get_num_threads, lib.set_num_threads)
+            for lib in ThreadpoolController().select(user_api="blas").lib_controllers]
 
 
 class ResizeError(RuntimeError, ValueError):
@@ -146,8 +225,7 @@ class Interpreter:
             raise ValueError("edgelite runs on numpy and cannot apply delegates "
                              f"({len(experimental_delegates)} given)")
         self.model = model
-        self._num_threads = num_threads
-        self._thread_limiter = None
+        self._blas_threads = BlasThreads(num_threads or 1)
         self._runtime = Runtime(model, preserve_all_tensors=bool(experimental_preserve_all_tensors))
         self._allocated: set[int] = set()
         self._signature_defs = self.get_signature_list()
@@ -311,22 +389,8 @@ class Interpreter:
         if subgraph_index not in self._allocated or not ex.allocated:
             raise RuntimeError("Invoke called on model that is not ready: call allocate_tensors() first "
                                "(and again after resize_tensor_input).")
-        with self._threads():
+        with self._blas_threads:
             ex.invoke()
-
-    def _threads(self):
-        if self._num_threads is None:
-            return nullcontext()
-        if self._thread_limiter is None:
-            try:
-                from threadpoolctl import ThreadpoolController
-            except ImportError:  # optional: without it num_threads is a no-op
-                self._thread_limiter = False
-            else:
-                self._thread_limiter = ThreadpoolController()
-        if self._thread_limiter is False:
-            return nullcontext()
-        return self._thread_limiter.limit(limits=self._num_threads)
 
     def reset_all_variables(self) -> None:
         """Reset variable tensors (``is_variable``, e.g. RNN states) to their initial values."""

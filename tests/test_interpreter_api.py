@@ -272,3 +272,110 @@ def test_preserve_all_tensors_keeps_intermediates(engine):
     h = it.get_tensor(first_fc)
     assert h.shape[0] == 1 and np.isfinite(h).all()
 
+
+
+# -- edgelite engine details ------------------------------------------------------------------
+@pytest.mark.parametrize("num_threads, expected", [(None, 1), (1, 1), (2, 2)])
+def test_blas_thread_count_during_invoke_then_restored(num_threads, expected):
+    from edgelite.interpreter import BlasThreads, Interpreter
+    controls = BlasThreads.controls()
+    if not controls:
+        pytest.skip("no controllable BLAS library in this process")
+    get, set_ = controls[0]
+    before = get()
+    outside = 3 if before != 3 else 4  # a count the interpreter must not keep
+    set_(outside)
+    try:
+        it = Interpreter(model_path=str(zoo_path(MLP)), num_threads=num_threads)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], zoo_inputs(MLP)[0][:1])
+        seen = []
+        it.set_profiler(lambda timing: seen.append(get()))
+        it.invoke()
+        assert seen and set(seen) == {expected}  # LiteRT: num_threads=None means one thread
+        assert get() == outside
+    finally:
+        set_(before)
+
+
+def test_node_data_kinds_on_zoo_models():
+    from edgelite.kernels.base import Node, data_kind
+    from edgelite.reader import load_model
+
+    def kinds(key):
+        sg = load_model(str(zoo_path(key))).main
+        return {data_kind(Node(op, i, sg)) for i, op in enumerate(sg.operators)}
+
+    assert kinds("mobilenet_v2_f32") == {"float"}
+    assert "int8" in kinds("mobilenet_v2_int8") and "hybrid" not in kinds("mobilenet_v2_int8")
+    assert kinds("mobilenet_v2_dyn") == {"float", "hybrid"}  # float32 activations, int8 weights
+    assert kinds("ops_matmul_q_int16x8") == {"int16"}
+
+
+def test_allocate_prepares_but_defers_run_only_buffers():
+    """allocate_tensors validates and sizes every node; work buffers appear on the first invoke."""
+    from edgelite.interpreter import Interpreter
+    from edgelite.kernels.conv import Conv2D, DepthwiseConv2D
+    it = Interpreter(model_path=str(zoo_path("mobilenet_v2_f32")))
+    it.allocate_tensors()
+    ex = it._runtime.executor(0)
+    convs = [p.kernel for p in ex._placed if isinstance(p.kernel, (Conv2D, DepthwiseConv2D))]
+    assert convs and all(k.padded is None and getattr(k, "weights", None) is None for k in convs)
+    it.set_tensor(it.get_input_details()[0]["index"], zoo_inputs("mobilenet_v2_f32")[0])
+    it.invoke()
+    assert all(k.padded is not None or getattr(k, "pointwise", False) for k in convs)
+
+
+def test_folding_keeps_outputs_prepare_already_computed(monkeypatch):
+    """A DEQUANTIZE of constant float16 weights is folded at allocate; a kernel exposing
+    constant_outputs() has its array kept as is (no second copy), with the same results."""
+    from edgelite.interpreter import Interpreter
+    from edgelite.kernels.quantize import Dequantize
+    key = "mobilenet_v2_f16"
+    x = zoo_inputs(key)[0]
+
+    def run():
+        it = Interpreter(model_path=str(zoo_path(key)))
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        return it, it.get_tensor(it.get_output_details()[0]["index"])
+
+    _, copied = run()
+    kept = []
+
+    def constant_outputs(self):
+        kept.append(self.cached)
+        return [self.cached]
+    monkeypatch.setattr(Dequantize, "constant_outputs", constant_outputs, raising=False)
+    it, direct = run()
+    np.testing.assert_array_equal(direct, copied)
+    ex = it._runtime.executor(0)
+    assert kept and all(any(ex.buffers[t] is a for t in ex._consts) for a in kept)
+
+
+def test_lookup_pass_cache_lives_only_during_lookup_all():
+    from edgelite.kernels.base import Node, lookup, lookup_all, lookup_pass_cached
+    from edgelite.reader import load_model
+    sg = load_model(str(zoo_path(MLP))).main
+    nodes = [Node(op, i, sg) for i, op in enumerate(sg.operators)]
+    calls = []
+
+    def analysis():
+        calls.append(1)
+        return len(calls)
+    assert lookup_pass_cached("k", analysis) == 1 and lookup_pass_cached("k", analysis) == 2
+    from edgelite.kernels import base
+    seen = []
+    original = base.lookup
+
+    def spying_lookup(node):
+        seen.append(lookup_pass_cached("k", analysis))
+        return original(node)
+    base.lookup = spying_lookup
+    try:
+        classes = lookup_all(nodes)
+    finally:
+        base.lookup = original
+    assert set(seen) == {3} and classes == [lookup(n) for n in nodes]
+    assert lookup_pass_cached("k", analysis) == 4  # the pass's cache is gone

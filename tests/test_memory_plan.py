@@ -96,3 +96,38 @@ def test_preserve_all_tensors_keeps_every_intermediate():
     (again,) = run_op(ops[1].opcode, inputs, dict(ops[1].options or {}), constant_inputs=consts,
                       version=ops[1].version)
     np.testing.assert_allclose(again, second_out, rtol=1e-6, atol=1e-6)
+
+
+def _reference_plan(requests, alignment=64):
+    """The planner's rule written plainly: every placed request is checked for a time overlap."""
+    def align(n):
+        return (n + alignment - 1) // alignment * alignment
+    placed, offsets = [], {}
+    for r in sorted(requests, key=lambda r: (-r.size, -(r.last - r.first), str(r.key))):
+        size = align(max(r.size, 1))
+        offset = 0
+        for off, end in sorted((o, e) for f, l, o, e in placed if f <= r.last and r.first <= l):
+            if offset + size <= off:
+                break
+            offset = max(offset, end)
+        offsets[r.key] = offset
+        placed.append((r.first, r.last, offset, offset + size))
+    return offsets, max((p[3] for p in placed), default=0)
+
+
+@pytest.mark.parametrize("step_scale", [1, 10_000])
+def test_indexed_planner_matches_the_plain_rule(step_scale):
+    rng = np.random.default_rng(step_scale)
+    for _ in range(200):
+        reqs = []
+        for k in range(int(rng.integers(0, 60))):
+            a, b = sorted(rng.integers(0, 40, 2))
+            reqs.append(BufferRequest(k, int(rng.integers(0, 3000)), int(a) * step_scale, int(b) * step_scale))
+        plan = plan_arena(reqs)
+        assert (plan.offsets, plan.size) == _reference_plan(reqs)
+        check_plan(reqs, plan)
+
+
+def test_negative_step_rejected():
+    with pytest.raises(ValueError):
+        plan_arena([BufferRequest(0, 10, -1, 2)])

@@ -22,15 +22,24 @@ Kernels are looked up with :func:`lookup` by op name, op version and the
 kind of data they compute on (``"float"``, ``"int8"``, ``"int16"``, ``"hybrid"``,
 or ``"any"``). A faster implementation registers with a higher ``priority``
 and usually subclasses the reference one to reuse its prepare.
+
+``prepare`` runs for every node in ``allocate_tensors``, so it should only
+validate and compute what ``eval`` needs to be correct; buffers and packed
+weights that only running needs are better made on the first ``eval``. The
+interpreter looks up a whole graph with :func:`lookup_all`, during which
+:func:`data_kind` is memoised per op and ``when`` predicates can cache a
+whole-graph analysis with :func:`lookup_pass_cached`.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
 from ..errors import ModelError
+from ..schema import TENSOR_DTYPES
 
 
 @dataclass
@@ -61,6 +70,17 @@ class TensorSpec:
         return int(np.prod(self.shape, dtype=np.int64))
 
 
+def _read_only_empty(dtype) -> np.ndarray:
+    a = np.zeros(0, dtype)
+    a.flags.writeable = False
+    return a
+
+
+# Shared (read-only) quantization arrays of specs for unquantized tensors.
+EMPTY_SCALE = _read_only_empty(np.float32)
+EMPTY_ZERO_POINT = _read_only_empty(np.int64)
+
+
 class KernelError(ModelError):
     """A node cannot run as configured (bad shapes, unsupported attribute...)."""
 
@@ -83,6 +103,15 @@ class Kernel:
 
     def eval(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray | None]):
         raise NotImplementedError
+
+    def constant_outputs(self) -> list[np.ndarray] | None:
+        """The outputs, if ``prepare`` already computed them from constant inputs; else None.
+
+        The interpreter folds some nodes whose inputs are all constant (DEQUANTIZE of float16
+        weights...) at allocate_tensors: with this it keeps those arrays (read-only from then
+        on) instead of running ``eval`` into fresh buffers, which would copy them once more.
+        """
+        return None
 
 
 # -- registry -----------------------------------------------------------------------
@@ -108,21 +137,89 @@ def register(op: str | tuple[str, ...], kind: str = "float", versions: range | N
     return deco
 
 
+def _codes_where(pred) -> frozenset[int]:
+    return frozenset(int(c) for c, d in TENSOR_DTYPES.items() if d is not None and pred(d))
+
+
+# TensorType codes by numpy dtype, so that classifying a node compares small ints only.
+_INT16_CODES = _codes_where(lambda d: d == np.int16)
+_INT8_CODES = _codes_where(lambda d: d in (np.int8, np.uint8))
+_FLOAT32_CODES = _codes_where(lambda d: d == np.float32)
+
+
+def _quantized(t) -> bool:
+    q = t.quantization
+    return q is not None and not q.is_empty()
+
+
+# During lookup_all: op id -> kind, so that ``when`` predicates that classify other nodes
+# (e.g. "does this float node feed a hybrid one?") do not classify the same op again and again.
+_lookup_pass = threading.local()
+
+
 def data_kind(node) -> str:
-    """Classify a node by its tensors: float, int8, int16 or hybrid (int8 weights, float activations)."""
-    ins = [node.tensor(i) for i in node.op.inputs if i >= 0]
-    outs = [node.tensor(i) for i in node.op.outputs]
-    activations = [t for t in ins if t.data is None] + outs
-    weights = [t for t in ins if t.data is not None]
-    def is_q(t, dt):
-        return t.numpy_dtype == dt
-    if any(is_q(t, np.int16) and t.quantization is not None and not t.quantization.is_empty() for t in activations):
-        return "int16"
-    if any(t.numpy_dtype in (np.int8, np.uint8) and t.quantization is not None and not t.quantization.is_empty()
-           for t in activations):
+    """Classify a node by its tensors: float, int8, int16 or hybrid (int8 weights, float activations).
+
+    Activations are the non-constant inputs and the outputs: any quantized int16 one makes the
+    node int16, else any quantized int8/uint8 one int8; float32 activations with int8/uint8
+    constant inputs make it hybrid; everything else is float.
+    """
+    memo = getattr(_lookup_pass, "kinds", None)
+    if memo is None:
+        return _classify(node)
+    kind = memo.get(id(node.op))
+    if kind is None:
+        kind = memo[id(node.op)] = _classify(node)
+    return kind
+
+
+def lookup_pass_cached(key, compute: Callable[[], Any]):
+    """``compute()``, computed once per :func:`lookup_all` pass for ``key`` (outside one: every call).
+
+    For ``when`` predicates that need an analysis of the whole graph (which nodes feed a
+    hybrid op, say): with ``key = ("name", id(subgraph))`` the analysis runs once per
+    interpreter allocation instead of once per candidate node. The cache lives only
+    during the pass, so it never sees a graph edited after it.
+    """
+    memo = getattr(_lookup_pass, "kinds", None)
+    if memo is None:
+        return compute()
+    entry = ("lookup_pass_cached", key)
+    if entry not in memo:
+        memo[entry] = compute()
+    return memo[entry]
+
+
+def _classify(node) -> str:
+    tensors = node.subgraph.tensors
+    int8 = float_act = int_weights = False
+    for i in node.op.inputs:
+        if i < 0:
+            continue
+        t = tensors[i]
+        code = t.dtype
+        if t.data is not None:
+            int_weights = int_weights or code in _INT8_CODES
+        elif code in _INT16_CODES:
+            if _quantized(t):
+                return "int16"
+        elif code in _INT8_CODES:
+            int8 = int8 or _quantized(t)
+        else:
+            float_act = float_act or code in _FLOAT32_CODES
+    for i in node.op.outputs:
+        t = tensors[i]
+        code = t.dtype
+        if code in _INT16_CODES:
+            if _quantized(t):
+                return "int16"
+        elif code in _INT8_CODES:
+            int8 = int8 or _quantized(t)
+        else:
+            float_act = float_act or code in _FLOAT32_CODES
+    if int8:
         return "int8"
-    if any(t.numpy_dtype == np.float32 for t in activations) and any(
-            t.numpy_dtype in (np.int8, np.uint8) for t in weights):
+    if float_act and int_weights:
         return "hybrid"
     return "float"
 
@@ -140,6 +237,18 @@ def lookup(node) -> type | None:
             continue
         return cls
     return None
+
+
+def lookup_all(nodes) -> list[type | None]:
+    """:func:`lookup` for every node of one graph, classifying each op only once meanwhile."""
+    outer = getattr(_lookup_pass, "kinds", None)
+    if outer is None:
+        _lookup_pass.kinds = {}
+    try:
+        return [lookup(n) for n in nodes]
+    finally:
+        if outer is None:
+            _lookup_pass.kinds = None
 
 
 def registered_ops() -> dict[str, list[str]]:

@@ -17,10 +17,12 @@ Strategy (everything constant is planned in ``prepare``):
 * TRANSPOSE_CONV is one GEMM ``[N*H*W, I] x [I, KH*KW*O]`` followed by a
   col2im scatter-add of each tap into a strided slice of the output.
 
-Init cost: prepare only plans. A constant filter is packed (CONV_2D [K, O],
-depthwise tiled taps, TRANSPOSE_CONV [I, KH*KW*O]) on the first eval and kept;
-padded inputs and im2col matrices are made on first use, in an interpreter from
-its shared scratch (one buffer for all layers, border rewritten every call).
+Init cost: prepare only validates and computes the output geometry (it runs for
+every node in allocate_tensors). The rest is made on the first eval and kept: the
+im2col / padded-input plan (``setup``), the packed constant filter (CONV_2D
+[K, O], depthwise tiled taps, TRANSPOSE_CONV [I, KH*KW*O]); padded inputs and
+im2col matrices live, in an interpreter, in its shared scratch (one buffer for
+all layers, border rewritten every call).
 
 The geometry helpers (:func:`window_plan`, :class:`PaddedInput`,
 :func:`window_view`, :func:`tap_slice`, :func:`transpose_conv_plan`) are shared
@@ -29,8 +31,7 @@ with pooling and the quantized/hybrid convolutions.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -56,9 +57,8 @@ def output_size(in_size: int, k: int, stride: int, dilation: int, padding: int) 
     raise ValueError(f"unknown padding {padding} (0 = SAME, 1 = VALID)")
 
 
-@dataclass(frozen=True)
-class WindowPlan:
-    """Where a 2-D window (kernel or pooling filter) goes over an NHWC input."""
+class WindowPlan(NamedTuple):
+    """Where a 2-D window (kernel or pooling filter) goes over an NHWC input (immutable)."""
 
     in_h: int
     in_w: int
@@ -113,10 +113,18 @@ def _axis_padding(in_size: int, k: int, stride: int, dil: int, padding: int) -> 
 def window_plan(in_h: int, in_w: int, k_h: int, k_w: int, stride_h: int = 1, stride_w: int = 1,
                 dil_h: int = 1, dil_w: int = 1, padding: int = PADDING_SAME) -> WindowPlan:
     """Plan a window over an ``in_h x in_w`` image; raises ValueError on bad geometry."""
-    for name, v in (("kernel height", k_h), ("kernel width", k_w), ("stride_h", stride_h),
-                    ("stride_w", stride_w), ("dilation_h", dil_h), ("dilation_w", dil_w)):
-        if int(v) < 1:
-            raise ValueError(f"{name} must be >= 1, got {v}")
+    if min(k_h, k_w, stride_h, stride_w, dil_h, dil_w) < 1:
+        for name, v in (("kernel height", k_h), ("kernel width", k_w), ("stride_h", stride_h),
+                        ("stride_w", stride_w), ("dilation_h", dil_h), ("dilation_w", dil_w)):
+            if int(v) < 1:
+                raise ValueError(f"{name} must be >= 1, got {v}")
+    if padding == PADDING_SAME:  # the common case, inline (prepare runs for every node)
+        out_h, out_w = (in_h + stride_h - 1) // stride_h, (in_w + stride_w - 1) // stride_w
+        pad_h = max((out_h - 1) * stride_h + (k_h - 1) * dil_h + 1 - in_h, 0)
+        pad_w = max((out_w - 1) * stride_w + (k_w - 1) * dil_w + 1 - in_w, 0)
+        top, left = pad_h // 2, pad_w // 2
+        return WindowPlan(in_h, in_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, out_h, out_w,
+                          top, pad_h - top, left, pad_w - left)
     out_h, top, bottom = _axis_padding(in_h, k_h, stride_h, dil_h, padding)
     out_w, left, right = _axis_padding(in_w, k_w, stride_w, dil_w, padding)
     return WindowPlan(in_h, in_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, out_h, out_w,
@@ -281,21 +289,26 @@ class Conv2D(_StridedWindowKernel):
         if out_c % self.groups:
             raise self.fail(f"{out_c} output channels cannot be split into {self.groups} groups")
         self.out_c, self.group_c = out_c, group_c
-        self.plan = _plan_or_fail(self, h, w, k_h, k_w, *self.stride, *self.dilation, padding=self.padding)
+        self.plan = plan = _plan_or_fail(self, h, w, k_h, k_w, *self.stride, *self.dilation, padding=self.padding)
         self.bias = _bias_of(self, inputs[2] if len(inputs) > 2 else None, out_c)
         self.const_filter = inputs[1].data  # packed on first use (see packed_weights)
         self.weights = None
+        self.x_shape = x_shape
         self.pointwise = k_h == 1 and k_w == 1 and self.groups == 1
-        if self.pointwise:
-            self.padded = None
-        else:
-            self.padded = PaddedInput(x_shape, self.plan, np.float32, 0.0, scratch=shared_scratch(self, 0))
+        self.padded = self.col_shape = None  # planned by setup() on the first eval
+        self.col = None
+        return [(n, plan.out_h, plan.out_w, out_c)]
+
+    def setup(self) -> None:
+        """The im2col plan, made on the first eval (allocate_tensors only validates and sizes)."""
+        n, c = self.x_shape[0], self.x_shape[3]
+        plan = self.plan
+        if not self.pointwise:
+            self.padded = PaddedInput(self.x_shape, plan, np.float32, 0.0, scratch=shared_scratch(self, 0))
         self.col_scratch = shared_scratch(self, 1)
-        rows = n * self.plan.out_h * self.plan.out_w
-        self.col_shape = ((self.groups, rows, k_h * k_w * group_c) if self.groups > 1
-                          else (rows, k_h * k_w * c))
-        self.col = None  # allocated on first use
-        return [(n, self.plan.out_h, self.plan.out_w, out_c)]
+        rows = n * plan.out_h * plan.out_w
+        self.col_shape = ((self.groups, rows, plan.k_h * plan.k_w * self.group_c) if self.groups > 1
+                          else (rows, plan.k_h * plan.k_w * c))
 
     def weight_matrix(self, w: np.ndarray, contiguous: bool = True) -> np.ndarray:
         """[O, KH, KW, Cg] filter -> [KH*KW*Cg, O] (or [G, KH*KW*Cg, O/G] for grouped conv).
@@ -328,6 +341,8 @@ class Conv2D(_StridedWindowKernel):
 
     def im2col(self, x: np.ndarray) -> np.ndarray:
         """The patch matrix for ``x`` (a reused buffer)."""
+        if self.col_shape is None:
+            self.setup()
         plan = self.plan
         if self.pointwise:
             if plan.stride_h == 1 and plan.stride_w == 1:
@@ -385,15 +400,21 @@ class DepthwiseConv2D(_StridedWindowKernel):
             raise self.fail(f"filter depth {out_c} is not a multiple of the input depth {c}")
         self.multiplier = out_c // c
         self.out_c = out_c
-        self.plan = _plan_or_fail(self, h, w, k_h, k_w, *self.stride, *self.dilation, padding=self.padding)
+        self.plan = plan = _plan_or_fail(self, h, w, k_h, k_w, *self.stride, *self.dilation, padding=self.padding)
         self.bias = _bias_of(self, inputs[2] if len(inputs) > 2 else None, out_c)
-        self.padded = PaddedInput(x_shape, self.plan, np.float32, 0.0, repeat=self.multiplier,
-                                  scratch=shared_scratch(self, 0))
+        self.x_shape = x_shape
         self.const_filter = inputs[1].data
         self.taps = None  # tiled from a constant filter on the first eval
         self.scratch = None
-        self.block_rows = max(1, self.BLOCK_ELEMENTS // max(1, n * self.plan.out_w * out_c))
-        return [(n, self.plan.out_h, self.plan.out_w, out_c)]
+        self.padded = None  # made by setup() on the first eval
+        return [(n, plan.out_h, plan.out_w, out_c)]
+
+    def setup(self) -> None:
+        """The padded-input buffer and row blocking, made on the first eval."""
+        n = self.x_shape[0]
+        self.block_rows = max(1, self.BLOCK_ELEMENTS // max(1, n * self.plan.out_w * self.out_c))
+        self.padded = PaddedInput(self.x_shape, self.plan, np.float32, 0.0, repeat=self.multiplier,
+                                  scratch=shared_scratch(self, 0))
 
     # Output rows are done in blocks of about this many elements, so that the
     # block, its scratch and the input rows it reads stay in cache over all taps.
@@ -427,6 +448,8 @@ class DepthwiseConv2D(_StridedWindowKernel):
         return np.ascontiguousarray(np.broadcast_to(w[:, :, None, :], w.shape[:2] + (self.plan.out_w, self.out_c)))
 
     def eval(self, inputs, outputs):
+        if self.padded is None:
+            self.setup()
         out = outputs[0]
         taps = self.taps
         if taps is None:

@@ -10,6 +10,8 @@ operands; the batch dimensions broadcast numpy-style.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .activation_fn import apply_fused_activation, check_activation
@@ -22,7 +24,7 @@ def fully_connected_shapes(in_shape: tuple[int, ...], w_shape: tuple[int, ...],
     if len(w_shape) != 2:
         raise ValueError(f"weights must be 2-D [out, in], got shape {list(w_shape)}")
     units, depth = w_shape
-    size = int(np.prod(in_shape, dtype=np.int64))
+    size = math.prod(int(d) for d in in_shape)
     if depth == 0:
         raise ValueError("weights have an input depth of 0")
     if size % depth:

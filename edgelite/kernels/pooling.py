@@ -56,7 +56,6 @@ class _Pool2D(Kernel):
 
     fill = 0.0
     reducer = np.add
-    divides_by_count = True  # the mean-like pools divide by the in-bounds window size
 
     def __init__(self, node):
         super().__init__(node)
@@ -67,16 +66,25 @@ class _Pool2D(Kernel):
         self.plan = plan = checked_pool_plan(self, x)
         n, h, w, c = x.shape
         self.padded = PaddedInput(x.shape, plan, np.float32, self.fill)
-        self.row_buffer = np.empty((n, plan.padded_h, plan.out_w, c), np.float32)
-        self.counts = None
-        if self.divides_by_count:
-            counts = plan.valid_counts().astype(np.float32)
-            self.counts = np.maximum(counts, 1.0)[:, :, None]
+        # Made on the first eval: allocate_tensors only plans.
+        self.row_buffer: np.ndarray | None = None
+        self._counts: np.ndarray | None = None
         return [(n, plan.out_h, plan.out_w, c)]
+
+    @property
+    def counts(self) -> np.ndarray:
+        """[OH, OW, 1] in-bounds window sizes (at least 1), the divisor of the mean-like pools."""
+        if self._counts is None:
+            counts = self.plan.valid_counts().astype(np.float32)
+            self._counts = np.maximum(counts, 1.0)[:, :, None]
+        return self._counts
 
     def pooled(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         if out.size == 0:
             return out
+        if self.row_buffer is None:
+            n, _, _, c = x.shape
+            self.row_buffer = np.empty((n, self.plan.padded_h, self.plan.out_w, c), np.float32)
         return separable_reduce(self.padded.fill_from(x), self.plan, self.reducer, self.row_buffer, out)
 
 
@@ -96,7 +104,6 @@ class MaxPool2D(_Pool2D):
 
     fill = -np.inf
     reducer = np.maximum
-    divides_by_count = False
 
     def eval(self, inputs, outputs):
         out = self.pooled(inputs[0], outputs[0])

@@ -3,8 +3,9 @@
 A :class:`SubgraphExecutor` owns one subgraph's run-time state:
 
 * ``allocate()`` propagates shapes from the current input shapes through every
-  node's kernel ``prepare`` (kernels are cached per node *and* per input-shape
-  combination, so going back to an earlier batch size re-prepares nothing),
+  node's kernel ``prepare`` in one pass (kernels are cached per node *and* per
+  input-shape combination, so going back to an earlier batch size re-prepares
+  nothing; what a kernel needs only to run waits for its first eval),
   then places every static-shape activation in one ``uint8`` arena with
   :func:`~edgelite.runtime.memory_plan.plan_arena`; each tensor's buffer is a
   view into it. Graph inputs and outputs live for the whole run, so they are
@@ -33,12 +34,25 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..ir import Model
-from ..kernels.base import KernelError, Node, TensorSpec, data_kind, lookup
+from ..kernels.base import (EMPTY_SCALE, EMPTY_ZERO_POINT, KernelError, Node, TensorSpec, data_kind,
+                            lookup_all)
+from ..schema import TENSOR_DTYPES
 from .memory_plan import BufferRequest, plan_arena
 
 
 # Ops computed once at allocate when all their inputs are constant.
 FOLDABLE_OPS = frozenset({"DEQUANTIZE", "DENSIFY"})
+
+
+def _int_shape(shape) -> tuple[int, ...]:
+    """``shape`` as a tuple of Python ints (kernels may return lists or numpy integers)."""
+    if type(shape) is tuple:
+        for d in shape:
+            if type(d) is not int:
+                break
+        else:
+            return shape
+    return tuple([int(d) for d in shape])
 
 
 class UnsupportedOpsError(RuntimeError):
@@ -168,45 +182,63 @@ class SubgraphExecutor:
         self.index = index
         self.subgraph = sg = runtime.model.subgraphs[index]
         self.nodes = [Node(op=op, index=i, subgraph=sg, runtime=runtime) for i, op in enumerate(sg.operators)]
-        self.kernel_classes = [lookup(n) for n in self.nodes]
+        self.kernel_classes = lookup_all(self.nodes)
         self._kernel_cache: list[dict] = [{} for _ in self.nodes]
-        self.input_shapes: list[tuple] = [tuple(sg.tensors[t].shape) for t in sg.inputs]
+        tensors = sg.tensors
+        self.input_shapes: list[tuple] = [tuple(tensors[t].shape) for t in sg.inputs]
         self.shapes: dict[int, tuple] = {}  # static shapes from the last allocate
-        self.buffers: list[np.ndarray | None] = [None] * len(sg.tensors)
+        self.buffers: list[np.ndarray | None] = [None] * len(tensors)
         self.allocated = False
         self.running = False
         self.arena: np.ndarray | None = None
         self.arena_guard: ArenaHandle | None = None
         self.offsets: dict[int, int] = {}
         self.plan_stats = (0, 0)  # (arena bytes, bytes without reuse)
-        self._placed: list[_Placed] = []
+        self._placed: list[_Placed | None] = []
         self._variable_buffers: dict[int, np.ndarray] = {}
-        self._specs = [self._base_spec(i) for i in range(len(sg.tensors))]
-        self._consts = {i for i, t in enumerate(sg.tensors) if t.is_constant}
+        self._specs: list[TensorSpec | None] = [None] * len(tensors)  # made on first use
+        self._consts: set[int] = set()
+        # Shapes known before any node is prepared: constants (dense shape for sparse ones) and
+        # variables. Folded node outputs join the constants at their first allocate.
+        self._fixed_shapes: dict[int, tuple] = {}
+        variables: dict[int, tuple] = {}
+        object_dtype = np.dtype("O")
+        self._dtypes: list[np.dtype] = [TENSOR_DTYPES.get(t.dtype) or object_dtype for t in tensors]
+        for i, t in enumerate(tensors):
+            if t.is_variable:
+                variables[i] = tuple(t.shape)
+            elif t.data is not None:
+                self._consts.add(i)
+                self.buffers[i] = t.data
+                self._fixed_shapes[i] = t.shape if t.sparsity is not None else t.data.shape
+        self._fixed_shapes.update(variables)  # a variable with initial data is still a variable
+        self._variables = set(variables)
         self._folded: set[int] = set()  # nodes computed once at allocate (constant inputs)
-        for i in self._consts:
-            self.buffers[i] = sg.tensors[i].data
+        self._spans: dict[int, tuple[int, int]] | None = None  # tensor lifetimes (graph structure)
 
     # -- specs ------------------------------------------------------------------
     def _base_spec(self, i: int) -> TensorSpec:
-        t = self.subgraph.tensors[i]
-        q = t.quantization
-        return TensorSpec(index=i, name=t.name, shape=t.shape, dtype=t.numpy_dtype,
-                          scale=q.scale if q is not None else np.zeros(0, np.float32),
-                          zero_point=q.zero_point if q is not None else np.zeros(0, np.int64),
-                          quantized_dimension=q.quantized_dimension if q is not None else 0,
-                          data=t.data if t.is_constant else None, is_variable=t.is_variable,
-                          sparsity=t.sparsity)
+        spec = self._specs[i]
+        if spec is None:
+            t = self.subgraph.tensors[i]
+            q = t.quantization
+            if q is None:
+                scale, zero_point, axis = EMPTY_SCALE, EMPTY_ZERO_POINT, 0
+            else:
+                scale, zero_point, axis = q.scale, q.zero_point, q.quantized_dimension
+            spec = self._specs[i] = TensorSpec(i, t.name, t.shape, self._dtypes[i], scale, zero_point, axis,
+                                               t.data if i in self._consts else None, t.is_variable,
+                                               t.sparsity)
+        return spec
 
     def _spec(self, i: int, shape) -> TensorSpec | None:
         if i < 0:
             return None
-        base = self._specs[i]
+        base = self._specs[i] or self._base_spec(i)
         if base.shape == shape:
             return base
-        return TensorSpec(index=i, name=base.name, shape=tuple(shape), dtype=base.dtype, scale=base.scale,
-                          zero_point=base.zero_point, quantized_dimension=base.quantized_dimension,
-                          data=base.data, is_variable=base.is_variable, sparsity=base.sparsity)
+        return TensorSpec(i, base.name, tuple(shape), base.dtype, base.scale, base.zero_point,
+                          base.quantized_dimension, base.data, base.is_variable, base.sparsity)
 
     def static_shape(self, t: int) -> tuple | None:
         return self.shapes.get(t)
@@ -240,8 +272,9 @@ class SubgraphExecutor:
 
     def _kernel_for(self, n: int, in_specs: list, out_specs: list):
         """The kernel prepared for these input shapes (cached) and its output shapes."""
-        key = tuple(None if s is None else s.shape for s in in_specs)
-        cached = self._kernel_cache[n].get(key)
+        key = tuple([None if s is None else s.shape for s in in_specs])
+        cache = self._kernel_cache[n]
+        cached = cache.get(key)
         if cached is None:
             cls = self.kernel_classes[n]
             if cls is None:
@@ -251,56 +284,64 @@ class SubgraphExecutor:
             if shapes is None or len(shapes) != len(out_specs):
                 raise KernelError(f"{self.nodes[n].op.name} (node {n}): prepare returned "
                                   f"{shapes!r} for {len(out_specs)} outputs")
-            shapes = [None if s is None else tuple(int(d) for d in s) for s in shapes]
-            cached = self._kernel_cache[n][key] = (kernel, shapes)
+            shapes = [None if s is None else _int_shape(s) for s in shapes]
+            cached = cache[key] = (kernel, shapes)
         return cached
 
     # -- allocation ---------------------------------------------------------------
     def allocate(self) -> None:
+        """Prepare every node whose input shapes are known, then plan and place the buffers."""
         if self.allocated:
             return
         sg = self.subgraph
-        known: dict[int, tuple] = {}
-        for t, shape in zip(sg.inputs, self.input_shapes):
-            known[t] = shape
-        for t in self._consts:
-            known[t] = tuple(self.buffers[t].shape) if sg.tensors[t].sparsity is None else sg.tensors[t].shape
-        for t, tensor in enumerate(sg.tensors):
-            if tensor.is_variable:
-                known[t] = tuple(tensor.shape)
+        tensors = sg.tensors
+        known: dict[int, tuple] = dict(zip(sg.inputs, self.input_shapes))
+        known.update(self._fixed_shapes)
         kernels: list = [None] * len(self.nodes)
+        consts, folded, specs = self._consts, self._folded, self._specs
+        base_spec, kernel_for = self._base_spec, self._kernel_for
         for n, node in enumerate(self.nodes):
+            if n in folded:
+                continue
             op = node.op
-            if n in self._folded:
-                continue
-            if any(t >= 0 and t not in known for t in op.inputs):
-                continue  # deferred to invoke: an input's shape is only known at run time
-            in_specs = [self._spec(t, known[t]) if t >= 0 else None for t in op.inputs]
-            out_specs = [self._spec(t, sg.tensors[t].shape) for t in op.outputs]
-            if op.name in FOLDABLE_OPS and all(t < 0 or t in self._consts for t in op.inputs):
-                for t in self._fold(n, in_specs, out_specs):
-                    known[t] = tuple(self.buffers[t].shape)
-                continue
-            kernel, out_shapes = self._kernel_for(n, in_specs, out_specs)
-            kernels[n] = kernel
-            for t, shape in zip(op.outputs, out_shapes):
-                if shape is not None:
-                    known[t] = shape
-            for t in op.intermediates:
-                if t >= 0 and t not in known:
-                    known[t] = tuple(max(d, 0) for d in sg.tensors[t].shape)
+            in_specs = []
+            for t in op.inputs:
+                if t < 0:
+                    in_specs.append(None)
+                    continue
+                shape = known.get(t)
+                if shape is None:
+                    break  # deferred to invoke: this input's shape is only known at run time
+                spec = specs[t] or base_spec(t)
+                in_specs.append(spec if spec.shape == shape else self._spec(t, shape))
+            else:
+                out_specs = [specs[t] or base_spec(t) for t in op.outputs]
+                if op.opcode in FOLDABLE_OPS and all(t < 0 or t in consts for t in op.inputs):
+                    for t in self._fold(n, in_specs, out_specs):
+                        known[t] = self._fixed_shapes[t]
+                    continue
+                kernels[n], out_shapes = kernel_for(n, in_specs, out_specs)
+                for t, shape in zip(op.outputs, out_shapes):
+                    if shape is not None:
+                        known[t] = shape
+                for t in op.intermediates:
+                    if t >= 0 and t not in known:
+                        known[t] = tuple(max(d, 0) for d in tensors[t].shape)
         self.shapes = known
         self._allocate_buffers(known)
-        self._placed = []
+        placed: list[_Placed | None] = []
+        buffers = self.buffers
         for n, node in enumerate(self.nodes):
-            if n in self._folded:
-                self._placed.append(None)
-                continue
-            io = [t for t in node.op.inputs + node.op.outputs if t >= 0]
-            static = kernels[n] is not None and all(self._fixed(t) for t in io)
-            ins = [self.buffers[t] if t >= 0 else None for t in node.op.inputs] if static else None
-            outs = [self.buffers[t] for t in node.op.outputs] if static else None
-            self._placed.append(_Placed(kernels[n], static, ins, outs))
+            if n in folded:
+                placed.append(None)
+            elif kernels[n] is not None and all(t < 0 or t in known for t in node.op.outputs):
+                # prepared (so every input shape was known) and every output shape known
+                op = node.op
+                placed.append(_Placed(kernels[n], True, [buffers[t] if t >= 0 else None for t in op.inputs],
+                                      [buffers[t] for t in op.outputs]))
+            else:
+                placed.append(_Placed(kernels[n], False, None, None))
+        self._placed = placed
         self.allocated = True
 
     def _fold(self, n: int, in_specs: list, out_specs: list) -> list[int]:
@@ -311,15 +352,24 @@ class SubgraphExecutor:
         kernel, shapes = self._kernel_for(n, in_specs, out_specs)
         if any(s is None for s in shapes):
             raise KernelError(f"{op.name} (node {n}): constant inputs but a dynamic output shape")
-        outs = [np.empty(shape, self._specs[t].dtype) for t, shape in zip(op.outputs, shapes)]
-        ret = kernel.eval([self.buffers[t] if t >= 0 else None for t in op.inputs], outs)
-        if ret is not None:
-            outs = [np.asarray(r, dtype=o.dtype) if r is not None else o for r, o in zip(ret, outs)]
+        outs = kernel.constant_outputs()
+        if outs is not None:  # computed by prepare already: check and keep them
+            outs = [np.asarray(o) for o in outs]
+            if len(outs) != len(shapes) or any(o.shape != tuple(s) or o.dtype != spec.dtype
+                                               for o, s, spec in zip(outs, shapes, out_specs)):
+                raise KernelError(f"{op.name} (node {n}): constant_outputs() do not match the "
+                                  f"prepared shapes {shapes} and output types")
+        else:
+            outs = [np.empty(shape, out_specs[k].dtype) for k, shape in enumerate(shapes)]
+            ret = kernel.eval([self.buffers[t] if t >= 0 else None for t in op.inputs], outs)
+            if ret is not None:
+                outs = [np.asarray(r, dtype=o.dtype) if r is not None else o for r, o in zip(ret, outs)]
         for t, value in zip(op.outputs, outs):
             value.flags.writeable = False
             self.buffers[t] = value
             self._consts.add(t)
-            base = self._specs[t]
+            self._fixed_shapes[t] = tuple(value.shape)
+            base = self._base_spec(t)
             self._specs[t] = TensorSpec(index=t, name=base.name, shape=tuple(value.shape), dtype=base.dtype,
                                         scale=base.scale, zero_point=base.zero_point,
                                         quantized_dimension=base.quantized_dimension, data=value)
@@ -329,60 +379,74 @@ class SubgraphExecutor:
     def _fixed(self, t: int) -> bool:
         return t in self.shapes
 
-    def _lifetimes(self, planned: set[int]) -> dict[int, list[int]]:
+    def _lifetime_spans(self) -> dict[int, tuple[int, int]]:
+        """[first, last] node of every activation's use (from the graph alone, so computed once)."""
+        if self._spans is not None:
+            return self._spans
         sg = self.subgraph
         end = len(self.nodes)
         life: dict[int, list[int]] = {}
-        if self.runtime.preserve_all_tensors:
-            return {t: [0, end] for t in planned}
         for t in sg.inputs:
             life[t] = [0, end]
         for n, op in enumerate(sg.operators):
-            for t in op.outputs + op.intermediates:
+            for t in op.outputs:
+                if t >= 0 and t not in life:
+                    life[t] = [n, n]
+            for t in op.intermediates:
                 if t >= 0 and t not in life:
                     life[t] = [n, n]
             for t in op.inputs:
                 if t >= 0:
-                    span = life.setdefault(t, [0, n])
-                    span[1] = max(span[1], n)
+                    span = life.get(t)
+                    if span is None:
+                        life[t] = [0, n]
+                    elif span[1] < n:
+                        span[1] = n
         for t in sg.outputs:
-            life.setdefault(t, [0, end])[1] = end
-        return {t: life.get(t, [0, end]) for t in planned}
+            span = life.get(t)
+            if span is None:
+                life[t] = [0, end]
+            else:
+                span[1] = end
+        self._spans = {t: (a, b) for t, (a, b) in life.items()}
+        return self._spans
 
     def _allocate_buffers(self, known: dict[int, tuple]) -> None:
-        sg = self.subgraph
-        planned: set[int] = set()
-        specs = self._specs
+        tensors = self.subgraph.tensors
+        consts, variables, dtypes = self._consts, self._variables, self._dtypes
+        buffers = self.buffers
+        planned: list[int] = []
         for t, shape in known.items():
-            tensor = sg.tensors[t]
-            if t in self._consts:
+            if t in consts:
                 continue
-            dtype = specs[t].dtype
-            if tensor.is_variable:
+            if t in variables:
                 buf = self._variable_buffers.get(t)
                 if buf is None or buf.shape != shape:
                     buf = self._variable_buffers[t] = self._initial_variable(t, shape)
-                self.buffers[t] = buf
-            elif dtype == np.dtype("O"):
-                self.buffers[t] = np.empty(shape, dtype=object)
+                buffers[t] = buf
+            elif dtypes[t].hasobject:
+                buffers[t] = np.empty(shape, dtype=object)
             else:
-                planned.add(t)
-        for t in range(len(sg.tensors)):  # tensors with run-time shapes start unallocated
-            if t not in known and t not in self._consts:
-                self.buffers[t] = None
-        life = self._lifetimes(planned)
-        requests = [BufferRequest(t, math.prod(known[t]) * specs[t].dtype.itemsize, life[t][0], life[t][1])
-                    for t in sorted(planned)]
+                planned.append(t)
+        if len(known) < len(tensors):  # tensors with run-time shapes start unallocated
+            for t in range(len(tensors)):
+                if t not in known and t not in consts:
+                    buffers[t] = None
+        planned.sort()
+        default = (0, len(self.nodes))
+        spans = {} if self.runtime.preserve_all_tensors else self._lifetime_spans()
+        requests = []
+        for t in planned:
+            first, last = spans.get(t, default)
+            requests.append(BufferRequest(t, math.prod(known[t]) * dtypes[t].itemsize, first, last))
         plan = plan_arena(requests)
-        self.arena = np.zeros(max(plan.size, 1), dtype=np.uint8)
-        self.arena_guard = ArenaHandle(self.arena)
-        self.offsets = plan.offsets
+        self.arena = arena = np.zeros(max(plan.size, 1), dtype=np.uint8)
+        self.arena_guard = ArenaHandle(arena)
+        offsets = self.offsets = plan.offsets
         self.plan_stats = (plan.size, plan.requested)
-        for req in requests:
-            t = req.key
-            dtype = specs[t].dtype
-            off = plan.offsets[t]
-            self.buffers[t] = self.arena[off:off + req.size].view(dtype).reshape(known[t])
+        ndarray = np.ndarray
+        for t in planned:
+            buffers[t] = ndarray(known[t], dtypes[t], arena, offsets[t])
 
     def _initial_variable(self, t: int, shape: tuple) -> np.ndarray:
         tensor = self.subgraph.tensors[t]
@@ -444,7 +508,7 @@ class SubgraphExecutor:
             in_specs = [self._spec(t, a.shape) if t >= 0 else None for t, a in zip(op.inputs, ins)]
             out_specs = [self._spec(t, self.subgraph.tensors[t].shape) for t in op.outputs]
             kernel, shapes = self._kernel_for(n, in_specs, out_specs)
-            outs = [None if shape is None else np.empty(shape, self._specs[t].dtype)
+            outs = [None if shape is None else np.empty(shape, self._base_spec(t).dtype)
                     for t, shape in zip(op.outputs, shapes)]
             for t, o in zip(op.outputs, outs):
                 bufs[t] = o
@@ -469,7 +533,7 @@ class SubgraphExecutor:
                                       f"has shape {list(r.shape)}, prepare said {list(o.shape)}")
                 np.copyto(o, r, casting="unsafe")
                 continue
-            dtype = self._specs[t].dtype
+            dtype = self._base_spec(t).dtype
             if r.dtype != dtype:
                 r = r.astype(dtype)
             elif self.arena is not None and np.may_share_memory(r, self.arena):

@@ -11,16 +11,22 @@ longest-lived first, then by index, so the plan is deterministic). For each,
 collect the already placed requests whose lifetime overlaps it, sorted by
 offset, and put it in the first gap between them (scanning from offset 0)
 that is large enough; otherwise after the last of them. Offsets are aligned
-to ``alignment`` bytes. The arena's size is the highest end offset. This is
-O(n^2) in the number of tensors, which is small (hundreds) for real models.
+to ``alignment`` bytes. The arena's size is the highest end offset.
+
+Finding the placed requests that overlap ``[first, last]`` in time does not scan
+them all: a placed interval overlaps it exactly when it is alive at step
+``first`` or starts in ``(first, last]``, and the planner indexes placed
+requests by both (``alive_at[step]``, ``starting_at[step]``). The two groups are
+disjoint, so no deduplication is needed, and for the short lifetimes of real
+graphs each lookup touches a handful of entries instead of every tensor.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class BufferRequest:
+class BufferRequest(NamedTuple):
     """One tensor to place: ``size`` bytes alive from node ``first`` to node ``last`` (inclusive)."""
 
     key: int  # the tensor index (any hashable id)
@@ -45,26 +51,47 @@ def _align(n: int, alignment: int) -> int:
     return (n + alignment - 1) // alignment * alignment
 
 
+def _compact_steps(requests: list[BufferRequest]) -> dict[int, int]:
+    """Rank of every lifetime endpoint: overlap only compares endpoints, so ranks keep it
+    while bounding the step index by the number of requests (for sparse, large step numbers)."""
+    points = sorted({r.first for r in requests} | {r.last for r in requests})
+    return {p: i for i, p in enumerate(points)}
+
+
 def plan_arena(requests: list[BufferRequest], alignment: int = 64) -> ArenaPlan:
     """Place every request in one arena so that no two live-at-once requests overlap."""
+    horizon = 0
     for r in requests:
-        if r.size < 0 or r.first > r.last:
-            raise ValueError(f"bad buffer request {r}: size must be >= 0 and first <= last")
-    order = sorted(requests, key=lambda r: (-r.size, -(r.last - r.first), str(r.key)))
-    placed: list[tuple[int, int, int, int]] = []  # (first, last, offset, end)
+        if r.size < 0 or r.first > r.last or r.first < 0:
+            raise ValueError(f"bad buffer request {r}: size must be >= 0 and 0 <= first <= last")
+        if r.last >= horizon:
+            horizon = r.last + 1
+    order = sorted(requests, key=lambda r: (-r.size, r.first - r.last, str(r.key)))
+    steps = _compact_steps(requests) if horizon > 4 * len(requests) + 64 else None
+    if steps is not None:
+        horizon = len(steps)
+    alive_at: list[list[tuple[int, int]]] = [[] for _ in range(horizon)]  # (offset, end) by step
+    starting_at: list[list[tuple[int, int]]] = [[] for _ in range(horizon)]
     offsets: dict = {}
+    total = 0
     for req in order:
         size = _align(max(req.size, 1), alignment)
-        first, last = req.first, req.last
-        busy = sorted([(off, end) for f, l, off, end in placed if f <= last and first <= l])
+        first, last = (req.first, req.last) if steps is None else (steps[req.first], steps[req.last])
+        busy = list(alive_at[first])
+        for step in range(first + 1, last + 1):
+            busy += starting_at[step]
+        busy.sort()
         offset = 0
         for off, end in busy:
             if offset + size <= off:
                 break  # fits in the gap before this one
-            offset = max(offset, _align(end, alignment))
+            offset = max(offset, end)  # ends are aligned: offsets and sizes are
         offsets[req.key] = offset
-        placed.append((first, last, offset, offset + size))
-    total = max((end for _f, _l, _off, end in placed), default=0)
+        placed = (offset, offset + size)
+        starting_at[first].append(placed)
+        for step in range(first, last + 1):
+            alive_at[step].append(placed)
+        total = max(total, placed[1])
     return ArenaPlan(offsets=offsets, size=total, requested=sum(r.size for r in requests))
 
 

@@ -269,3 +269,25 @@ def test_fill_vs_litert(value):
     assert_matches_litert("FILL", [np.array([2, 3], np.int32), value], output_dtypes=[value.dtype])
     assert_matches_litert("FILL", [np.array([3, 1, 2], np.int64), value], output_dtypes=[value.dtype],
                           constant_inputs=(0,))
+
+
+def test_broadcast_shapes_matches_numpy():
+    from edgelite.kernels.base import KernelError
+    from edgelite.kernels.elementwise import broadcast_shapes
+
+    class _Kernel:
+        def fail(self, message):
+            return KernelError(message)
+
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        shapes = [tuple(int(d) for d in rng.choice([0, 1, 2, 3], int(rng.integers(0, 4))))
+                  for _ in range(int(rng.integers(1, 4)))]
+        try:
+            want = tuple(np.broadcast_shapes(*shapes))
+        except ValueError:
+            with pytest.raises(KernelError, match="not broadcast-compatible"):
+                broadcast_shapes(_Kernel(), *shapes)
+            continue
+        got = broadcast_shapes(_Kernel(), *shapes)
+        assert got == want and all(type(d) is int for d in got), shapes
