@@ -27,13 +27,7 @@ def run_plain(key):
 
 
 # Models that truly cannot match, with the reason. Tolerances are never widened instead.
-KNOWN_MISMATCHES = {
-    "mobilenet_v2_dyn": (
-        "hybrid CONV_2D quantizes its whole float input with one scale: the float CONV_2D/DEPTHWISE "
-        "ops before it agree with LiteRT to ~1e-6 but not bit for bit (LiteRT's own float results "
-        "change with its thread count), and a handful of values landing on the other side of an int8 "
-        "rounding step grow to 0.06 at the output. The hybrid kernels are exact given LiteRT's inputs."),
-}
+KNOWN_MISMATCHES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("key", [pytest.param(k, marks=pytest.mark.xfail(reason=KNOWN_MISMATCHES[k]))

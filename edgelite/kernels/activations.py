@@ -2,7 +2,8 @@
 
 * RELU / RELU6 / RELU_N1_TO_1 / RELU_0_TO_1 clamp; LEAKY_RELU is ``x > 0 ? x : alpha*x``;
   PRELU is ``x >= 0 ? x : x*alpha`` with ``alpha`` broadcast against the input;
-  ELU is ``x < 0 ? expm1(x) : x``; HARD_SWISH is ``x * min(6, max(0, x + 3)) / 6``.
+  ELU is ``x < 0 ? expm1(x) : x``; HARD_SWISH is ``x * min(6, max(0, x + 3)) / 6`` with
+  LiteRT's operation order (see :class:`HardSwishKernel`).
 * SOFTMAX over the last axis: ``exp((x - max) * beta) / sum``; LOG_SOFTMAX:
   ``(x - max) - log(sum(exp(x - max)))``.
 * GELU: ``approximate=False`` is ``0.5 * x * erfc(-x / sqrt(2))`` (TFLite writes it with
@@ -92,11 +93,21 @@ class TanhKernel(FloatUnary):
 
 @register("HARD_SWISH")
 class HardSwishKernel(FloatUnary):
+    """LiteRT's optimized float kernel (x86 build, measured bit for bit): over the flattened
+    tensor, blocks of 4 compute ``(x * (1/6)) * relu6(x + 3)``; the last ``size % 4`` values
+    ``(x * relu6(x + 3)) * (1/6)``. Both round differently from ``x * relu6(x + 3) / 6``."""
+
     def compute(self, x, out):
-        np.add(x, out.dtype.type(3), out=out)
-        np.clip(out, 0, 6, out=out)
-        np.multiply(out, x, out=out)
-        np.divide(out, out.dtype.type(6), out=out)
+        sixth = out.dtype.type(1.0 / 6.0)
+        flat_x = np.ravel(x)
+        flat_out = out.reshape(-1)
+        np.add(flat_x, out.dtype.type(3), out=flat_out)
+        np.clip(flat_out, 0, 6, out=flat_out)
+        head = flat_x.size - flat_x.size % 4
+        np.multiply(flat_out[:head], np.multiply(flat_x[:head], sixth), out=flat_out[:head])
+        tail = flat_out[head:]
+        np.multiply(tail, flat_x[head:], out=tail)
+        np.multiply(tail, sixth, out=tail)
 
 
 @register("LEAKY_RELU")

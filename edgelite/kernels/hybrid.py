@@ -7,8 +7,10 @@ integer products exactly, and scales the int32 results back to float:
   ``q = round(x * (127 / max|x|))`` clamped to [-127, 127];
 * asymmetric (``AsymmetricQuantizeFloats``, FULLY_CONNECTED / LSTM with
   ``asymmetric_quantize_inputs`` and per-channel CONV_2D / DEPTHWISE_CONV_2D):
-  range [min(0, min x), max(0, max x)] over 255 steps in double, the zero
-  point nudged from whichever end has the smaller error, then
+  range [min(0, min x), max(0, max x)] over 255 steps (the width ``max - min``
+  a float32 difference, divided by 255 in double: measured, the portable source
+  subtracts in double), the zero point nudged from whichever end has the
+  smaller error, then
   ``q = round(x * (1 / scale)) + zp`` (float32 product, ties away from zero;
   measured: LiteRT's x86 build rounds before adding the zero point, unlike the
   portable source), clamped to [-128, 127].
@@ -19,7 +21,11 @@ are not all equal; with one scale (or equal ones) it quantizes symmetrically.
 The quantized values must match LiteRT's bit for bit (one step of difference
 is far above float tolerance), so these follow TFLite's float32/double
 operations exactly; the integer products are exact (``int_gemm``), and the
-final ``acc * input_scale * filter_scale + bias`` is float32 arithmetic.
+final ``acc * (input_scale * filter_scale) + bias`` is float32 arithmetic
+(DEPTHWISE_CONV_2D: ``(acc * filter_scale) * input_scale + bias``).
+
+The float ops feeding these kernels must be bit-exact too: see :mod:`.exact_float`,
+imported at the end of this module.
 """
 from __future__ import annotations
 
@@ -55,12 +61,14 @@ def asymmetric_quantize_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     """(int8-valued float32 q, float32 scale, int zero point) per row, as AsymmetricQuantizeFloats."""
     rows = np.asarray(rows, F32)
     if rows.shape[1]:
-        rmin = np.minimum(F32(0), rows.min(axis=1)).astype(np.float64)
-        rmax = np.maximum(F32(0), rows.max(axis=1)).astype(np.float64)
+        rmin = np.minimum(F32(0), rows.min(axis=1))
+        rmax = np.maximum(F32(0), rows.max(axis=1))
     else:
-        rmin = rmax = np.zeros(rows.shape[0])
+        rmin = rmax = np.zeros(rows.shape[0], F32)
     same = rmin == rmax
-    scale_d = np.where(same, 1.0, (rmax - rmin) / 255.0)
+    # the range is a float32 difference, only the division by 255 is double (x86 build)
+    scale_d = np.where(same, 1.0, (rmax - rmin).astype(np.float64) / 255.0)
+    rmin, rmax = rmin.astype(np.float64), rmax.astype(np.float64)
     zp_min = -128.0 - rmin / scale_d
     zp_max = 127.0 - rmax / scale_d
     err_min = 128.0 + np.abs(rmin / scale_d)
@@ -177,32 +185,41 @@ class HybridFullyConnected(Kernel):
 # -- CONV_2D ----------------------------------------------------------------------------------
 
 
+class _HybridWindowKernel(Kernel):
+    """Shared prepare of the hybrid convolutions: checks, window geometry, scales, bias."""
+
+    def prepare_window(self, inputs, outputs, channels_axis: int) -> int:
+        """Reads what both convolutions need; returns the number of output channels."""
+        x, w, out = inputs[0], inputs[1], outputs[0]
+        _check_hybrid(self, x, w, out)
+        channels = w.shape[channels_axis]
+        try:
+            self.geom = conv_geometry(self.options, x.shape[1], x.shape[2], w.shape[1], w.shape[2])
+        except ValueError as e:
+            raise self.fail(str(e))
+        self.wscale = _weight_scales(self, w, channels)
+        self.bias = _float_bias(self, inputs[2] if len(inputs) > 2 else None, channels)
+        self.act = int(self.options.get("fused_activation_function", 0) or 0)
+        return channels
+
+
 @register("CONV_2D", kind="hybrid")
-class HybridConv2D(Kernel):
+class HybridConv2D(_HybridWindowKernel):
     """Per-channel weights: asymmetric per-batch input quantization; per-tensor: symmetric."""
 
     def prepare(self, inputs, outputs):
-        x, w, out = inputs[0], inputs[1], outputs[0]
-        bias = inputs[2] if len(inputs) > 2 else None
-        _check_hybrid(self, x, w, out)
-        n, h, wd, c = x.shape
-        o, kh, kw, ci = w.shape
-        if ci != c:
-            raise self.fail(f"grouped hybrid convolution is not supported (input depth {c}, filter {ci})")
-        try:
-            self.geom = conv_geometry(self.options, h, wd, kh, kw)
-        except ValueError as e:
-            raise self.fail(str(e))
-        oh, ow = self.geom[10], self.geom[11]
+        x, w = inputs[0], inputs[1]
+        if w.shape[3] != x.shape[3]:
+            raise self.fail(f"grouped hybrid convolution is not supported (input depth {x.shape[3]}, "
+                            f"filter {w.shape[3]})")
+        o = self.prepare_window(inputs, outputs, 0)
         wq = np.asarray(w.data, np.int64).reshape(o, -1)
         self.wmat = np.ascontiguousarray(wq.T, F32)
         self.row_sums = wq.sum(axis=1)
         self.per_channel = w.scale.size > 1 and bool(np.any(w.scale != w.scale[0]))
-        self.wscale = _weight_scales(self, w, o)
-        self.bias = _float_bias(self, bias, o)
-        self.act = int(self.options.get("fused_activation_function", 0) or 0)
+        kh, kw = w.shape[1], w.shape[2]
         self.pointwise = kh == kw == 1 and self.geom[2] == self.geom[3] == 1 and not any(self.geom[6:10])
-        return [(n, oh, ow, o)]
+        return [(x.shape[0], self.geom[10], self.geom[11], o)]
 
     def eval(self, inputs, outputs):
         x, out = inputs[0], outputs[0]
@@ -234,27 +251,19 @@ class HybridConv2D(Kernel):
 
 
 @register("DEPTHWISE_CONV_2D", kind="hybrid")
-class HybridDepthwiseConv2D(Kernel):
+class HybridDepthwiseConv2D(_HybridWindowKernel):
     """Asymmetric per-batch input quantization, per-channel int8 weights."""
 
     def prepare(self, inputs, outputs):
-        x, w, out = inputs[0], inputs[1], outputs[0]
-        bias = inputs[2] if len(inputs) > 2 else None
-        _check_hybrid(self, x, w, out)
-        n, h, wd, c = x.shape
-        _, kh, kw, oc = w.shape
+        x, w = inputs[0], inputs[1]
+        c = x.shape[3]
+        oc = w.shape[3]
         if c == 0 or oc % c:
             raise self.fail(f"filter has {oc} channels, not a multiple of input depth {c}")
         self.mult = oc // c
-        try:
-            self.geom = conv_geometry(self.options, h, wd, kh, kw)
-        except ValueError as e:
-            raise self.fail(str(e))
-        self.taps = np.asarray(w.data, F32).reshape(kh, kw, oc)
-        self.wscale = _weight_scales(self, w, oc)
-        self.bias = _float_bias(self, bias, oc)
-        self.act = int(self.options.get("fused_activation_function", 0) or 0)
-        return [(n, self.geom[10], self.geom[11], oc)]
+        self.prepare_window(inputs, outputs, 3)
+        self.taps = np.asarray(w.data, F32).reshape(w.shape[1], w.shape[2], oc)
+        return [(x.shape[0], self.geom[10], self.geom[11], oc)]
 
     def eval(self, inputs, outputs):
         x, out = inputs[0], outputs[0]
@@ -262,8 +271,10 @@ class HybridDepthwiseConv2D(Kernel):
         q, sf, zp = asymmetric_quantize_rows(x.reshape(n, -1))
         # exact in float32: |terms| < 2^15 and few taps
         acc = depthwise_accumulate(q.reshape(x.shape), self.taps, self.geom, self.mult, zp)
-        scale = (sf[:, None] * self.wscale[None, :]).astype(F32)[:, None, None, :]
-        y = (acc * scale + self.bias).astype(F32)
+        # LiteRT's order (measured): (acc * filter scale) * input scale + bias
+        y = np.multiply(acc, self.wscale, dtype=F32)
+        y *= sf[:, None, None, None]
+        y += self.bias
         apply_float_activation(y, self.act)
         out[...] = y
         return None
@@ -473,3 +484,7 @@ class HybridBatchMatMul(Kernel):
         scale = (sf * self.scale).astype(F32).reshape(a.shape[:-1])[..., None]
         outputs[0][...] = acc.astype(F32) * scale
         return None
+
+
+# float convolutions of hybrid models in LiteRT's exact summation order (registered on import)
+from . import exact_float  # noqa: E402,F401

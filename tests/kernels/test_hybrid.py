@@ -13,10 +13,17 @@ def q(scale, dim=0):
 
 
 def assert_close(ours, ref):
+    """Within float tolerance: for results through tanh / sigmoid (numpy's vs LiteRT's)."""
     ref = np.asarray(ref, np.float64)
     tol = 1e-5 * max(1.0, float(np.abs(ref).max()))
     assert ours.shape == ref.shape
     assert float(np.abs(ours - ref).max()) <= tol
+
+
+def assert_exact(ours, ref):
+    """Bit for bit: quantization, integer products and scaling follow LiteRT's float order."""
+    assert ours.shape == ref.shape and ours.dtype == ref.dtype
+    assert np.array_equal(ours, ref), f"{int(np.sum(ours != ref))} of {ours.size} values differ"
 
 
 def both(opcode, inputs, options, **kw):
@@ -37,7 +44,7 @@ def test_fully_connected_hybrid(asymmetric, per_channel, act):
     opts = dict(fused_activation_function=act, asymmetric_quantize_inputs=asymmetric)
     ours, ref = both("FULLY_CONNECTED", [x, w, b], opts, constant_inputs=(1, 2), input_quant=[None, q(ws), None],
                      output_dtypes=[np.float32], version=12)
-    assert_close(ours[0], ref[0])
+    (assert_close if act == 4 else assert_exact)(ours[0], ref[0])
 
 
 def test_fully_connected_hybrid_keep_dims_no_bias():
@@ -47,7 +54,7 @@ def test_fully_connected_hybrid_keep_dims_no_bias():
     opts = dict(keep_num_dims=True, asymmetric_quantize_inputs=True)
     ours, ref = both("FULLY_CONNECTED", [x, w, None], opts, constant_inputs=(1,),
                      input_quant=[None, q(rng.uniform(0.001, 0.01, 9)), None], output_dtypes=[np.float32], version=12)
-    assert_close(ours[0], ref[0])
+    assert_exact(ours[0], ref[0])
 
 
 @pytest.mark.parametrize("per_channel", [True, False])
@@ -62,7 +69,7 @@ def test_conv2d_hybrid(per_channel, pad, stride):
                 fused_activation_function=3)
     ours, ref = both("CONV_2D", [x, w, b], opts, constant_inputs=(1, 2), input_quant=[None, q(ws), None],
                      output_dtypes=[np.float32], version=5)
-    assert_close(ours[0], ref[0])
+    assert_exact(ours[0], ref[0])
 
 
 def test_conv2d_hybrid_pointwise():
@@ -72,7 +79,7 @@ def test_conv2d_hybrid_pointwise():
     opts = dict(padding=0, stride_h=1, stride_w=1, dilation_h_factor=1, dilation_w_factor=1)
     ours, ref = both("CONV_2D", [x, w, rng.normal(size=12).astype(np.float32)], opts, constant_inputs=(1, 2),
                      input_quant=[None, q(rng.uniform(0.001, 0.01, 12)), None], output_dtypes=[np.float32], version=5)
-    assert_close(ours[0], ref[0])
+    assert_exact(ours[0], ref[0])
 
 
 @pytest.mark.parametrize("pad,stride,mult", [(0, 1, 1), (1, 2, 2), (0, 2, 1)])
@@ -86,7 +93,7 @@ def test_depthwise_hybrid(pad, stride, mult):
                 depth_multiplier=mult, fused_activation_function=1)
     ours, ref = both("DEPTHWISE_CONV_2D", [x, w, b], opts, constant_inputs=(1, 2),
                      input_quant=[None, q(ws, 3), None], output_dtypes=[np.float32], version=6)
-    assert_close(ours[0], ref[0])
+    assert_exact(ours[0], ref[0])
 
 
 def test_symmetric_quantization_hand_checked():
@@ -174,4 +181,25 @@ def test_batch_matmul_hybrid(asymmetric, adj_y):
     opts = dict(adj_y=adj_y, asymmetric_quantize_inputs=asymmetric)
     ours, ref = both("BATCH_MATMUL", [a, b], opts, constant_inputs=(1,), input_quant=[None, q(0.013)],
                      output_dtypes=[np.float32], version=4)
-    assert_close(ours[0], ref[0])
+    assert_exact(ours[0], ref[0])
+
+
+def test_asymmetric_scale_uses_a_float32_range():
+    # max - min = 1 + 7e-8 is 1.0 in float32, but not in double: LiteRT's x86 kernels
+    # subtract in float32, and the scale differs in the last bit from the double version
+    rows = np.array([[-7e-8, 0.5, 1.0]], np.float32)
+    _, scale, _ = asymmetric_quantize_rows(rows)
+    width = np.float32(rows.max() - rows.min())
+    assert scale[0] == np.float32(float(width) / 255.0)
+    assert scale[0] != np.float32((float(rows.max()) - float(rows.min())) / 255.0)
+
+
+def test_hybrid_fully_connected_exact_where_the_range_rounds():
+    pytest.importorskip("ai_edge_litert")
+    rng = np.random.default_rng(21)
+    x = rng.uniform(0, 1, size=(4, 32)).astype(np.float32)
+    x[:, 0], x[:, 1] = -7e-8, 1.0  # every row: float32 width 1.0, double width 1 + 7e-8
+    w = rng.integers(-127, 128, size=(6, 32)).astype(np.int8)
+    ours, ref = both("FULLY_CONNECTED", [x, w, None], dict(asymmetric_quantize_inputs=True), constant_inputs=(1,),
+                     input_quant=[None, q(0.01), None], output_dtypes=[np.float32], version=12)
+    assert_exact(ours[0], ref[0])
