@@ -21,6 +21,8 @@ overflow) and broadcast their arguments (per-channel multipliers/shifts).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 INT32_MIN = -(2**31)
@@ -34,22 +36,49 @@ def round_half_away(x):
 
 
 def quantize_multiplier(real) -> tuple[np.ndarray, np.ndarray]:
-    """(int32 significand, int shift) with real ~= significand * 2^(shift - 31)."""
+    """(int32 significand, int shift) with real ~= significand * 2^(shift - 31), elementwise.
+
+    ``frexp`` already gives (0, 0) for a zero multiplier; the rare corrections
+    (significand rounding up to 2^31, exponents out of range) are applied only
+    where they occur, so per-channel vectors cost a handful of array passes.
+    """
     real = np.asarray(real, dtype=np.float64)
-    q, shift = np.frexp(real)
-    q_fixed = round_half_away(q * float(1 << 31)).astype(np.int64)
+    q, shift = np.frexp(np.atleast_1d(real))
+    scaled = q * float(1 << 31)
+    q_fixed = np.floor(np.abs(scaled) + 0.5)  # round half away from zero, sign restored below
+    np.copysign(q_fixed, scaled, out=q_fixed)
+    q_fixed = q_fixed.astype(np.int64)
     shift = shift.astype(np.int64)
     bump = q_fixed == (1 << 31)
-    q_fixed = np.where(bump, q_fixed // 2, q_fixed)
-    shift = np.where(bump, shift + 1, shift)
+    if bump.any():
+        q_fixed[bump] >>= 1
+        shift[bump] += 1
     tiny = shift < -31
-    q_fixed = np.where(tiny, 0, q_fixed)
-    shift = np.where(tiny, 0, shift)
+    if tiny.any():
+        q_fixed[tiny] = 0
+        shift[tiny] = 0
     big = shift > 30
-    q_fixed = np.where(big, INT32_MAX, q_fixed)
-    shift = np.where(big, 30, shift)
-    zero = real == 0
-    return np.where(zero, 0, q_fixed).astype(np.int64), np.where(zero, 0, shift).astype(np.int64)
+    if big.any():
+        q_fixed[big] = INT32_MAX
+        shift[big] = 30
+    return q_fixed.reshape(real.shape), shift.reshape(real.shape)
+
+
+def quantize_multiplier_scalar(real: float) -> tuple[int, int]:
+    """:func:`quantize_multiplier` for one Python float, in plain Python (no array overhead)."""
+    q, shift = math.frexp(float(real))
+    scaled = q * float(1 << 31)
+    q_fixed = int(math.floor(abs(scaled) + 0.5))
+    if scaled < 0:
+        q_fixed = -q_fixed
+    if q_fixed == (1 << 31):
+        q_fixed >>= 1
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    if shift > 30:
+        return INT32_MAX, 30
+    return q_fixed, shift
 
 
 def saturating_rounding_doubling_high_mul(a, b):
@@ -96,7 +125,9 @@ def multiply_by_quantized_multiplier_int64(x, multiplier, shift):
 def activation_range(activation: int, scale: float, zero_point: int, qmin: int, qmax: int) -> tuple[int, int]:
     """CalculateActivationRangeQuantized: the clamp bounds of a fused activation."""
     def q(f: float) -> int:
-        return int(zero_point) + int(round_half_away(np.float32(f) / np.float32(scale)))
+        v = np.float32(f) / np.float32(scale)  # float32 division and float32 rounding, as TFLite
+        half = np.float32(0.5)
+        return int(zero_point) + int(np.floor(v + half) if v >= 0 else np.ceil(v - half))
     if activation == 1:  # RELU
         return max(qmin, q(0.0)), qmax
     if activation == 3:  # RELU6
@@ -106,9 +137,17 @@ def activation_range(activation: int, scale: float, zero_point: int, qmin: int, 
     return qmin, qmax
 
 
+_RANGES: dict[np.dtype, tuple[int, int]] = {}
+
+
 def dtype_range(dtype) -> tuple[int, int]:
-    info = np.iinfo(np.dtype(dtype))
-    return int(info.min), int(info.max)
+    """(min, max) of an integer dtype."""
+    dtype = np.dtype(dtype)
+    r = _RANGES.get(dtype)
+    if r is None:
+        info = np.iinfo(dtype)
+        r = _RANGES[dtype] = (int(info.min), int(info.max))
+    return r
 
 
 def multiply_by_quantized_multiplier_fast(x, multiplier, shift, ties_up: bool = False):

@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Kernel, register
-from .quant_math import dtype_range, multiply_by_quantized_multiplier_fast, quantize_multiplier, round_half_away
+from .quant_math import (dtype_range, multiply_by_quantized_multiplier_fast, quantize_multiplier_scalar,
+                         round_half_away)
 
 _SIMD_WIDTH = 8  # LiteRT's vectorised AffineQuantize block size on x86
 _REQUANT_SIMD_WIDTH = 16  # its vectorised 8-bit -> 8-bit Requantize block size
@@ -74,7 +75,7 @@ class Quantize(Kernel):
                 raise self.fail("quantized input tensor has no quantization parameters")
             self.mode = "requant"
             real = np.float64(np.float32(x.scale[0])) / np.float64(np.float32(out.scale[0]))
-            self.multiplier, self.shift = (int(v) for v in quantize_multiplier(real))
+            self.multiplier, self.shift = quantize_multiplier_scalar(float(real))
             self.in_zp = int(x.zero_point[0]) if x.zero_point.size else 0
             self.simd_requant = x.dtype.itemsize == 1 and out.dtype.itemsize == 1
             self.out_zp = int(out.zero_point[0]) if out.zero_point.size else 0

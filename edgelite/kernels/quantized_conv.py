@@ -13,7 +13,11 @@ TFLite's arithmetic:
   with ``x_zp`` contributes nothing;
 * ``+ bias``, then a MultiplyByQuantizedMultiplier variant (below),
   ``+ output zero point`` and the fused activation's clamp. GEMMs and the
-  requantization run in cache-sized row blocks.
+  requantization run in cache-sized row blocks;
+* ``prepare`` only checks and plans: the float filter layouts and sums
+  (:func:`packed_once`, shared by every kernel of the same constant weights)
+  and the per-channel multipliers (:class:`LazyRequantizer`) are built on the
+  first eval.
 
 Which rescaling LiteRT uses where (measured against ai-edge-litert 2.3.0 on x86
 with tie-heavy power-of-two scales, see tests/kernels/test_quantized_conv.py):
@@ -30,6 +34,9 @@ with tie-heavy power-of-two scales, see tests/kernels/test_quantized_conv.py):
   ``round(double(acc) * effective_scale)``; otherwise ruy as for int8.
 """
 from __future__ import annotations
+
+import weakref
+from typing import NamedTuple
 
 import numpy as np
 
@@ -230,18 +237,42 @@ class Requantizer:
         return out
 
 
+class LazyRequantizer:
+    """A :class:`Requantizer` whose per-channel multipliers are computed on its first call.
+
+    Only eval requantizes; prepare checks the arguments and hands over ``build``.
+    """
+
+    def __init__(self, build):
+        self._build = build
+        self._requantizer = None
+
+    def __call__(self, acc: np.ndarray, out: np.ndarray | None = None,
+                 offset: np.ndarray | None = None) -> np.ndarray:
+        r = self._requantizer
+        if r is None:
+            r = self._requantizer = self._build()
+        return r(acc, out, offset)
+
+
 def _make_requantizer(kernel, x, w, out, channels: int, mode: str,
-                      simd_channels: int | None = None) -> Requantizer:
+                      simd_channels: int | None = None) -> LazyRequantizer:
     if not (x.quantized and w.quantized and out.quantized):
         raise kernel.fail("input, weights and output must all be quantized")
-    mult, shift, real = channel_multipliers(x.scale[0], w.scale, out.scale[0], channels)
-    qmin, qmax = dtype_range(out.dtype)
-    out_zp = int(_first(out.zero_point))
+    if w.scale.size not in (1, channels):
+        raise kernel.fail(f"{w.scale.size} filter scales for {channels} output channels")
     act = int(kernel.options.get("fused_activation_function", 0) or 0)
     if act not in (0, 1, 2, 3):
         raise kernel.fail(f"fused activation {act} is not supported by integer kernels")
-    lo, hi = activation_range(act, float(out.scale[0]), out_zp, qmin, qmax)
-    return Requantizer(mult, shift, real, out_zp, lo, hi, mode, simd_channels)
+    x_scale, w_scale, out_scale = x.scale[0], w.scale, out.scale[0]
+    out_zp = int(_first(out.zero_point))
+    qmin, qmax = dtype_range(out.dtype)
+
+    def build() -> Requantizer:
+        mult, shift, real = channel_multipliers(x_scale, w_scale, out_scale, channels)
+        lo, hi = activation_range(act, float(out_scale), out_zp, qmin, qmax)
+        return Requantizer(mult, shift, real, out_zp, lo, hi, mode, simd_channels)
+    return LazyRequantizer(build)
 
 
 def _check_types(kernel, x, w, out):
@@ -265,20 +296,115 @@ def _bias_vector(kernel, bias, channels: int) -> np.ndarray:
     return b
 
 
+# -- packed constant weights --------------------------------------------------------------------
+
+_PACKED: dict[tuple, tuple] = {}
+
+
+def packed_once(data: np.ndarray, key: tuple, build):
+    """``build()``, computed once per constant weight array and ``key`` and kept while the array lives.
+
+    Kernels are prepared once per input shape; their weight layouts depend only on the
+    constant, so kernels of the same node (resized inputs) share them. ``build`` must not
+    return views of ``data`` (the entry would keep the weights alive).
+    """
+    full = (id(data),) + key
+    hit = _PACKED.get(full)
+    if hit is not None and hit[0]() is data:
+        return hit[1]
+    value = build()
+    try:
+        ref = weakref.ref(data, lambda _, k=full: _PACKED.pop(k, None))
+    except TypeError:  # not weak-referenceable: no sharing
+        return value
+    _PACKED[full] = (ref, value)
+    return value
+
+
+class PackedFilter(NamedTuple):
+    """A constant int8 filter (zero point removed) laid out for eval."""
+
+    fdtype: np.dtype        # float type of the exact GEMM / tap products
+    bound: int              # max |w - w_zp|
+    matrix: np.ndarray      # the float layout the kernel multiplies with
+    sums: np.ndarray | None  # int64 sums of w - w_zp that the input zero point multiplies
+
+
+def _centered_bound(w: np.ndarray, zp: int) -> int:
+    """max |w - zp| over an int8 array, without widening it."""
+    if w.size == 0:
+        return 1
+    return max(abs(int(w.min()) - zp), abs(int(w.max()) - zp))
+
+
+def _as_float_centered(w: np.ndarray, zp: int, dtype) -> np.ndarray:
+    """Contiguous ``w - zp`` as ``dtype`` (exact: small integers)."""
+    wf = np.ascontiguousarray(w, dtype=dtype)
+    if wf is w:
+        wf = wf.copy()
+    if zp:
+        wf -= zp
+    return wf
+
+
+class _ConstantFilterKernel(Kernel):
+    """The set-up CONV_2D, DEPTHWISE_CONV_2D and TRANSPOSE_CONV share.
+
+    ``prepare`` checks types, weights, bias and requantization parameters (cheap);
+    the filter's float layout is only needed by ``eval`` and built by :meth:`pack`
+    on the first eval (once per weight tensor, see :func:`packed_once`).
+    """
+
+    def setup(self, x, w, out, bias, channels: int, simd_blocks: bool) -> None:
+        kind = _check_types(self, x, w, out)
+        if w.data is None:
+            raise self.fail(f"integer {self.op_desc.opcode} needs constant weights")
+        self.in_zp = int(_first(x.zero_point))
+        self.xbound = _bound(x.dtype)
+        self.filter_data = w.data
+        self.filter_zp = int(_first(w.zero_point)) if w.scale.size == 1 else 0
+        self.bias = _bias_vector(self, bias, channels)
+        # LiteRT's int8 depthwise / transpose-conv output stages handle channels in SIMD blocks of 8
+        # (ties up) and the remaining channels with the scalar gemmlowp rounding.
+        simd = channels - channels % 8 if simd_blocks else None
+        self.requant = _make_requantizer(self, x, w, out, channels, "ruy" if kind == "int8" else "mbqm64",
+                                         simd_channels=simd)
+        self._filter = None
+
+    def geometry(self, h: int, w: int, kh: int, kw: int) -> tuple:
+        try:
+            return conv_geometry(self.options, h, w, kh, kw)
+        except ValueError as e:
+            raise self.fail(str(e)) from None
+
+    def filter(self) -> PackedFilter:
+        if self._filter is None:
+            key = (type(self).__name__, self.filter_zp, self.xbound) + self.pack_key()
+            self._filter = packed_once(self.filter_data, key, self.pack)
+            self.packed_ready(self._filter)
+        return self._filter
+
+    def pack_key(self) -> tuple:
+        return ()
+
+    def pack(self) -> PackedFilter:
+        raise NotImplementedError
+
+    def packed_ready(self, packed: PackedFilter) -> None:
+        """Per-kernel constants derived from the packed filter (input zero point terms)."""
+
+
 # -- CONV_2D ----------------------------------------------------------------------------------
 
 
 @register("CONV_2D", kind="int8")
 @register("CONV_2D", kind="int16")
-class QuantizedConv2D(Kernel):
+class QuantizedConv2D(_ConstantFilterKernel):
     """NHWC input, OHWI int8 filter (per-channel scales), int32/int64 bias."""
 
     def prepare(self, inputs, outputs):
         x, w, out = inputs[0], inputs[1], outputs[0]
         bias = inputs[2] if len(inputs) > 2 else None
-        kind = _check_types(self, x, w, out)
-        if w.data is None:
-            raise self.fail("integer CONV_2D needs constant weights")
         if len(x.shape) != 4 or len(w.shape) != 4:
             raise self.fail(f"expects 4-D input and filter, got {list(x.shape)} and {list(w.shape)}")
         n, h, wd, c = x.shape
@@ -288,47 +414,50 @@ class QuantizedConv2D(Kernel):
         self.groups = c // ci
         if o % self.groups:
             raise self.fail(f"{o} output channels do not split into {self.groups} groups")
-        try:
-            self.geom = conv_geometry(self.options, h, wd, kh, kw)
-        except ValueError as e:
-            raise self.fail(str(e))
+        self.setup(x, w, out, bias, o, simd_blocks=False)
+        self.geom = self.geometry(h, wd, kh, kw)
         kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = self.geom
-        self.in_zp = int(_first(x.zero_point))
-        wq = np.asarray(w.data, np.int64) - int(_first(w.zero_point)) * (w.scale.size == 1)
-        depth = kh * kw * ci
-        self.wbound = int(np.abs(wq).max()) if wq.size else 1
-        self.xbound = _bound(x.dtype)
-        self.fdtype = pick_float(self.xbound, self.wbound, depth)
-        og = o // self.groups
-        # (groups, depth, og) float filter matrices, depth ordered (kh, kw, ci) as im2col builds it
-        wmat = wq.reshape(self.groups, og, depth).transpose(0, 2, 1)
-        self.wmat = np.ascontiguousarray(wmat, dtype=self.fdtype)
-        wsum = wq.reshape(o, depth).sum(axis=1)
-        self.offset = _bias_vector(self, bias, o) - self.in_zp * wsum
-        self.requant = _make_requantizer(self, x, w, out, o, "ruy" if kind == "int8" else "mbqm64")
         self.pointwise = kh == kw == 1 and sh == sw == 1 and pt == pb == pl == pr == 0
         return [(n, oh, ow, o)]
 
+    def pack_key(self):
+        return (self.groups,)
+
+    def pack(self):
+        w, zp = self.filter_data, self.filter_zp
+        o = w.shape[0]
+        depth = w.size // o if o else 0
+        bound = _centered_bound(w, zp)
+        fdtype = pick_float(self.xbound, bound, depth)
+        # (groups, depth, og) contiguous float filter matrices, depth ordered (kh, kw, ci) as im2col
+        # builds it (row-major B: faster GEMMs than a transposed view for wide outputs)
+        wmat = _as_float_centered(w.reshape(self.groups, o // self.groups, depth).transpose(0, 2, 1), zp, fdtype)
+        sums = w.reshape(o, depth).sum(axis=1, dtype=np.int64) - zp * depth
+        return PackedFilter(fdtype, bound, wmat, sums)
+
+    def packed_ready(self, packed):
+        self.offset = self.bias - self.in_zp * packed.sums
+
     def eval(self, inputs, outputs):
         x, out = inputs[0], outputs[0]
+        f = self.filter()
         n, oh, ow, o = out.shape
         if self.pointwise:
-            cols = x.reshape(-1, x.shape[3]).astype(self.fdtype)
+            cols = x.reshape(-1, x.shape[3]).astype(f.fdtype)
         else:
-            cols = im2col(x, self.geom, self.in_zp, self.fdtype).reshape(n * oh * ow, -1)
+            cols = im2col(x, self.geom, self.in_zp, f.fdtype).reshape(n * oh * ow, -1)
         if self.groups == 1:
             rows = rows_view(out, o)
             for r0, r1 in row_blocks(rows.shape[0], o):  # GEMM + requantize in cache-sized blocks
-                acc = exact_matmul(cols[r0:r1], self.wmat[0], self.xbound, self.wbound)
+                acc = exact_matmul(cols[r0:r1], f.matrix[0], self.xbound, f.bound)
                 self.requant(acc, rows[r0:r1], offset=self.offset)
             return None
-        else:
-            ci = x.shape[3] // self.groups
-            kh, kw = self.geom[0], self.geom[1]
-            cols = cols.reshape(-1, kh * kw, self.groups, ci).transpose(2, 0, 1, 3).reshape(
-                self.groups, -1, kh * kw * ci)
-            acc = exact_matmul(cols, self.wmat, self.xbound, self.wbound)  # (g, rows, og)
-            acc = acc.transpose(1, 0, 2).reshape(-1, o)
+        ci = x.shape[3] // self.groups
+        kh, kw = self.geom[0], self.geom[1]
+        cols = cols.reshape(-1, kh * kw, self.groups, ci).transpose(2, 0, 1, 3).reshape(
+            self.groups, -1, kh * kw * ci)
+        acc = exact_matmul(cols, f.matrix, self.xbound, f.bound)  # (g, rows, og)
+        acc = acc.transpose(1, 0, 2).reshape(-1, o)
         self.requant(acc, rows_view(out, o), offset=self.offset)
         return None
 
@@ -338,49 +467,40 @@ class QuantizedConv2D(Kernel):
 
 @register("DEPTHWISE_CONV_2D", kind="int8")
 @register("DEPTHWISE_CONV_2D", kind="int16")
-class QuantizedDepthwiseConv2D(Kernel):
+class QuantizedDepthwiseConv2D(_ConstantFilterKernel):
     """Filter (1, KH, KW, C*M); output channel c*M + m reads input channel c."""
 
     def prepare(self, inputs, outputs):
         x, w, out = inputs[0], inputs[1], outputs[0]
         bias = inputs[2] if len(inputs) > 2 else None
-        kind = _check_types(self, x, w, out)
-        if w.data is None:
-            raise self.fail("integer DEPTHWISE_CONV_2D needs constant weights")
         n, h, wd, c = x.shape
         _, kh, kw, oc = w.shape
         mult = oc // c if c else 0
         if mult * c != oc:
             raise self.fail(f"filter has {oc} channels, not a multiple of input depth {c}")
         self.mult = mult
-        try:
-            self.geom = conv_geometry(self.options, h, wd, kh, kw)
-        except ValueError as e:
-            raise self.fail(str(e))
-        kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = self.geom
-        self.in_zp = int(_first(x.zero_point))
-        wq = np.asarray(w.data, np.int64).reshape(kh, kw, oc)
-        if w.scale.size == 1:
-            wq = wq - int(_first(w.zero_point))
-        xb = 2 * _bound(x.dtype) + 1
-        wb = int(np.abs(wq).max()) if wq.size else 1
-        self.fdtype = np.float32 if xb * wb * kh * kw < (1 << 24) else np.float64
+        self.setup(x, w, out, bias, oc, simd_blocks=True)
+        self.geom = self.geometry(h, wd, kh, kw)
+        oh, ow = self.geom[10], self.geom[11]
+        return [(n, oh, ow, oc)]
+
+    def pack(self):
+        w, zp = self.filter_data, self.filter_zp
+        _, kh, kw, oc = w.shape
+        xb = 2 * self.xbound + 1
+        wb = _centered_bound(w, zp)
         if xb * wb * kh * kw >= (1 << 53):
             raise self.fail("depthwise accumulation cannot be computed exactly")
-        self.wtaps = wq.astype(self.fdtype)
-        self.bias = _bias_vector(self, bias, oc)
-        # LiteRT's int8 depthwise output stage handles channels in SIMD blocks of 8 (ties up)
-        # and the remaining channels with the scalar gemmlowp rounding.
-        self.requant = _make_requantizer(self, x, w, out, oc, "ruy" if kind == "int8" else "mbqm64",
-                                         simd_channels=oc - oc % 8)
-        return [(n, oh, ow, oc)]
+        fdtype = np.dtype(np.float32 if xb * wb * kh * kw < (1 << 24) else np.float64)
+        return PackedFilter(fdtype, wb, _as_float_centered(w.reshape(kh, kw, oc), zp, fdtype), None)
 
     def eval(self, inputs, outputs):
         x, out = inputs[0], outputs[0]
-        xp = depthwise_padded(x, self.geom, self.mult, self.in_zp, self.fdtype)
+        f = self.filter()
+        xp = depthwise_padded(x, self.geom, self.mult, self.in_zp, f.fdtype)
         n, oh, ow, oc = out.shape
         for r0, r1 in row_blocks(oh, n * ow * oc):  # cache-sized blocks of output rows
-            acc = depthwise_rows(xp, self.wtaps, self.geom, r0, r1)
+            acc = depthwise_rows(xp, f.matrix, self.geom, r0, r1)
             self.requant(acc, out[:, r0:r1], offset=self.bias)
         return None
 
@@ -390,7 +510,7 @@ class QuantizedDepthwiseConv2D(Kernel):
 
 @register("TRANSPOSE_CONV", kind="int8")
 @register("TRANSPOSE_CONV", kind="int16")
-class QuantizedTransposeConv(Kernel):
+class QuantizedTransposeConv(_ConstantFilterKernel):
     """inputs: output_shape, filter (O, KH, KW, I), input (NHWC), optional bias.
 
     With a computed (non-constant) output_shape the output is allocated in eval.
@@ -399,34 +519,32 @@ class QuantizedTransposeConv(Kernel):
     def prepare(self, inputs, outputs):
         shape_t, w, x, out = inputs[0], inputs[1], inputs[2], outputs[0]
         bias = inputs[3] if len(inputs) > 3 else None
-        kind = _check_types(self, x, w, out)
-        if w.data is None:
-            raise self.fail("integer TRANSPOSE_CONV needs constant weights")
         n, h, wd, c = x.shape
         o, kh, kw, ci = w.shape
         if ci != c:
             raise self.fail(f"filter {list(w.shape)} does not match input depth {c}")
+        self.setup(x, w, out, bias, o, simd_blocks=True)
         self.in_shape = tuple(x.shape)
-        self.in_zp = int(_first(x.zero_point))
-        wq = np.asarray(w.data, np.int64)
-        if w.scale.size == 1:
-            wq = wq - int(_first(w.zero_point))
-        self.xbound = _bound(x.dtype)
-        self.wbound = int(np.abs(wq).max()) if wq.size else 1
-        self.fdtype = pick_float(self.xbound, self.wbound, c)
-        # (I, KH*KW*O): one GEMM gives every tap's contribution
-        self.wmat = np.ascontiguousarray(wq.transpose(3, 1, 2, 0).reshape(c, kh * kw * o), dtype=self.fdtype)
-        self.tap_offset = (-self.in_zp * wq.sum(axis=3)).transpose(1, 2, 0)  # (KH, KW, O)
         self.filter_hw = (kh, kw, o)
-        self.bias = _bias_vector(self, bias, o)
-        self.requant = _make_requantizer(self, x, w, out, o, "ruy" if kind == "int8" else "mbqm64",
-                                         simd_channels=o - o % 8)
         self.out_dtype = out.dtype
         self.oshape = None
         if shape_t.data is not None:
             self._set_output_shape(np.asarray(shape_t.data))
             return [self.oshape]
         return [None]
+
+    def pack(self):
+        w, zp = self.filter_data, self.filter_zp
+        o, kh, kw, c = w.shape
+        bound = _centered_bound(w, zp)
+        fdtype = pick_float(self.xbound, bound, c)
+        # (I, KH*KW*O): one GEMM gives every tap's contribution
+        wmat = _as_float_centered(w.transpose(3, 1, 2, 0).reshape(c, kh * kw * o), zp, fdtype)
+        sums = w.sum(axis=3, dtype=np.int64) - zp * c  # (O, KH, KW)
+        return PackedFilter(fdtype, bound, wmat, sums)
+
+    def packed_ready(self, packed):
+        self.tap_offset = (-self.in_zp * packed.sums).transpose(1, 2, 0)  # (KH, KW, O)
 
     def _set_output_shape(self, values: np.ndarray) -> None:
         oshape = tuple(int(v) for v in values.reshape(-1))
@@ -450,10 +568,11 @@ class QuantizedTransposeConv(Kernel):
             if self.oshape is None or tuple(values.reshape(-1)) != self.oshape:
                 self._set_output_shape(values)
             out = np.empty(self.oshape, self.out_dtype)
+        f = self.filter()
         kh, kw, sh, sw, pt, pl = self.geom
         n, h, wd, c = x.shape
         _, oh, ow, o = self.oshape
-        cols = exact_matmul(x.reshape(-1, c).astype(self.fdtype), self.wmat, self.xbound, self.wbound)
+        cols = exact_matmul(x.reshape(-1, c).astype(f.fdtype), f.matrix, self.xbound, f.bound)
         cols = cols.reshape(n, h, wd, kh, kw, o)
         cols += self.tap_offset
         full_h = max((h - 1) * sh + kh, pt + oh)
@@ -494,13 +613,9 @@ class QuantizedFullyConnected(Kernel):
         self.wbound = 255 if self.w_zp else 128
         self.fdtype = pick_float(self.xbound, self.wbound, k)
         self.bias = _bias_vector(self, bias, o)
-        self.wconst = None
-        if w.data is not None:
-            wdata = np.asarray(w.data)
-            if w.sparsity is not None:  # sparse constant weights: decode once
-                from ..sparsity import densify
-                wdata = densify(wdata, w.shape, w.sparsity)
-            self.wconst = self._weights(wdata)
+        self.weights = w.data
+        self.sparsity = w.sparsity
+        self._wconst = None
         if kind == "int8":
             # LiteRT's sparse (1x16 block) int8 kernel rescales with gemmlowp's scalar rounding
             mode = "mbqm32" if w.sparsity is not None else "ruy"
@@ -516,14 +631,32 @@ class QuantizedFullyConnected(Kernel):
             return [tuple(x.shape[:-1]) + (o,)]
         return [(batch, o)]
 
-    def _weights(self, w: np.ndarray):
-        wq = w.astype(np.int64) - self.w_zp
-        offset = self.bias - self.in_zp * wq.sum(axis=1)
-        return np.ascontiguousarray(wq.T, dtype=self.fdtype), offset
+    def _pack(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(K, O) contiguous float weights minus their zero point, and the int64 row sums."""
+        wmat = _as_float_centered(w.T, self.w_zp, self.fdtype)
+        sums = w.sum(axis=1, dtype=np.int64) - self.w_zp * w.shape[1]
+        return wmat, sums
+
+    def _constant_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """Packed constant weights and the per-channel offset (bias - x_zp * sums), built on first use."""
+        if self._wconst is None:
+            def build():
+                w = np.asarray(self.weights)
+                if self.sparsity is not None:  # sparse constant weights: decode once
+                    from ..sparsity import densify
+                    w = densify(w, (self.o, self.k), self.sparsity)
+                return self._pack(w)
+            wmat, sums = packed_once(self.weights, ("fc", self.w_zp, self.fdtype.str), build)
+            self._wconst = wmat, self.bias - self.in_zp * sums
+        return self._wconst
 
     def eval(self, inputs, outputs):
         x, out = inputs[0], outputs[0]
-        wmat, offset = self.wconst if self.wconst is not None else self._weights(inputs[1])
+        if self.weights is not None:
+            wmat, offset = self._constant_weights()
+        else:
+            wmat, sums = self._pack(inputs[1])
+            offset = self.bias - self.in_zp * sums
         acc = exact_matmul(x.reshape(-1, self.k).astype(self.fdtype), wmat, self.xbound, self.wbound)
         self.requant(acc, rows_view(out, self.o), offset=offset)
         return None
@@ -563,10 +696,12 @@ class QuantizedBatchMatMul(Kernel):
         self.k = k
         self.bound = _bound(a.dtype)
         self.fdtype = pick_float(self.bound, self.bound, k)
-        mult, shift, real = channel_multipliers(a.scale[0], b.scale[:1], out.scale[0], 1)
+        a_scale, b_scale, out_scale = a.scale[0], b.scale[:1], out.scale[0]
+        out_zp = int(_first(out.zero_point))
         qmin, qmax = dtype_range(out.dtype)
-        self.requant = Requantizer(mult, shift, real, int(_first(out.zero_point)), qmin, qmax,
-                                   "mbqm32" if kinds[a.dtype] == "int8" else "mbqm64")
+        mode = "mbqm32" if kinds[a.dtype] == "int8" else "mbqm64"
+        self.requant = LazyRequantizer(lambda: Requantizer(
+            *channel_multipliers(a_scale, b_scale, out_scale, 1), out_zp, qmin, qmax, mode))
         return [tuple(batch) + (m, n)]
 
     def eval(self, inputs, outputs):

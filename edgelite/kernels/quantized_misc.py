@@ -25,7 +25,7 @@ from . import quant_math as qm
 from .base import Kernel, register
 from .conv import PaddedInput
 from .pooling import checked_pool_plan, separable_reduce
-from .quantized_elementwise import inv_sqrt_multiplier_exp_vec, qparams, scalar_multiplier
+from .quantized_elementwise import inv_sqrt_multiplier_exp_vec, qparams, scalar_multiplier, store_result, wrap32
 
 
 class _QuantizedPool(Kernel):
@@ -55,8 +55,18 @@ class _QuantizedPool(Kernel):
         self.exact_magic = largest_sum * int(counts.max(initial=1)) < (1 << 40)
         return [(n, plan.out_h, plan.out_w, c)]
 
-    def pooled(self, x):
-        return separable_reduce(self.padded.fill_from(x), self.plan, self.reducer, self.row_buffer, self.acc)
+    def eval(self, inputs, outputs):
+        if self.acc.size == 0:
+            return None
+        acc = separable_reduce(self.padded.fill_from(inputs[0]), self.plan, self.reducer, self.row_buffer,
+                               self.acc)
+        res = self.finish(acc)
+        np.clip(res, self.act_min, self.act_max, out=res)
+        return store_result(outputs[0], res, self.dtype)
+
+    def finish(self, acc: np.ndarray) -> np.ndarray:
+        """The pooled values from the window reduction ``acc`` (may be returned, or changed, in place)."""
+        return acc
 
 
 @register("AVERAGE_POOL_2D", kind="int8")
@@ -68,10 +78,7 @@ class QuantizedAveragePool(_QuantizedPool):
     def fill(self, dtype):
         return 0
 
-    def eval(self, inputs, outputs):
-        if self.acc.size == 0:
-            return None
-        acc = self.pooled(inputs[0])
+    def finish(self, acc):
         # C's (acc + n/2) / n for acc > 0 and (acc - n/2) / n otherwise: round half away from zero
         negative = acc < 0
         res = np.abs(acc)
@@ -82,11 +89,7 @@ class QuantizedAveragePool(_QuantizedPool):
         else:
             res //= self.counts
         np.negative(res, out=res, where=negative)
-        np.clip(res, self.act_min, self.act_max, out=res)
-        if outputs[0] is None:
-            return [res.astype(self.dtype)]
-        np.copyto(outputs[0], res, casting="unsafe")
-        return None
+        return res
 
 
 @register("MAX_POOL_2D", kind="int8")
@@ -98,15 +101,6 @@ class QuantizedMaxPool(_QuantizedPool):
     def fill(self, dtype):
         return int(np.iinfo(np.dtype(dtype)).min)
 
-    def eval(self, inputs, outputs):
-        if self.acc.size == 0:
-            return None
-        res = self.pooled(inputs[0])
-        res = np.clip(res, self.act_min, self.act_max)
-        if outputs[0] is None:
-            return [res.astype(self.dtype)]
-        np.copyto(outputs[0], res, casting="unsafe")
-        return None
 
 
 # ----------------------------------------------------------------------------- reductions
@@ -149,14 +143,7 @@ class _QuantizedReduce(Kernel):
 
     def store(self, outputs, res):
         res = np.asarray(res)
-        if outputs[0] is None:
-            return [res.astype(self.dtype)]
-        np.copyto(outputs[0], res.reshape(outputs[0].shape), casting="unsafe")
-        return None
-
-
-def _wrap32(x):
-    return ((np.asarray(x, np.int64) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+        return store_result(outputs[0], res if outputs[0] is None else res.reshape(outputs[0].shape), self.dtype)
 
 
 @register("MEAN", kind="int8")
@@ -200,7 +187,7 @@ class QuantizedMean(_QuantizedReduce):
         if vector_channels == 0:
             return scalar
         left, right = max(shift, 0), max(-shift, 0)
-        high = qm.saturating_rounding_doubling_high_mul(_wrap32(total << left), m)
+        high = qm.saturating_rounding_doubling_high_mul(wrap32(total << left), m)
         vector = (high + ((1 << right) >> 1)) >> right
         lanes = np.arange(channels) < vector_channels
         return np.where(lanes, vector, scalar)
@@ -208,9 +195,9 @@ class QuantizedMean(_QuantizedReduce):
     def eval(self, inputs, outputs):
         total = self.reduce_sum(inputs[0])
         if self.fast:
-            res = self._fast_requantize(_wrap32(total)) + self.bias
+            res = self._fast_requantize(wrap32(total)) + self.bias
         else:
-            shifted = _wrap32(total - self.zi * self.num)
+            shifted = wrap32(total - self.zi * self.num)
             res = qm.multiply_by_quantized_multiplier(shifted, *self.mult) + self.zo
         return self.store(outputs, np.clip(res, self.qmin, self.qmax))
 
@@ -231,7 +218,7 @@ class QuantizedSum(_QuantizedReduce):
         self.qmin, self.qmax = qm.dtype_range(self.dtype)
 
     def eval(self, inputs, outputs):
-        total = _wrap32(self.reduce_sum(inputs[0])).astype(np.float32)
+        total = wrap32(self.reduce_sum(inputs[0])).astype(np.float32)
         value = (total * self.scale).astype(np.float32) + self.bias
         res = qm.round_half_away(value.astype(np.float32)).astype(np.int64) + self.zo
         return self.store(outputs, np.clip(res, self.qmin, self.qmax))
@@ -286,8 +273,4 @@ class QuantizedL2Normalization(Kernel):
         acc = (d * d).sum(axis=-1, keepdims=True)
         m, s = inv_sqrt_multiplier_exp_vec(acc)
         res = qm.multiply_by_quantized_multiplier(d, m, s + 7)
-        res = np.clip(res, -128, 127)
-        if outputs[0] is None:
-            return [res.astype(np.int8)]
-        np.copyto(outputs[0], res, casting="unsafe")
-        return None
+        return store_result(outputs[0], np.clip(res, -128, 127), np.int8)

@@ -49,3 +49,13 @@ def test_activation_range():
     assert activation_range(1, 0.1, -5, -128, 127) == (-5, 127)
     assert activation_range(3, 0.1, -128, -128, 127) == (-128, -68)
     assert activation_range(2, 0.05, 0, -128, 127) == (-20, 20)
+
+
+def test_quantize_multiplier_scalar_matches_the_vector_version():
+    from edgelite.kernels.quant_math import quantize_multiplier_scalar
+    rng = np.random.default_rng(0)
+    values = np.concatenate([np.exp(rng.uniform(-30, 30, 500)), -np.exp(rng.uniform(-5, 5, 20)),
+                             [0.0, 1 - 2.0**-40, 2.0**-40, 2.0**40, 0.5, 1.0]])
+    m, s = quantize_multiplier(values)
+    assert [quantize_multiplier_scalar(v) for v in values.tolist()] == list(zip(m.tolist(), s.tolist()))
+    assert quantize_multiplier_scalar(2.0**40) == (INT32_MAX, 30)

@@ -34,6 +34,22 @@ def act_quant(rng, dtype):
     return q(rng.uniform(0.01, 0.05), int(rng.integers(-128, 128)))
 
 
+def bias_quant(xq, wscale):
+    """The bias quantization TFLite expects: input scale times filter scale, zero point 0."""
+    return q(np.float32(xq.scale[0]) * wscale.astype(np.float32), 0)
+
+
+def conv_operands(rng, dtype, xshape, wshape, channels, bias_limit, scales=None):
+    """Random input, int8 filter, input quantization, ``scales`` (default ``channels``) filter scales
+    and a bias of ``channels`` values below ``bias_limit`` with its quantization."""
+    x = rand_act(rng, xshape, dtype)
+    w = rng.integers(-127, 128, size=wshape).astype(np.int8)
+    xq = act_quant(rng, dtype)
+    wscale = rng.uniform(0.002, 0.02, size=channels if scales is None else scales)
+    b = rng.integers(-bias_limit, bias_limit, size=channels).astype(np.int64 if dtype == np.int16 else np.int32)
+    return x, w, xq, wscale, b, bias_quant(xq, wscale)
+
+
 def out_quant(rng, dtype, xq, wscale, depth):
     """An output scale that spreads the accumulators over a good part of the type's range."""
     x_std = 18900.0 if dtype == np.int16 else 74.0
@@ -61,13 +77,7 @@ def test_conv2d_matches_litert(dtype, case):
     if dtype == np.int16 and wshape[3] != xshape[3]:
         pytest.skip("LiteRT has no int16 grouped convolution")
     rng = np.random.default_rng(case)
-    x = rand_act(rng, xshape, dtype)
-    w = rng.integers(-127, 128, size=wshape).astype(np.int8)
-    xq = act_quant(rng, dtype)
-    wscale = rng.uniform(0.002, 0.02, size=wshape[0])
-    bias_dtype = np.int64 if dtype == np.int16 else np.int32
-    b = rng.integers(-20000, 20000, size=wshape[0]).astype(bias_dtype)
-    bq = q(np.float32(xq.scale[0]) * wscale.astype(np.float32), 0)
+    x, w, xq, wscale, b, bq = conv_operands(rng, dtype, xshape, wshape, wshape[0], 20000)
     oq = out_quant(rng, dtype, xq, wscale, np.prod(wshape[1:]))
     opts = dict(padding=pad, stride_h=sh, stride_w=sw, dilation_h_factor=dh, dilation_w_factor=dw,
                 fused_activation_function=act)
@@ -90,13 +100,7 @@ DW_CASES = [
 def test_depthwise_matches_litert(dtype, case):
     xshape, wshape, (sh, sw), (dh, dw), pad, act = DW_CASES[case]
     rng = np.random.default_rng(10 + case)
-    x = rand_act(rng, xshape, dtype)
-    w = rng.integers(-127, 128, size=wshape).astype(np.int8)
-    xq = act_quant(rng, dtype)
-    wscale = rng.uniform(0.002, 0.02, size=wshape[3])
-    bias_dtype = np.int64 if dtype == np.int16 else np.int32
-    b = rng.integers(-5000, 5000, size=wshape[3]).astype(bias_dtype)
-    bq = q(np.float32(xq.scale[0]) * wscale.astype(np.float32), 0)
+    x, w, xq, wscale, b, bq = conv_operands(rng, dtype, xshape, wshape, wshape[3], 5000)
     oq = out_quant(rng, dtype, xq, wscale, wshape[1] * wshape[2])
     opts = dict(padding=pad, stride_h=sh, stride_w=sw, dilation_h_factor=dh, dilation_w_factor=dw,
                 fused_activation_function=act, depth_multiplier=wshape[3] // xshape[3])
@@ -125,7 +129,7 @@ def test_transpose_conv_matches_litert(dtype, pad, stride, with_bias):
     if with_bias:
         bias_dtype = np.int64 if dtype == np.int16 else np.int32
         inputs.append(rng.integers(-3000, 3000, size=4).astype(bias_dtype))
-        quants.append(q(np.float32(xq.scale[0]) * wscale.astype(np.float32), 0))
+        quants.append(bias_quant(xq, wscale))
         consts = (0, 1, 3)
     opts = dict(padding=pad, stride_h=stride, stride_w=stride)
     ours, ref = both("TRANSPOSE_CONV", inputs, opts, constant_inputs=consts, input_quant=quants,
@@ -139,13 +143,8 @@ def test_transpose_conv_matches_litert(dtype, pad, stride, with_bias):
 @pytest.mark.parametrize("keep_dims,act", [(False, 0), (True, 1), (False, 3)])
 def test_fully_connected_matches_litert(dtype, per_channel, keep_dims, act):
     rng = np.random.default_rng(int(per_channel) * 3 + act + keep_dims)
-    x = rand_act(rng, (2, 3, 40), dtype)
-    w = rng.integers(-127, 128, size=(24, 40)).astype(np.int8)
-    xq = act_quant(rng, dtype)
-    wscale = rng.uniform(0.002, 0.02, size=24 if per_channel else 1)
-    bias_dtype = np.int64 if dtype == np.int16 else np.int32
-    b = rng.integers(-5000, 5000, size=24).astype(bias_dtype)
-    bq = q(np.float32(xq.scale[0]) * wscale.astype(np.float32), 0)
+    x, w, xq, wscale, b, bq = conv_operands(rng, dtype, (2, 3, 40), (24, 40), 24, 5000,
+                                            scales=24 if per_channel else 1)
     oq = out_quant(rng, dtype, xq, wscale, 40)
     opts = dict(fused_activation_function=act, keep_num_dims=keep_dims,
                 quantized_bias_type=4 if dtype == np.int16 else 0)
@@ -291,3 +290,24 @@ def test_transpose_conv_simd_and_tail_channel_rounding(channels):
                      input_quant=[None, q(np.ones(channels)), q(1.0)], output_quant=[q(32.0)],
                      output_dtypes=[np.int8])
     np.testing.assert_array_equal(ours[0], ref[0])
+
+
+def test_packed_weights_are_built_once_per_array_and_forgotten_with_it():
+    import gc
+
+    from edgelite.kernels import quantized_conv as qc
+    calls = []
+
+    def build():
+        calls.append(1)
+        return np.zeros(3)
+
+    w = np.arange(6, dtype=np.int8)
+    first = qc.packed_once(w, ("k",), build)
+    assert qc.packed_once(w, ("k",), build) is first and len(calls) == 1
+    qc.packed_once(w, ("other",), build)
+    assert len(calls) == 2
+    keys = [(id(w), "k"), (id(w), "other")]
+    del w
+    gc.collect()
+    assert not any(k in qc._PACKED for k in keys)

@@ -1,12 +1,15 @@
-"""Quantized elementwise kernels and activations against LiteRT's builtin kernels (bit-exact)."""
+"""Quantized elementwise kernels (and unary ops shared with activations) against LiteRT's builtin kernels
+(bit-exact)."""
 import numpy as np
 import pytest
 
 from edgelite.ir import Quantization as Q
+from edgelite.kernels import quantized_elementwise as qe
 from edgelite.kernels.quantized_elementwise import (count_leading_sign_bits_32, count_leading_zeros_32,
                                                     inv_sqrt_multiplier_exp, lut_populate_8bit,
                                                     one_over_one_plus_x_for_x_in_0_1)
 from edgelite.kernels.testing import run_op
+from kernel_cases import assert_matches_litert
 
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8).reshape(2, 128)
 ALL_INT16 = np.arange(-32768, 32768, dtype=np.int16).reshape(4, 16384)
@@ -21,23 +24,6 @@ BINARY_QUANTS = [  # s1, z1, s2, z2, so, zo
 ]
 
 
-def both(opcode, inputs, options=None, **kw):
-    pytest.importorskip("ai_edge_litert")
-    from edgelite.kernels.testing import run_op_litert
-    ours = run_op(opcode, inputs, options, **kw)
-    ref = run_op_litert(opcode, inputs, options, **kw)
-    return ours, ref
-
-
-def assert_same(ours, ref):
-    for o, r in zip(ours, ref):
-        assert o.dtype == r.dtype
-        assert o.shape == r.shape
-        bad = np.flatnonzero(o.reshape(-1) != r.reshape(-1))
-        assert bad.size == 0, f"{bad.size} mismatches, first at {bad[:5]}: ours {o.reshape(-1)[bad[:5]]} " \
-                              f"ref {r.reshape(-1)[bad[:5]]}"
-
-
 def rand8(shape, seed):
     return np.random.default_rng(seed).integers(-128, 128, size=shape, dtype=np.int8)
 
@@ -50,18 +36,16 @@ def test_binary_int8_matches_litert(opcode, qi):
     s1, z1, s2, z2, so, zo = BINARY_QUANTS[qi]
     a = rand8((2, 3, 4, 5), qi)
     b = rand8((1, 3, 1, 5), qi + 10)
-    ours, ref = both(opcode, [a, b], None, input_quant=[Q([s1], [z1]), Q([s2], [z2])],
-                     output_quant=[Q([so], [zo])], version=2)
-    assert_same(ours, ref)
+    assert_matches_litert(opcode, [a, b], None, input_quant=[Q([s1], [z1]), Q([s2], [z2])],
+                          output_quant=[Q([so], [zo])], version=2)
 
 
 @pytest.mark.parametrize("opcode", ["ADD", "SUB", "MUL"])
 @pytest.mark.parametrize("act", [1, 2, 3])
 def test_binary_int8_fused_activation(opcode, act):
     a, b = rand8((3, 50), 1), rand8((3, 50), 2)
-    ours, ref = both(opcode, [a, b], {"fused_activation_function": act},
-                     input_quant=[Q([0.05], [3]), Q([0.04], [-7])], output_quant=[Q([0.03], [-4])], version=2)
-    assert_same(ours, ref)
+    assert_matches_litert(opcode, [a, b], {"fused_activation_function": act},
+                          input_quant=[Q([0.05], [3]), Q([0.04], [-7])], output_quant=[Q([0.03], [-4])], version=2)
 
 
 def test_add_all_pairs_exhaustive():
@@ -69,9 +53,8 @@ def test_add_all_pairs_exhaustive():
     b = a.T.copy()
     for s1, z1, s2, z2, so, zo in BINARY_QUANTS[:2]:
         for op in ("ADD", "MUL"):
-            ours, ref = both(op, [a, b], None, input_quant=[Q([s1], [z1]), Q([s2], [z2])],
-                             output_quant=[Q([so], [zo])], version=2)
-            assert_same(ours, ref)
+            assert_matches_litert(op, [a, b], None, input_quant=[Q([s1], [z1]), Q([s2], [z2])],
+                                  output_quant=[Q([so], [zo])], version=2)
 
 
 @pytest.mark.parametrize("opcode", ["ADD", "SUB", "MUL"])
@@ -81,18 +64,16 @@ def test_binary_int16_matches_litert(opcode, scales):
     a = rng.integers(-32768, 32768, size=(4, 60), dtype=np.int16)
     b = rng.integers(-32768, 32768, size=(4, 60), dtype=np.int16)
     s1, s2, so = scales
-    ours, ref = both(opcode, [a, b], None, input_quant=[Q([s1], [0]), Q([s2], [0])],
-                     output_quant=[Q([so], [0])], version=3 if opcode != "MUL" else 4)
-    assert_same(ours, ref)
+    assert_matches_litert(opcode, [a, b], None, input_quant=[Q([s1], [0]), Q([s2], [0])],
+                          output_quant=[Q([so], [0])], version=3 if opcode != "MUL" else 4)
 
 
 @pytest.mark.parametrize("opcode", ["LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL"])
 def test_comparisons_int8_rescaled(opcode):
     a = np.repeat(np.arange(-128, 128, dtype=np.int8), 64).reshape(256, 64)
     b = rand8((256, 64), 3)
-    ours, ref = both(opcode, [a, b], None, input_quant=[Q([0.05], [3]), Q([0.07], [-9])],
-                     output_dtypes=[np.bool_], version=2)
-    assert_same(ours, ref)
+    assert_matches_litert(opcode, [a, b], None, input_quant=[Q([0.05], [3]), Q([0.07], [-9])],
+                          output_dtypes=[np.bool_], version=2)
 
 
 def test_div_int8_matches_litert():
@@ -101,9 +82,8 @@ def test_div_int8_matches_litert():
     for qs in [(0.05, 0, 0.03, 0, 0.1, -3), (0.02, 7, 0.1, 0, 0.005, 12)]:
         s1, z1, s2, z2, so, zo = qs
         bb = b if z2 == 0 else np.where(b == z2, z2 + 1, b).astype(np.int8)
-        ours, ref = both("DIV", [a, bb], None, input_quant=[Q([s1], [z1]), Q([s2], [z2])],
-                         output_quant=[Q([so], [zo])], version=2)
-        assert_same(ours, ref)
+        assert_matches_litert("DIV", [a, bb], None, input_quant=[Q([s1], [z1]), Q([s2], [z2])],
+                              output_quant=[Q([so], [zo])], version=2)
 
 
 # ---------------------------------------------------------------- unary, exhaustive over int8
@@ -120,31 +100,15 @@ def test_unary_int8_exhaustive(opcode, qi):
     version = 1 if opcode in ("HARD_SWISH", "ELU", "RELU_N1_TO_1") else 2
     if opcode == "TANH":
         so, zo = 1 / 128, 0
-    ours, ref = both(opcode, [ALL_INT8], options, input_quant=[Q([si], [zi])], output_quant=[Q([so], [zo])],
-                     version=version)
-    assert_same(ours, ref)
-
-
-@pytest.mark.parametrize("approximate", [False, True])
-def test_gelu_int8_approximate_option(approximate):
-    ours, ref = both("GELU", [ALL_INT8], {"approximate": approximate}, input_quant=[Q([0.04], [-3])],
-                     output_quant=[Q([0.02], [-60])], version=2)
-    assert_same(ours, ref)
-
-
-@pytest.mark.parametrize("si,zi", [(0.05, 3), (1 / 256, -128), (0.1, 0)])
-def test_logistic_int8_exhaustive(si, zi):
-    ours, ref = both("LOGISTIC", [ALL_INT8], None, input_quant=[Q([si], [zi])],
-                     output_quant=[Q([1 / 256], [-128])], version=2)
-    assert_same(ours, ref)
+    assert_matches_litert(opcode, [ALL_INT8], options, input_quant=[Q([si], [zi])], output_quant=[Q([so], [zo])],
+                          version=version)
 
 
 @pytest.mark.parametrize("opcode", ["SQRT", "RSQRT"])
 @pytest.mark.parametrize("si,zi,so,zo", [(0.05, -128, 0.02, -128), (0.003, -20, 0.1, -100), (0.5, 0, 0.04, 3)])
 def test_sqrt_rsqrt_int8_nonnegative_inputs(opcode, si, zi, so, zo):
     x = np.arange(zi, 128, dtype=np.int8).reshape(1, -1)
-    ours, ref = both(opcode, [x], None, input_quant=[Q([si], [zi])], output_quant=[Q([so], [zo])], version=2)
-    assert_same(ours, ref)
+    assert_matches_litert(opcode, [x], None, input_quant=[Q([si], [zi])], output_quant=[Q([so], [zo])], version=2)
 
 
 def test_rsqrt_rejects_negative_inputs():
@@ -155,28 +119,8 @@ def test_rsqrt_rejects_negative_inputs():
 
 @pytest.mark.parametrize("opcode", ["LOG", "ABS", "GELU", "EXP"])
 def test_unary_int16_exhaustive(opcode):
-    ours, ref = both(opcode, [ALL_INT16], None, input_quant=[Q([3 / 32768], [0])],
-                     output_quant=[Q([5 / 32768], [0])], version=2)
-    assert_same(ours, ref)
-
-
-# ---------------------------------------------------------------- softmax
-
-@pytest.mark.parametrize("beta", [1.0, 0.7])
-@pytest.mark.parametrize("si,zi", [(0.1, 0), (0.03, -20), (0.25, 60)])
-def test_softmax_int8_matches_litert(beta, si, zi):
-    x = rand8((6, 7, 33), 11)
-    ours, ref = both("SOFTMAX", [x], {"beta": beta}, input_quant=[Q([si], [zi])],
-                     output_quant=[Q([1 / 256], [-128])], version=2)
-    assert_same(ours, ref)
-
-
-def test_softmax_int8_single_class_and_ties():
-    x = np.array([[5, 5, 5, 5], [-128, -128, 127, 127], [0, 0, 0, 0]], np.int8)
-    ours, ref = both("SOFTMAX", [x], {"beta": 1.0}, input_quant=[Q([0.05], [0])],
-                     output_quant=[Q([1 / 256], [-128])], version=2)
-    assert_same(ours, ref)
-    assert ours[0][0].tolist() == [-64, -64, -64, -64]  # 0.25 * 256 - 128
+    assert_matches_litert(opcode, [ALL_INT16], None, input_quant=[Q([3 / 32768], [0])],
+                          output_quant=[Q([5 / 32768], [0])], version=2)
 
 
 # ---------------------------------------------------------------- hand-checked helpers
@@ -213,79 +157,52 @@ def test_mul_int8_results_beyond_int16_follow_simd_lanes(shapes):
     rng = np.random.default_rng(0)
     a = rng.integers(-128, 128, size=shapes[0], dtype=np.int8)
     b = rng.integers(-128, 128, size=shapes[1], dtype=np.int8)
-    ours, ref = both("MUL", [a, b], None, input_quant=[Q([0.05], [-105]), Q([0.05], [27])],
-                     output_quant=[Q([0.0002], [33])], version=2)
-    assert_same(ours, ref)
+    assert_matches_litert("MUL", [a, b], None, input_quant=[Q([0.05], [-105]), Q([0.05], [27])],
+                          output_quant=[Q([0.0002], [33])], version=2)
 
 
 @pytest.mark.parametrize("n", [15, 16, 17, 40])
 def test_add_int8_simd_lanes_fold_the_input_shift(n):
     # (116, -28) at these scales rounds differently in LiteRT's SIMD loop and its scalar tail
     a, b = np.full((n,), 116, np.int8), np.full((n,), -28, np.int8)
-    ours, ref = both("ADD", [a, b], None, input_quant=[Q([0.02], [-10]), Q([0.07], [5])],
-                     output_quant=[Q([0.06], [1])], version=2)
-    assert_same(ours, ref)
+    ours = assert_matches_litert("ADD", [a, b], None, input_quant=[Q([0.02], [-10]), Q([0.07], [5])],
+                                 output_quant=[Q([0.06], [1])], version=2)
     assert ours[0][0] == (4 if n >= 16 else 5)
 
 
-@pytest.mark.parametrize("quant", [(0.05, 3, 0.02, -5, 0.03, -2), (0.1, -100, 0.004, 20, 0.05, 60)])
-def test_prelu_int8_matches_litert(quant):
-    si, zi, sa, za, so, zo = quant
-    x = np.arange(-128, 128, dtype=np.int8).reshape(1, 4, 8, 8)
-    alpha = rand8((1, 1, 8), 4)
-    ours, ref = both("PRELU", [x, alpha], None, input_quant=[Q([si], [zi]), Q([sa], [za])],
-                     output_quant=[Q([so], [zo])], version=1, constant_inputs=(1,))
-    assert_same(ours, ref)
+LANE_MUL = [(0.05, -105), (0.05, 27), (0.0002, 33)]  # multiplier > 1: SIMD lanes differ
+LANE_ADD = [(0.02, -10), (0.07, 5), (0.06, 1)]  # the SIMD loop rounds differently from the tail
 
 
-@pytest.mark.parametrize("si,zi", [(0.1, 0), (0.03, -20), (0.25, 60)])
-def test_log_softmax_int8_matches_litert(si, zi):
-    x = rand8((6, 7, 33), 12)
-    ours, ref = both("LOG_SOFTMAX", [x], None, input_quant=[Q([si], [zi])],
-                     output_quant=[Q([16 / 256], [127])], version=2)
-    assert_same(ours, ref)
-
-
-def test_softmax_int8_input_int16_output():
-    x = rand8((5, 40), 13)
-    ours, ref = both("SOFTMAX", [x], {"beta": 1.0}, input_quant=[Q([0.07], [-3])],
-                     output_quant=[Q([1 / 32768], [0])], output_dtypes=[np.int16], version=2)
-    assert_same(ours, ref)
-
-
-@pytest.mark.parametrize("si", [0.001, 0.0003, 1 / 4096])
-@pytest.mark.parametrize("beta", [1.0, 0.5])
-def test_softmax_int16_matches_litert(si, beta):
-    x = np.random.default_rng(14).integers(-32768, 32768, size=(6, 7, 33), dtype=np.int16)
-    ours, ref = both("SOFTMAX", [x], {"beta": beta}, input_quant=[Q([si], [0])],
-                     output_quant=[Q([1 / 32768], [0])], version=3)
-    assert_same(ours, ref)
-
-
-@pytest.mark.parametrize("opcode", ["LOGISTIC", "TANH"])
-@pytest.mark.parametrize("si", [0.001, 0.0003, 10 / 32768, 2 ** -10])
-def test_logistic_tanh_int16_exhaustive(opcode, si):
-    ours, ref = both(opcode, [ALL_INT16], None, input_quant=[Q([si], [0])],
-                     output_quant=[Q([1 / 32768], [0])], version=3)
-    assert_same(ours, ref)
-
-
-def test_logistic_int16_power_of_two_scale_is_refused():
-    with pytest.raises(Exception, match="gemmlowp"):
-        run_op("LOGISTIC", [ALL_INT16], None, input_quant=[Q([2 ** -12], [0])],
-               output_quant=[Q([1 / 32768], [0])], version=3)
+@pytest.mark.parametrize("table", [False, True])
+@pytest.mark.parametrize("opcode,quant,shapes", [
+    ("MUL", LANE_MUL, ((300,), (300,))), ("MUL", LANE_MUL, ((5, 37), (1, 37))),
+    ("MUL", LANE_MUL, ((4, 1, 9), (1, 6, 1))), ("MUL", BINARY_QUANTS[1], ((6, 40), (6, 40))),
+    ("ADD", LANE_ADD, ((40,), (40,))), ("ADD", LANE_ADD, ((3, 37), (1, 37))),
+    ("ADD", LANE_ADD, ((2, 3, 5), (2, 1, 5))), ("SUB", LANE_ADD, ((3, 37), (3, 37))),
+    ("SQUARED_DIFFERENCE", BINARY_QUANTS[2], ((3, 37), (1, 37))),
+])
+def test_binary_int8_pair_tables_match_the_arithmetic(monkeypatch, table, opcode, quant, shapes):
+    # large outputs go through the 65536-entry pair tables: force either path on small shapes
+    monkeypatch.setattr(qe, "PAIR_TABLE_SIZE", 1 if table else 1 << 40)
+    if len(quant) == 6:
+        quant = [quant[0:2], quant[2:4], quant[4:6]]
+    rng = np.random.default_rng(len(shapes[0]) + shapes[1][-1])
+    a = rng.integers(-128, 128, size=shapes[0], dtype=np.int8)
+    b = rng.integers(-128, 128, size=shapes[1], dtype=np.int8)
+    (s1, z1), (s2, z2), (so, zo) = quant
+    assert_matches_litert(opcode, [a, b], None, input_quant=[Q([s1], [z1]), Q([s2], [z2])],
+                          output_quant=[Q([so], [zo])], version=2)
 
 
 @pytest.mark.parametrize("opcode,options,version", [("LEAKY_RELU", {"alpha": 0.2}, 2), ("RELU", None, 3),
                                                     ("RELU6", None, 3), ("ABS", None, 4)])
 def test_unary_int16_rescaling_ops_exhaustive(opcode, options, version):
-    ours, ref = both(opcode, [ALL_INT16], options, input_quant=[Q([0.0004], [0])],
-                     output_quant=[Q([0.0003], [0])], version=version)
-    assert_same(ours, ref)
+    assert_matches_litert(opcode, [ALL_INT16], options, input_quant=[Q([0.0004], [0])],
+                          output_quant=[Q([0.0003], [0])], version=version)
 
 
 @pytest.mark.parametrize("si,so", [(0.0004, 0.0003), (1 / 32768, 0.01)])
 def test_rsqrt_int16_nonnegative_exhaustive(si, so):
     x = np.arange(0, 32768, dtype=np.int16).reshape(4, -1)
-    ours, ref = both("RSQRT", [x], None, input_quant=[Q([si], [0])], output_quant=[Q([so], [0])], version=3)
-    assert_same(ours, ref)
+    assert_matches_litert("RSQRT", [x], None, input_quant=[Q([si], [0])], output_quant=[Q([so], [0])], version=3)

@@ -4,22 +4,7 @@ import pytest
 
 from edgelite.ir import Quantization as Q
 from edgelite.kernels.testing import run_op
-
-
-def both(opcode, inputs, options=None, **kw):
-    pytest.importorskip("ai_edge_litert")
-    from edgelite.kernels.testing import run_op_litert
-    ours = run_op(opcode, inputs, options, **kw)
-    ref = run_op_litert(opcode, inputs, options, **kw)
-    return ours, ref
-
-
-def assert_same(ours, ref):
-    for o, r in zip(ours, ref):
-        assert o.dtype == r.dtype and o.shape == r.shape, (o.dtype, r.dtype, o.shape, r.shape)
-        bad = np.flatnonzero(o.reshape(-1) != r.reshape(-1))
-        assert bad.size == 0, f"{bad.size} mismatches, first {bad[:5]}: ours {o.reshape(-1)[bad[:5]]} " \
-                              f"ref {r.reshape(-1)[bad[:5]]}"
+from kernel_cases import assert_matches_litert
 
 
 def rand(shape, seed, dtype=np.int8):
@@ -42,8 +27,7 @@ def test_pooling_matches_litert(opcode, case, dtype):
     q = Q([0.05], [zp])
     opts = {"filter_height": k, "filter_width": k, "stride_h": s, "stride_w": s, "padding": pad,
             "fused_activation_function": act}
-    ours, ref = both(opcode, [x], opts, input_quant=[q], output_quant=[q], version=2 if dtype == np.int8 else 3)
-    assert_same(ours, ref)
+    assert_matches_litert(opcode, [x], opts, input_quant=[q], output_quant=[q], version=2 if dtype == np.int8 else 3)
 
 
 def test_average_pool_rounds_half_away_from_zero():
@@ -67,80 +51,60 @@ MEAN_CASES = [  # input shape, axes, keep_dims
 ]
 
 
-@pytest.mark.parametrize("case", MEAN_CASES)
-@pytest.mark.parametrize("quant", [(0.05, 3, 0.05, 3), (0.1, -20, 0.02, 10), (0.02, 100, 0.3, -100)])
-def test_mean_int8_matches_litert(case, quant):
+REDUCE_INT8 = ([("MEAN", case, quant, 2) for case in MEAN_CASES
+                for quant in [(0.05, 3, 0.05, 3), (0.1, -20, 0.02, 10), (0.02, 100, 0.3, -100)]]
+               + [("SUM", case, quant, 4) for case in MEAN_CASES[:6]
+                  for quant in [(0.05, 3, 0.5, 3), (0.01, -20, 0.3, 10)]])
+
+
+@pytest.mark.parametrize("opcode,case,quant,seed", REDUCE_INT8)
+def test_mean_sum_int8_matches_litert(opcode, case, quant, seed):
     shape, axes, keep = case
     si, zi, so, zo = quant
-    x = rand(shape, 2)
-    ours, ref = both("MEAN", [x, np.array(axes, np.int32)], {"keep_dims": keep}, constant_inputs=(1,),
-                     input_quant=[Q([si], [zi]), None], output_quant=[Q([so], [zo])], version=2)
-    assert_same(ours, ref)
+    x = rand(shape, seed)
+    assert_matches_litert(opcode, [x, np.array(axes, np.int32)], {"keep_dims": keep}, constant_inputs=(1,),
+                          input_quant=[Q([si], [zi]), None], output_quant=[Q([so], [zo])], version=2)
 
 
 @pytest.mark.parametrize("case", MEAN_CASES[:5])
 def test_mean_int16_matches_litert(case):
     shape, axes, keep = case
     x = rand(shape, 3, np.int16)
-    ours, ref = both("MEAN", [x, np.array(axes, np.int32)], {"keep_dims": keep}, constant_inputs=(1,),
-                     input_quant=[Q([0.001], [0]), None], output_quant=[Q([0.0007], [0])], version=3)
-    assert_same(ours, ref)
-
-
-@pytest.mark.parametrize("case", MEAN_CASES[:6])
-@pytest.mark.parametrize("quant", [(0.05, 3, 0.5, 3), (0.01, -20, 0.3, 10)])
-def test_sum_int8_matches_litert(case, quant):
-    shape, axes, keep = case
-    si, zi, so, zo = quant
-    x = rand(shape, 4)
-    ours, ref = both("SUM", [x, np.array(axes, np.int32)], {"keep_dims": keep}, constant_inputs=(1,),
-                     input_quant=[Q([si], [zi]), None], output_quant=[Q([so], [zo])], version=2)
-    assert_same(ours, ref)
+    assert_matches_litert("MEAN", [x, np.array(axes, np.int32)], {"keep_dims": keep}, constant_inputs=(1,),
+                          input_quant=[Q([0.001], [0]), None], output_quant=[Q([0.0007], [0])], version=3)
 
 
 @pytest.mark.parametrize("opcode", ["REDUCE_MAX", "REDUCE_MIN"])
 def test_reduce_max_min_int8(opcode):
     x = rand((3, 4, 5), 5)
     q = Q([0.1], [4])
-    ours, ref = both(opcode, [x, np.array([0, 2], np.int32)], {"keep_dims": False}, constant_inputs=(1,),
-                     input_quant=[q, None], output_quant=[q], version=2)
-    assert_same(ours, ref)
+    assert_matches_litert(opcode, [x, np.array([0, 2], np.int32)], {"keep_dims": False}, constant_inputs=(1,),
+                          input_quant=[q, None], output_quant=[q], version=2)
 
 
 def test_l2_normalization_int8():
     x = rand((7, 40), 6)
     x[0] = 0  # all at the zero point
     x[1, :] = 127
-    ours, ref = both("L2_NORMALIZATION", [x], None, input_quant=[Q([0.05], [0])],
-                     output_quant=[Q([1 / 128], [0])], version=2)
-    assert_same(ours, ref)
+    assert_matches_litert("L2_NORMALIZATION", [x], None, input_quant=[Q([0.05], [0])],
+                          output_quant=[Q([1 / 128], [0])], version=2)
 
 
+@pytest.mark.parametrize("opcode,seed,size", [("RESIZE_BILINEAR", 7, [9, 12]),
+                                               ("RESIZE_NEAREST_NEIGHBOR", 8, [11, 4])])
 @pytest.mark.parametrize("align,half", [(False, False), (True, False), (False, True)])
-def test_resize_bilinear_int8(align, half):
-    x = rand((2, 5, 7, 3), 7)
+def test_resize_int8(opcode, seed, size, align, half):
+    x = rand((2, 5, 7, 3), seed)
     q = Q([0.05], [-3])
-    ours, ref = both("RESIZE_BILINEAR", [x, np.array([9, 12], np.int32)],
-                     {"align_corners": align, "half_pixel_centers": half}, constant_inputs=(1,),
-                     input_quant=[q, None], output_quant=[q], version=3)
-    assert_same(ours, ref)
-
-
-@pytest.mark.parametrize("align,half", [(False, False), (True, False), (False, True)])
-def test_resize_nearest_int8(align, half):
-    x = rand((2, 5, 7, 3), 8)
-    q = Q([0.05], [-3])
-    ours, ref = both("RESIZE_NEAREST_NEIGHBOR", [x, np.array([11, 4], np.int32)],
-                     {"align_corners": align, "half_pixel_centers": half}, constant_inputs=(1,),
-                     input_quant=[q, None], output_quant=[q], version=3)
-    assert_same(ours, ref)
+    assert_matches_litert(opcode, [x, np.array(size, np.int32)],
+                          {"align_corners": align, "half_pixel_centers": half}, constant_inputs=(1,),
+                          input_quant=[q, None], output_quant=[q], version=3)
 
 
 def test_concatenation_int8_same_quantization():
     q = Q([0.05], [-3])
     a, b = rand((2, 3, 4), 9), rand((2, 5, 4), 10)
-    ours, ref = both("CONCATENATION", [a, b], {"axis": 1}, input_quant=[q, q], output_quant=[q], version=2)
-    assert_same(ours, ref)
+    assert_matches_litert("CONCATENATION", [a, b], {"axis": 1}, input_quant=[q, q], output_quant=[q], version=2)
 
 
 @pytest.mark.parametrize("channels", [7, 16, 17, 40])
@@ -148,7 +112,6 @@ def test_mean_fast_path_simd_rounding(channels):
     # negative sums put many requantized values exactly on a .5 tie: LiteRT's SIMD
     # channel blocks (of 16) round those up, its scalar tail rounds away from zero
     x = np.random.default_rng(channels).integers(-128, -60, size=(3, 7, 7, channels), dtype=np.int8)
-    ours, ref = both("MEAN", [x, np.array([1, 2], np.int32)], {"keep_dims": True}, constant_inputs=(1,),
-                     input_quant=[Q([0.02652784], [-114]), None], output_quant=[Q([0.00369594], [-75])],
-                     version=2)
-    assert_same(ours, ref)
+    assert_matches_litert("MEAN", [x, np.array([1, 2], np.int32)], {"keep_dims": True}, constant_inputs=(1,),
+                          input_quant=[Q([0.02652784], [-114]), None], output_quant=[Q([0.00369594], [-75])],
+                          version=2)
