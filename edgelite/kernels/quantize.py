@@ -161,6 +161,10 @@ class Dequantize(Kernel):
             rflat[:body] = flat[:body].astype(np.float32) * scale + np.float32(-self.zp) * scale
         return res
 
+    def constant_outputs(self):
+        """The value prepare computed for a constant input (the interpreter keeps it as is)."""
+        return None if self.cached is None else [self.cached]
+
     def eval(self, inputs, outputs):
         res = self.cached if self.cached is not None else self._compute(inputs[0])
         outputs[0][...] = res

@@ -212,9 +212,30 @@ class SubgraphExecutor:
                 self.buffers[i] = t.data
                 self._fixed_shapes[i] = t.shape if t.sparsity is not None else t.data.shape
         self._fixed_shapes.update(variables)  # a variable with initial data is still a variable
+        self._add_empty_constants(variables)
         self._variables = set(variables)
         self._folded: set[int] = set()  # nodes computed once at allocate (constant inputs)
         self._spans: dict[int, tuple[int, int]] | None = None  # tensor lifetimes (graph structure)
+
+    def _add_empty_constants(self, variables: dict) -> None:
+        """A zero-element tensor that no node produces and that is not an input (an empty shape
+        vector stored with an empty buffer, e.g.) is a constant with no data: LiteRT allocates it
+        at its declared shape, so a RESHAPE to a scalar can read it."""
+        sg = self.subgraph
+        candidates = [i for i, t in enumerate(sg.tensors)
+                      if t.data is None and 0 in t.shape and min(t.shape) >= 0 and i not in variables]
+        if not candidates:
+            return
+        produced = {t for op in sg.operators for t in (*op.outputs, *op.intermediates)}
+        produced.update(sg.inputs)
+        for i in candidates:
+            if i not in produced:
+                shape = tuple(sg.tensors[i].shape)
+                value = np.empty(shape, self._dtypes[i])
+                value.flags.writeable = False
+                self.buffers[i] = value
+                self._consts.add(i)
+                self._fixed_shapes[i] = shape
 
     # -- specs ------------------------------------------------------------------
     def _base_spec(self, i: int) -> TensorSpec:
@@ -227,7 +248,7 @@ class SubgraphExecutor:
             else:
                 scale, zero_point, axis = q.scale, q.zero_point, q.quantized_dimension
             spec = self._specs[i] = TensorSpec(i, t.name, t.shape, self._dtypes[i], scale, zero_point, axis,
-                                               t.data if i in self._consts else None, t.is_variable,
+                                               self.buffers[i] if i in self._consts else None, t.is_variable,
                                                t.sparsity)
         return spec
 
