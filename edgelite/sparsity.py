@@ -175,6 +175,23 @@ def sparsify(dense: np.ndarray, traversal_order: Sequence[int] | None = None,
     return values, Sparsity(traversal_order=order, block_map=[int(d) for d in block_map], dim_metadata=metas)
 
 
+def layout_of(sparsity: Sparsity, ndim: int) -> dict:
+    """The encoding choices of an existing sparse tensor, as :func:`sparsify` keywords:
+    traversal order, blocked dimensions, block sizes and the format of every level."""
+    order = [int(d) for d in sparsity.traversal_order]
+    block_map = [int(d) for d in sparsity.block_map]
+    block_size = [int(sparsity.dim_metadata[order.index(ndim + j)].dense_size) for j in range(len(block_map))]
+    formats = [int(m.format) for m in sparsity.dim_metadata]
+    return {"traversal_order": order, "block_map": block_map, "block_size": block_size, "formats": formats}
+
+
+def sparsify_like(dense: np.ndarray, sparsity: Sparsity) -> tuple[np.ndarray, Sparsity]:
+    """Encode ``dense`` with the same layout (order, blocks, level formats) as ``sparsity``;
+    the index arrays are recomputed, so values that became zero are dropped."""
+    dense = np.asarray(dense)
+    return sparsify(dense, **layout_of(sparsity, dense.ndim))
+
+
 def random_sparse(dense: np.ndarray) -> tuple[np.ndarray, Sparsity]:
     """Unstructured sparsity of a 2-D weight: DENSE rows, SPARSE_CSR columns (TFLite's default)."""
     return sparsify(dense, [0, 1], (), (), [DENSE, SPARSE_CSR])

@@ -6,6 +6,10 @@ when the array has exactly the input's rank), an ``.npy`` file (one input,
 leading sample axis), or a folder of images (``.png``/``.jpg``/... with Pillow;
 binary ``.ppm``/``.pgm`` also without it) resized to the input's height and width, then
 ``(pixel - mean) / std`` per channel.
+
+For a model with several signatures, ``DATA`` is an ``.npz`` whose arrays are named
+``SIGNATURE/INPUT`` (signature key and signature input name, leading sample axis);
+signatures without arrays get no samples.
 """
 from __future__ import annotations
 
@@ -126,4 +130,39 @@ def _load_images(folder: Path, inputs, size, mean, std, limit) -> list[list[np.n
     for f in files[:limit] if limit else files:
         x = _read_image(f, h, w, c)
         out.append([((x - mean_a) / std_a)[None].astype(np.float32)])
+    return out
+
+
+def load_signature_samples(path: str | Path, model: Model,
+                           limit: int | None = None) -> dict[str, list[dict[str, np.ndarray]]]:
+    """{signature key: samples} from an ``.npz`` with arrays named ``SIGNATURE/INPUT``; each
+    sample is a dict {signature input name: array}."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"calibration data {path} does not exist")
+    if path.suffix != ".npz":
+        raise ValueError(f"{path}: a model with several signatures is calibrated from an .npz with "
+                         "arrays named SIGNATURE/INPUT")
+    z = np.load(path)
+    out: dict[str, list[dict[str, np.ndarray]]] = {}
+    for sig in model.signature_defs:
+        sg = model.subgraphs[sig.subgraph_index]
+        present = [name for name in sig.inputs if f"{sig.key}/{name}" in z.files]
+        if not present:
+            continue
+        missing = [name for name in sig.inputs if name not in present]
+        if missing:
+            raise ValueError(f"{path}: signature {sig.key!r} has arrays for {present} but not for "
+                             f"{missing} (expected arrays named {[f'{sig.key}/{m}' for m in missing]})")
+        per_input = {name: _split_samples(z[f"{sig.key}/{name}"], len(sg.tensors[t].shape))
+                     for name, t in sig.inputs.items()}
+        n = min(len(v) for v in per_input.values())
+        samples = [{name: per_input[name][i].astype(sg.tensors[t].numpy_dtype)
+                    for name, t in sig.inputs.items()} for i in range(n)]
+        out[sig.key] = samples[:limit] if limit else samples
+    known = {f"{s.key}/{name}" for s in model.signature_defs for name in s.inputs}
+    unknown = [k for k in z.files if k not in known]
+    if unknown:
+        raise ValueError(f"{path}: arrays {unknown} name no signature input; expected names among "
+                         f"{sorted(known)}")
     return out

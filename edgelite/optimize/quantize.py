@@ -19,6 +19,12 @@ The rewrite walks the ops in execution order, so every tensor's integer
 parameters are known before its consumers are visited: outputs of ``same``
 ops copy their input's parameters, ``shared`` ops requantize differing inputs
 to one common range, ``fixed`` ops get the constants TFLite requires.
+
+Sparse weights (a sparse constant expanded by DENSIFY) are quantized dense and
+re-encoded in the same sparse layout, followed by an int8 DENSIFY (TF's layout);
+in float16 mode they become sparse float16 -> DENSIFY -> DEQUANTIZE. A model whose
+signatures run different subgraphs is calibrated and rewritten per signature;
+signatures that assign resource variables (training steps) stay float.
 """
 from __future__ import annotations
 
@@ -32,7 +38,8 @@ import numpy as np
 from ..ir import Model, Operator, Quantization
 from ..reader import load_model
 from ..schema import TensorType
-from .calibrate import calibrate
+from ..sparsity import densify, sparsify_like
+from .calibrate import calibrate, split_by_signature
 from .rules import FIXED_OUTPUT, HYBRID_WEIGHTS, RULES, SHAPE_ONLY, OpRule
 
 log = logging.getLogger("edgelite.optimize")
@@ -49,10 +56,15 @@ class QuantizationReport:
     quantized: dict[str, int] = field(default_factory=dict)
     float_ops: list[tuple[int, str, str, str]] = field(default_factory=list)  # (index, opcode, output, reason)
     calibration_samples: int = 0
+    integer_signatures: list[str] = field(default_factory=list)
+    float_signatures: list[tuple[str, str]] = field(default_factory=list)  # (signature key, reason)
 
     def summary(self) -> str:
         lines = [f"mode {self.mode}: quantized " + ", ".join(f"{k} x{v}" for k, v in
                                                               sorted(self.quantized.items()))]
+        if self.integer_signatures:
+            lines.append("signature(s) quantized: " + ", ".join(self.integer_signatures))
+        lines += [f"signature {key!r} left in float: {why}" for key, why in self.float_signatures]
         if self.float_ops:
             lines.append(f"{len(self.float_ops)} op(s) left in float:")
             lines += [f"  op {i} {op} -> {name!r}: {why}" for i, op, name, why in self.float_ops]
@@ -120,8 +132,10 @@ def _real_range(q: Quantization, dtype: str) -> tuple[float, float]:
 class _IntegerRewriter:
     def __init__(self, model: Model, ranges: dict[int, tuple[float, float]], act: str,
                  per_channel: bool, keep_float: set, io_type: tuple[str, str],
-                 report: QuantizationReport):
-        self.model, self.sg = model, model.main
+                 report: QuantizationReport, subgraph_index: int = 0):
+        self.model, self.subgraph_index = model, subgraph_index
+        self.sg = model.subgraphs[subgraph_index]
+        self.densified = densified_constants(self.sg)  # DENSIFY output -> its sparse float constant
         self.ranges, self.act, self.per_channel = ranges, act, per_channel
         self.keep_float, self.io_type, self.report = keep_float, io_type, report
         self.quantized: set[int] = set()  # float tensors turned integer in place
@@ -135,6 +149,17 @@ class _IntegerRewriter:
         tensor = self.sg.tensors[t]
         return t >= 0 and tensor.dtype == TensorType.FLOAT32 and tensor.data is None
 
+    def weight_values(self, t: int) -> np.ndarray | None:
+        """The dense float values of constant weight ``t`` (decoded when it is the output of a
+        DENSIFY of a sparse constant), or None when ``t`` is not a usable constant."""
+        tensor = self.sg.tensors[t]
+        if t in self.densified:
+            src = self.sg.tensors[self.densified[t]]
+            return densify(src.data, src.shape, src.sparsity)
+        if tensor.data is None or tensor.sparsity is not None:
+            return None
+        return np.asarray(tensor.data)
+
     def _float_inputs(self, op: Operator) -> list[int]:
         return [pos for pos, t in enumerate(op.inputs)
                 if t >= 0 and (self.sg.tensors[t].dtype == TensorType.FLOAT32 or t in self.quantized)]
@@ -147,12 +172,16 @@ class _IntegerRewriter:
             return "not a float op"
         if op.opcode in self.keep_float or index in self.keep_float or names & self.keep_float:
             return "kept float (keep_float)"
+        if op.opcode == "READ_VARIABLE":
+            return "reads a resource variable (variables stay float)"
         if rule is None:
             return "no integer kernel" + ("" if self.act == "int8" else " for int16x8")
         if self.act == "int16" and not rule.int16:
             return "no int16x8 kernel"
         for pos in self._float_inputs(op):
             t = op.inputs[pos]
+            if t in self.densified:
+                continue
             if self.sg.tensors[t].data is None and t not in self.ranges and t not in self.quantized:
                 return f"input {self.sg.tensors[t].name!r} was never seen in calibration"
         for t in op.outputs:
@@ -160,7 +189,9 @@ class _IntegerRewriter:
                 return f"output {self.sg.tensors[t].name!r} was never seen in calibration"
         if rule.kind == "weighted":
             w = op.inputs[rule.weight_input]
-            if w < 0 or self.sg.tensors[w].data is None:
+            if w >= 0 and self.sg.tensors[w].sparsity is not None:
+                return "sparse weights read directly by the op (no DENSIFY): kept float"
+            if w < 0 or self.weight_values(w) is None:
                 return "weights are not constant"
             b = op.inputs[rule.bias_input] if rule.bias_input is not None and rule.bias_input < len(op.inputs) else -1
             if b >= 0 and self.sg.tensors[b].data is None:
@@ -237,12 +268,16 @@ class _IntegerRewriter:
         x = self.integer_of(op.inputs[rule.data_inputs[0]])
         op.inputs[rule.data_inputs[0]] = x
         in_scale = float(sg.tensors[x].quantization.scale[0])
-        wt = sg.tensors[op.inputs[rule.weight_input]]
+        w_index = op.inputs[rule.weight_input]
+        wt = sg.tensors[w_index]
         axis = rule.weight_axis if self.per_channel else None
-        qw, w_scale = quantize_symmetric(wt.data, axis)
+        qw, w_scale = quantize_symmetric(self.weight_values(w_index), axis)
         n_out = wt.shape[rule.weight_axis]
         w_q = self._make_quant(w_scale, np.zeros(w_scale.size, np.int64), rule.weight_axis if axis is not None else 0)
-        op.inputs[rule.weight_input] = sg.add_constant(wt.name + "_int8", qw, quantization=w_q)
+        if w_index in self.densified:
+            op.inputs[rule.weight_input] = self.sparse_weight(w_index, qw, w_q)
+        else:
+            op.inputs[rule.weight_input] = sg.add_constant(wt.name + "_int8", qw, quantization=w_q)
         b = op.inputs[rule.bias_input] if rule.bias_input < len(op.inputs) else -1
         if b >= 0:
             bias = np.asarray(sg.tensors[b].data, np.float64)
@@ -258,6 +293,20 @@ class _IntegerRewriter:
         self.set_output(out, self._make_quant(*self._params_for(out)))
         if op.opcode == "FULLY_CONNECTED" and op.opt("keep_num_dims"):
             op.version = max(op.version, 5)
+
+    def sparse_weight(self, t: int, qw: np.ndarray, q: Quantization) -> int:
+        """int8 weight ``qw`` stored like the sparse constant behind DENSIFY output ``t`` (same
+        traversal order, blocks and level formats; values that became 0 are dropped), followed
+        by an int8 DENSIFY, as TF's converter lays out sparse quantized layers."""
+        sg = self.sg
+        src = sg.tensors[self.densified[t]]
+        values, sparsity = sparsify_like(qw, src.sparsity)
+        packed = sg.add_tensor(src.name + "_int8", src.shape, TensorType.INT8, data=values,
+                               quantization=q, sparsity=sparsity)
+        dense = sg.add_tensor(sg.tensors[t].name + "_int8", src.shape, TensorType.INT8,
+                              quantization=copy.deepcopy(q))
+        self.new_ops.append(Operator("DENSIFY", [packed], [dense], version=1))
+        return dense
 
     def rewrite_inputs_generic(self, op: Operator) -> None:
         for pos in self._float_inputs(op):
@@ -302,6 +351,11 @@ class _IntegerRewriter:
             for t in op.outputs:
                 self.set_output(t, self._make_quant(*self._params_for(t)))
         op.version = max(op.version, rule.version)
+        if self.act == "int16" and op.opcode in ("ADD", "SUB"):
+            # TF's quantizer turns off LiteRT's power-of-two int16 path (it cannot broadcast and
+            # would be picked whenever calibrated scales happen to be near powers of two)
+            op.options["pot_scale_int16"] = False
+            op.version = max(op.version, 3 if op.opcode == "ADD" else 5)
 
     def align_shared_ranges(self) -> None:
         """Give the inputs of CONCATENATION-like ops the op's joint range up front (as TF's
@@ -343,6 +397,9 @@ class _IntegerRewriter:
                 if self._is_float_act(t) and t in self.ranges:
                     self.set_output(t, self._make_quant(*self._params_for(t)))
         for index, op in enumerate(sg.operators):
+            if op.opcode == "DENSIFY" and op.outputs and op.outputs[0] in self.densified:
+                self.new_ops.append(op)  # weight storage, not computation; dropped once unused
+                continue
             reason = self.why_float(index, op)
             if reason is None:
                 self.rewrite(op, RULES[op.opcode])
@@ -375,16 +432,28 @@ class _IntegerRewriter:
 
     def _remap_signature_outputs(self, mapping: dict[int, int]) -> None:
         for sig in self.model.signature_defs:
-            if sig.subgraph_index == 0:
+            if sig.subgraph_index == self.subgraph_index:
                 sig.outputs = {k: mapping.get(v, v) for k, v in sig.outputs.items()}
 
 
-def _compact(model: Model) -> None:
+def densified_constants(sg) -> dict[int, int]:
+    """{DENSIFY output: its sparse float32 constant input} of a subgraph."""
+    found = {}
+    for op in sg.operators:
+        if op.opcode != "DENSIFY" or not op.inputs or op.inputs[0] < 0 or not op.outputs:
+            continue
+        src = sg.tensors[op.inputs[0]]
+        if src.data is not None and src.sparsity is not None and src.dtype == TensorType.FLOAT32:
+            found[op.outputs[0]] = op.inputs[0]
+    return found
+
+
+def _compact(model: Model, subgraph_index: int = 0) -> None:
     """Drop tensors and ops nobody uses, keeping signature indices right."""
-    sg = model.main
+    sg = model.subgraphs[subgraph_index]
     mapping = sg.remove_unused()
     for sig in model.signature_defs:
-        if sig.subgraph_index == 0:
+        if sig.subgraph_index == subgraph_index:
             sig.inputs = {k: mapping[v] for k, v in sig.inputs.items()}
             sig.outputs = {k: mapping[v] for k, v in sig.outputs.items()}
 
@@ -407,7 +476,8 @@ def _quantize_dynamic(model: Model, per_channel: bool, min_elements: int, keep_f
             if pos >= len(op.inputs) or op.inputs[pos] < 0:
                 continue
             w = sg.tensors[op.inputs[pos]]
-            if w.data is None or w.dtype != TensorType.FLOAT32 or w.data.size < min_elements:
+            if w.data is None or w.dtype != TensorType.FLOAT32 or w.sparsity is not None \
+                    or w.data.size < min_elements:
                 continue
             use_axis = axis if per_channel else None
             qw, scale = quantize_symmetric(w.data, use_axis)
@@ -422,18 +492,40 @@ def _quantize_dynamic(model: Model, per_channel: bool, min_elements: int, keep_f
             report.quantized[op.opcode] = report.quantized.get(op.opcode, 0) + 1
 
 
+def _fits_float16(data: np.ndarray) -> bool:
+    return bool(np.all(np.abs(data) <= _FLOAT16_MAX))
+
+
 def _quantize_float16(model: Model, report: QuantizationReport) -> None:
+    """float32 constants -> float16 + DEQUANTIZE. A sparse constant expanded by DENSIFY
+    stays sparse: float16 values -> DENSIFY (float16) -> DEQUANTIZE, since LiteRT's DENSIFY
+    needs a constant input; sparse constants read directly by other ops stay float32."""
     sg = model.main
     twins: dict[int, int] = {}
     head: list[Operator] = []
+    body: list[Operator] = []
+    sparse = 0
     for op in sg.operators:
+        body.append(op)
+        src = sg.tensors[op.inputs[0]] if op.opcode == "DENSIFY" and op.inputs and op.inputs[0] >= 0 else None
+        if src is not None and src.sparsity is not None and src.data is not None \
+                and src.dtype == TensorType.FLOAT32 and _fits_float16(src.data):
+            half = sg.add_tensor(src.name + "_fp16", src.shape, TensorType.FLOAT16,
+                                 data=np.asarray(src.data, np.float16), sparsity=copy.deepcopy(src.sparsity))
+            out = sg.tensors[op.outputs[0]]
+            dense16 = sg.add_tensor(out.name + "_fp16", out.shape, TensorType.FLOAT16,
+                                    shape_signature=out.shape_signature)
+            body[-1] = Operator("DENSIFY", [half], [dense16], version=op.version)
+            body.append(Operator("DEQUANTIZE", [dense16], list(op.outputs), version=3))
+            sparse += 1
+            continue
         for pos, t in enumerate(op.inputs):
             if t < 0:
                 continue
             src = sg.tensors[t]
-            if src.data is None or src.dtype != TensorType.FLOAT32 or src.is_variable:
+            if src.data is None or src.dtype != TensorType.FLOAT32 or src.is_variable or src.sparsity is not None:
                 continue
-            if src.data.size < 2 or not np.all(np.abs(src.data) <= _FLOAT16_MAX):
+            if src.data.size < 2 or not _fits_float16(src.data):
                 continue  # scalars (thresholds, op parameters) and values float16 cannot hold stay float32
             if t not in twins:
                 half = sg.add_constant(src.name + "_fp16", np.asarray(src.data, np.float16))
@@ -442,8 +534,10 @@ def _quantize_float16(model: Model, report: QuantizationReport) -> None:
                 head.append(Operator("DEQUANTIZE", [half], [out], version=3))
                 twins[t] = out
             op.inputs[pos] = twins[t]
-    sg.operators = head + sg.operators
-    report.quantized["DEQUANTIZE (float16 weights)"] = len(head)
+    sg.operators = head + body
+    report.quantized["DEQUANTIZE (float16 weights)"] = len(head) + sparse
+    if sparse:
+        report.quantized["DENSIFY (sparse float16 weights)"] = sparse
 
 
 # --- public API ----------------------------------------------------------------------
@@ -457,12 +551,17 @@ def quantize(model: Model | str | bytes, mode: str = "int8", representative_data
 
     ``mode``: "dynamic", "float16", "int8" or "int16x8". ``representative_data``
     (int8 / int16x8): TensorFlow's callable, or an iterable of input lists, dicts keyed
-    by input name or single arrays. ``inference_input_type`` / ``inference_output_type``:
+    by input name or single arrays. A model with several signatures takes data per
+    signature: ``(signature_key, {input_name: array})`` pairs (TensorFlow's form) or
+    ``{signature_key: samples}``; each signature's subgraph is calibrated and rewritten on
+    its own, signatures that assign resource variables (training steps) stay float, and
+    a signature without data is an error unless its key is in ``keep_float``. ``inference_input_type`` / ``inference_output_type``:
     "float32" (QUANTIZE / DEQUANTIZE at the edges) or "int8" ("int16" for int16x8).
     ``keep_float``: op codes, op indices or op output tensor names to leave in float.
     ``calibration``: "minmax" or "percentile". Returns the new Model, or
     ``(model, QuantizationReport)`` with ``return_report=True``. ``ranges`` skips
-    calibration (``{tensor index: (min, max)}`` of the float model's subgraph 0).
+    calibration (``{tensor index: (min, max)}`` of the float model's subgraph 0; with
+    several signatures ``{signature_key: {tensor index: (min, max)}}``).
     """
     if mode not in MODES:
         raise ValueError(f"quantization mode must be one of {MODES}, not {mode!r}")
@@ -471,19 +570,69 @@ def quantize(model: Model | str | bytes, mode: str = "int8", representative_data
     report = QuantizationReport(mode)
     if mode == "dynamic":
         _quantize_dynamic(m, per_channel, min_elements, keep, report)
+        _compact(m)
     elif mode == "float16":
         _quantize_float16(m, report)
+        _compact(m)
     else:
         act = "int8" if mode == "int8" else "int16"
         io = tuple(_io_name(v, act) for v in (inference_input_type, inference_output_type))
-        if ranges is None:
-            ranges = calibrate(m, representative_data, method=calibration, percentile=percentile,
-                               progress=progress)
-        _IntegerRewriter(m, ranges, act, per_channel, keep, io, report).run()
-    _compact(m)
+        calib = {"method": calibration, "percentile": percentile, "progress": progress}
+        if len({s.subgraph_index for s in m.signature_defs}) > 1:
+            _quantize_signatures(m, representative_data, ranges, calib, act, per_channel, keep, io, report)
+        else:
+            if ranges is None:
+                ranges = calibrate(m, representative_data, **calib)
+            _IntegerRewriter(m, ranges, act, per_channel, keep, io, report).run()
+            _compact(m)
     m.validate()
     log.info("%s", report.summary())
     return (m, report) if return_report else m
+
+
+_TRAINING_REASON = ("assigns resource variables (a training or state-update step); integer "
+                    "arithmetic there would corrupt the float variables")
+
+
+def _writes_variables(model: Model, subgraph_index: int) -> bool:
+    return any(op.opcode == "ASSIGN_VARIABLE" for op in model.subgraphs[subgraph_index].operators)
+
+
+def _quantize_signatures(m: Model, data: Any, ranges: dict | None, calib: dict, act: str,
+                         per_channel: bool, keep: set, io: tuple[str, str],
+                         report: QuantizationReport) -> None:
+    """Full-integer rewrite of each signature's subgraph of a multi-signature model."""
+    per_sig = split_by_signature(m, data) if ranges is None else {}
+    done: set[int] = set()
+    for sig in m.signature_defs:
+        si = sig.subgraph_index
+        if si in done:
+            continue
+        done.add(si)
+        if sig.key in keep:
+            report.float_signatures.append((sig.key, "kept float (keep_float)"))
+            continue
+        if _writes_variables(m, si):
+            report.float_signatures.append(
+                (sig.key, _TRAINING_REASON))
+            continue
+        if ranges is not None:
+            if sig.key not in ranges:
+                raise ValueError(f"ranges has no entry for signature {sig.key!r}; for a model with several "
+                                 "signatures give {signature_key: {tensor index: (min, max)}}")
+            sig_ranges = ranges[sig.key]
+        else:
+            if sig.key not in per_sig:
+                others = [s.key for s in m.signature_defs if s.key != sig.key]
+                raise ValueError(
+                    f"representative_data has no samples for signature {sig.key!r} (inputs "
+                    f"{list(sig.inputs)}), and the model has several signatures {[sig.key] + others}: give "
+                    f"({sig.key!r}, {{input_name: array}}) pairs or {{{sig.key!r}: samples}}, or pass "
+                    f"keep_float=[{sig.key!r}] to leave this signature in float")
+            sig_ranges = calibrate(m, per_sig[sig.key], signature_key=sig.key, **calib)
+        _IntegerRewriter(m, sig_ranges, act, per_channel, keep, io, report, subgraph_index=si).run()
+        _compact(m, si)
+        report.integer_signatures.append(sig.key)
 
 
 def _io_name(value, act: str) -> str:

@@ -16,7 +16,8 @@ def add_quantize_arguments(p: argparse.ArgumentParser, default_mode: str | None)
     p.add_argument("--mode", "--quantize", dest="mode", choices=MODES, default=default_mode,
                    help=f"quantization mode (default: {default_mode or 'none, keep float'})")
     p.add_argument("--calibration", metavar="DATA",
-                   help=".npz / .npy file or a folder of images (int8 / int16x8 modes)")
+                   help=".npz / .npy file or a folder of images (int8 / int16x8 modes); for a model "
+                        "with several signatures an .npz with arrays named SIGNATURE/INPUT")
     p.add_argument("--samples", type=int, default=None, help="use at most this many calibration samples")
     p.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="image size (image folders)")
     p.add_argument("--mean", type=float, nargs="+", default=[0.0], help="image preprocessing mean")
@@ -27,7 +28,7 @@ def add_quantize_arguments(p: argparse.ArgumentParser, default_mode: str | None)
                    help="inference input/output type")
     p.add_argument("--per-tensor", action="store_true", help="one weight scale per tensor, not per channel")
     p.add_argument("--keep-float", nargs="*", default=[], metavar="NAME",
-                   help="op codes or op output tensor names to leave in float")
+                   help="op codes, op output tensor names or signature keys to leave in float")
 
 
 def add_parser(subparsers) -> None:
@@ -43,14 +44,17 @@ def add_parser(subparsers) -> None:
 def quantize_from_args(model, args: argparse.Namespace, quiet: bool):
     """Quantize an IR model as the shared flags in ``args`` say; returns (model, report)."""
     from ..optimize import quantize
-    from ..optimize.data import load_samples
+    from ..optimize.data import load_samples, load_signature_samples
     from .cli import UserError
     data = None
     if args.mode in ("int8", "int16x8"):
         if not args.calibration:
             raise UserError(f"--mode {args.mode} needs --calibration DATA")
-        data = load_samples(args.calibration, model, tuple(args.size) if args.size else None,
-                            args.mean, args.std, args.samples)
+        if len({sig.subgraph_index for sig in model.signature_defs}) > 1:
+            data = load_signature_samples(args.calibration, model, args.samples)
+        else:
+            data = load_samples(args.calibration, model, tuple(args.size) if args.size else None,
+                                args.mean, args.std, args.samples)
     keep = [int(k) if k.isdigit() else k for k in args.keep_float]
     return quantize(model, args.mode, data, inference_input_type=args.io, inference_output_type=args.io,
                     per_channel=not args.per_tensor, keep_float=keep, calibration=args.method,

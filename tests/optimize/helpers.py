@@ -1,25 +1,57 @@
 """Shared helpers for the optimize tests: calibration data and running models."""
 import numpy as np
 
-from conftest import MANIFEST, zoo_inputs
+from conftest import MANIFEST, zoo_data, zoo_inputs
 
 import edgelite
 
 
-def representative(key: str, n: int = 4, seed: int = 0) -> list[list[np.ndarray]]:
-    """n samples drawn uniformly over the range of the zoo's stored inputs."""
+def _like(b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if np.issubdtype(b.dtype, np.integer):
+        return rng.integers(b.min(), b.max() + 1, size=b.shape).astype(b.dtype)
+    return rng.uniform(b.min(), b.max(), size=b.shape).astype(b.dtype)
+
+
+def representative(key: str, n: int = 4, seed: int = 0):
+    """n samples drawn uniformly over the range of the zoo's stored inputs. For a model with
+    several signatures (its stored arrays named after signature inputs): {signature: samples},
+    each sample a dict {signature input name: array}."""
     rng = np.random.default_rng(seed)
+    if is_multi_signature(key):
+        z = zoo_data(key)
+        return {sig: [{name: _like(z[name], rng) for name in spec["inputs"]} for _ in range(n)]
+                for sig, spec in MANIFEST[key]["signatures"].items()}
     base = zoo_inputs(key)
-    out = []
-    for _ in range(n):
-        sample = []
-        for b in base:
-            if np.issubdtype(b.dtype, np.integer):
-                sample.append(rng.integers(b.min(), b.max() + 1, size=b.shape).astype(b.dtype))
-            else:
-                sample.append(rng.uniform(b.min(), b.max(), size=b.shape).astype(b.dtype))
-        out.append(sample)
-    return out
+    return [[_like(b, rng) for b in base] for _ in range(n)]
+
+
+def is_multi_signature(key: str) -> bool:
+    return len(MANIFEST[key].get("signatures", {})) > 1
+
+
+def run_signature_scenario(content: bytes, key: str, engine: str = "edgelite", steps: int = 5) -> list[np.ndarray]:
+    """The zoo's scenario for signatures_f32: 'infer' on x, ``steps`` 'train' calls on (x, y)
+    (which update the model's variables), then 'infer' on x again; returns every output."""
+    z = zoo_data(key)
+    it = _interpreter(content, engine)
+    infer, train = it.get_signature_runner("infer"), it.get_signature_runner("train")
+
+    def call(runner, **arrays):
+        details = runner.get_input_details()
+        return [np.array(v) for v in runner(**{k: quantize_input(a, details[k]) for k, a in arrays.items()}).values()]
+
+    outs = call(infer, x=z["x"])
+    for _ in range(steps):
+        outs += call(train, x=z["x"], y=z["y"])
+    return outs + call(infer, x=z["x"])
+
+
+def _interpreter(content: bytes, engine: str):
+    if engine == "litert":
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        return Interpreter(model_content=content,
+                           experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    return edgelite.Interpreter(model_content=content)
 
 
 def quantize_input(x: np.ndarray, detail: dict) -> np.ndarray:
@@ -31,12 +63,7 @@ def quantize_input(x: np.ndarray, detail: dict) -> np.ndarray:
 
 
 def run_model(content: bytes, inputs: list, engine: str = "edgelite") -> list[np.ndarray]:
-    if engine == "litert":
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-        it = Interpreter(model_content=content,
-                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    else:
-        it = edgelite.Interpreter(model_content=content)
+    it = _interpreter(content, engine)
     details = it.get_input_details()
     for d, x in zip(details, inputs):
         if tuple(d["shape"]) != x.shape:
@@ -60,4 +87,5 @@ def assert_outputs_match(ref: list, got: list, what: str) -> None:
             assert diff <= tol, f"{what} out{j}: max|diff| {diff:.3g} > {tol:.3g}"
 
 
-__all__ = ["representative", "run_model", "assert_outputs_match", "MANIFEST"]
+__all__ = ["representative", "run_model", "run_signature_scenario", "is_multi_signature",
+           "assert_outputs_match", "MANIFEST"]

@@ -95,3 +95,30 @@ def test_bad_data_files(tmp_path, capsys):
     np.savez(npz, other=np.zeros((2, 1, 20), np.float32))
     rc = main(["quantize", str(zoo_path(KEY)), "-o", str(tmp_path / "q.tflite"), "--calibration", str(npz)])
     assert rc == 2 and "no array for input" in capsys.readouterr().err
+
+
+@pytest.mark.skipif("signatures_f32" not in MANIFEST, reason="zoo missing")
+def test_cli_quantize_multi_signature_model(tmp_path, capsys):
+    """Several signatures: an .npz with arrays named SIGNATURE/INPUT calibrates each one."""
+    sig_key = "signatures_f32"
+    data = representative(sig_key, 3)
+    npz = tmp_path / "sigs.npz"
+    np.savez(npz, **{"infer/x": np.stack([s["x"] for s in data["infer"]])})
+    out = tmp_path / "q.tflite"
+    rc = main(["quantize", str(zoo_path(sig_key)), "-o", str(out), "--mode", "int8", "--calibration", str(npz)])
+    printed = capsys.readouterr().out
+    assert rc == 0 and "signature(s) quantized: infer" in printed and "'train' left in float" in printed
+    m = load_model(str(out))
+    infer = m.subgraphs[m.signature_defs[0].subgraph_index]
+    assert any(t.dtype == TensorType.INT8 for t in infer.tensors)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **{"infer/z": np.zeros((2, 1, 6), np.float32)})
+    rc = main(["quantize", str(zoo_path(sig_key)), "-o", str(out), "--calibration", str(bad)])
+    assert rc == 2 and "name no signature input" in capsys.readouterr().err
+    empty = tmp_path / "train_only.npz"
+    np.savez(empty, **{"train/x": np.zeros((2, 1, 6), np.float32), "train/y": np.zeros((2, 1, 3), np.float32)})
+    rc = main(["quantize", str(zoo_path(sig_key)), "-o", str(out), "--calibration", str(empty)])
+    assert rc == 2 and "no samples for signature 'infer'" in capsys.readouterr().err
+    rc = main(["quantize", str(zoo_path(sig_key)), "-o", str(out), "--calibration", str(empty),
+               "--keep-float", "infer", "-q"])
+    assert rc == 0
