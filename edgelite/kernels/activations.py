@@ -10,7 +10,8 @@
   erfc to avoid cancellation for large negative x); ``approximate=True`` is
   ``0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))``. numpy has no erfc, so a
   rational/Chebyshev approximation (relative error < 1.2e-7) is evaluated in float64.
-* L2_NORMALIZATION over the last axis: ``x / max(sqrt(sum x^2), 1e-6)``.
+* L2_NORMALIZATION over the last axis: ``x / max(sqrt(sum x^2), 1e-6)``, the squares
+  summed in order as LiteRT does (bit-exact).
 * LOCAL_RESPONSE_NORMALIZATION over the last axis of a 4-D tensor:
   ``x * (bias + alpha * sum_{|c'-c| <= radius} x_c'^2) ** -beta``, the window sums
   taken from a cumulative sum of squares.
@@ -21,6 +22,7 @@ import numpy as np
 
 from .base import Kernel, register
 from .elementwise import UnaryKernel, broadcast_shapes
+from .reduce import in_order_sum
 
 L2_NORM_EPSILON = 1e-6
 _SQRT_2_OVER_PI = np.float32(np.sqrt(2.0 / np.pi))
@@ -224,7 +226,8 @@ class L2NormalizationKernel(LastAxisKernel):
         x, out = inputs[0], outputs[0]
         if out.size == 0:
             return
-        norm = np.sqrt(np.einsum("...i,...i->...", x, x)[..., None])
+        # LiteRT's order (bit-exact): squares summed one by one, then divide by the norm
+        norm = np.sqrt(in_order_sum(np.square(x), (x.ndim - 1,), keepdims=True))
         np.maximum(norm, norm.dtype.type(L2_NORM_EPSILON), out=norm)
         np.divide(x, norm, out=out)
 

@@ -13,7 +13,8 @@ Strategy (everything constant is planned in ``prepare``):
   reshaped once to ``[KH*KW*C, O]`` (BLAS). 1x1 convolutions skip im2col.
   Grouped convolutions (filter depth < input depth) run one GEMM per group.
 * DEPTHWISE_CONV_2D is a sum over the ``KH*KW`` taps of a strided slice of the
-  padded input times that tap's weights (channels repeated for a depth multiplier).
+  padded input times that tap's weights (channels repeated for a depth multiplier),
+  in LiteRT's order: from the bias, taps row by row (bit-exact with LiteRT).
 * TRANSPOSE_CONV is one GEMM ``[N*H*W, I] x [I, KH*KW*O]`` followed by a
   col2im scatter-add of each tap into a strided slice of the output.
 
@@ -405,6 +406,7 @@ class DepthwiseConv2D(_StridedWindowKernel):
         self.x_shape = x_shape
         self.const_filter = inputs[1].data
         self.taps = None  # tiled from a constant filter on the first eval
+        self.bias_tiled = None  # likewise for a constant bias
         self.scratch = None
         self.padded = None  # made by setup() on the first eval
         return [(n, plan.out_h, plan.out_w, out_c)]
@@ -420,9 +422,13 @@ class DepthwiseConv2D(_StridedWindowKernel):
     # block, its scratch and the input rows it reads stay in cache over all taps.
     BLOCK_ELEMENTS = 32768
 
-    def _accumulate_rows(self, padded: np.ndarray, taps: np.ndarray, out: np.ndarray,
-                         tmp: np.ndarray, r0: int) -> None:
-        """out = sum over taps of (input under the tap) * (tap weights), for output rows r0.."""
+    def _accumulate_rows(self, padded: np.ndarray, taps: np.ndarray, bias_row: np.ndarray | None,
+                         out: np.ndarray, tmp: np.ndarray, r0: int) -> None:
+        """out = bias + sum over taps of (input under the tap) * (tap weights), for output rows r0..
+
+        LiteRT's order, so results are bit-exact: the sum starts from the bias and adds
+        the taps row by row, left to right (a tap over the zero padding adds nothing).
+        """
         plan = self.plan
         rows = out.shape[1]
         span_w = (plan.out_w - 1) * plan.stride_w + 1
@@ -433,7 +439,11 @@ class DepthwiseConv2D(_StridedWindowKernel):
                 x0 = kx * plan.dil_w
                 src = src_rows[:, :, x0:x0 + span_w:plan.stride_w]
                 if ky == 0 and kx == 0:
-                    np.multiply(src, taps[0, 0], out=out)
+                    if bias_row is None:
+                        np.multiply(src, taps[0, 0], out=out)
+                    else:
+                        np.multiply(src, taps[0, 0], out=tmp)
+                        np.add(bias_row, tmp, out=out)
                 else:
                     np.multiply(src, taps[ky, kx], out=tmp)
                     np.add(out, tmp, out=out)
@@ -447,6 +457,10 @@ class DepthwiseConv2D(_StridedWindowKernel):
         w = np.asarray(w, np.float32)[0]
         return np.ascontiguousarray(np.broadcast_to(w[:, :, None, :], w.shape[:2] + (self.plan.out_w, self.out_c)))
 
+    def bias_row(self, bias: np.ndarray) -> np.ndarray:
+        """[O] -> [OW, O], the bias tiled over an output row (as :meth:`tap_weights`)."""
+        return np.ascontiguousarray(np.broadcast_to(bias, (self.plan.out_w, self.out_c)))
+
     def eval(self, inputs, outputs):
         if self.padded is None:
             self.setup()
@@ -457,9 +471,12 @@ class DepthwiseConv2D(_StridedWindowKernel):
                 taps = self.taps = self.tap_weights(self.const_filter)
             else:
                 taps = self.tap_weights(inputs[1])
-        bias = self.bias
-        if bias is None and len(inputs) > 2 and inputs[2] is not None:
-            bias = np.asarray(inputs[2], np.float32).reshape(-1)
+        bias_row = self.bias_tiled
+        if bias_row is None:
+            if self.bias is not None:
+                bias_row = self.bias_tiled = self.bias_row(self.bias)
+            elif len(inputs) > 2 and inputs[2] is not None:
+                bias_row = self.bias_row(np.asarray(inputs[2], np.float32).reshape(-1))
         if out.size == 0:
             return
         x = inputs[0]
@@ -473,8 +490,8 @@ class DepthwiseConv2D(_StridedWindowKernel):
             padded = self.padded.fill_rows(x, filled, needed)
             filled = max(filled, needed)
             block = out[:, r0:r1]
-            self._accumulate_rows(padded, taps, block, self.scratch[:, :r1 - r0], r0)
-            add_bias_and_activate(block, bias, self.activation)
+            self._accumulate_rows(padded, taps, bias_row, block, self.scratch[:, :r1 - r0], r0)
+            apply_fused_activation(block, self.activation)
 
 
 # -- TRANSPOSE_CONV --------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Float convolutions and bilinear resize in LiteRT's exact operation order, for hybrid models.
+"""Float CONV_2D and TRANSPOSE_CONV in LiteRT's exact GEMM order, for hybrid models.
 
 In a dynamic-range ("hybrid") model a float op that feeds a hybrid op decides how
 that op quantizes its input on the fly (one scale per batch row): a last-bit
@@ -7,7 +7,9 @@ float tolerance at the output. The regular float kernels (:mod:`.conv`) use BLAS
 and agree with LiteRT only to ~1e-7 relative; the kernels here reproduce LiteRT's
 x86 build bit for bit (measured against ai-edge-litert on the zoo models) and are
 chosen only for float nodes from which a hybrid op is reachable through float ops
-(:func:`feeds_hybrid`), so pure float models keep the fast kernels.
+(:func:`feeds_hybrid`), so pure float models keep the fast kernels. (Float
+DEPTHWISE_CONV_2D and RESIZE_BILINEAR need no variant here: the regular kernels in
+:mod:`.conv` and :mod:`.image` already follow LiteRT's order, at no cost.)
 
 Measured orders (every product and sum rounded to float32, no fused multiply-add):
 
@@ -30,15 +32,10 @@ Measured orders (every product and sum rounded to float32, no fused multiply-add
     the first ``4 * (K // 4)``, reduced as ``(a0 + a1) + (a2 + a3)``, then the
     remaining ``K % 4`` in order. The last ``M % 4`` pixels sum sequentially for
     every channel.
-* DEPTHWISE_CONV_2D: ``acc = bias``, then ``acc += x * w`` for each tap in
-  (ky, kx) order (taps in the padding add nothing), then the clamp.
 * TRANSPOSE_CONV (GEMM + col2im): the per-tap contributions are the GEMM above
   over the input depth; col2im adds them to a zeroed output input pixel by input
   pixel in row-major order (for one output pixel: taps in descending (ky, kx)
   order), then ``+ bias`` and the clamp. Its GEMM's rows are (ky, kx, o).
-* RESIZE_BILINEAR (float, ResizeBilinearGeneric): ``out = 0``, then
-  ``out += corner * (wy * wx)`` for the corners (y0, x0), (y0, x1), (y1, x0),
-  (y1, x1) in that order, each corner weight a float32 product.
 
 Eigen splits a long depth into blocks summed separately (measured: one block up to
 K = 1000 at least, not at 1500), so these kernels are used only up to
@@ -47,14 +44,11 @@ fewer than 1024 values, so hybrid models stay well inside that.
 """
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
 from .activation_fn import apply_fused_activation, check_activation
-from .base import Kernel, Node, data_kind, register
-from .conv import PaddedInput, TransposeConv, WindowPlan
-from .image import ResizeBilinear
+from .base import Kernel, Node, data_kind, lookup_pass_cached, register
+from .conv import TransposeConv
 from .quantized_conv import conv_geometry, row_blocks
 
 F32 = np.float32
@@ -63,16 +57,11 @@ MAX_SEQUENTIAL_DEPTH = 512  # GEMM depth (KH*KW*C, or input depth of TRANSPOSE_C
 EIGEN_COEFF_PRODUCT_LIMIT = 20  # EIGEN_GEMM_TO_COEFFBASED_THRESHOLD: tinier products go coefficient-wise
 
 
-_OP_KINDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def op_kinds(sg) -> list[str]:
-    """:func:`data_kind` of every op of subgraph ``sg``, computed once per subgraph."""
-    key = (len(sg.operators), len(sg.tensors))
-    cached = _OP_KINDS.get(sg)
-    if cached is None or cached[0] != key:
-        cached = _OP_KINDS[sg] = (key, [data_kind(Node(op, j, sg)) for j, op in enumerate(sg.operators)])
-    return cached[1]
+    """:func:`data_kind` of every op of subgraph ``sg``, computed once per kernel lookup pass
+    (:func:`~.base.lookup_pass_cached`), so an edited graph is never judged by a stale list."""
+    return lookup_pass_cached(("op_kinds", id(sg)),
+                              lambda: [data_kind(Node(op, j, sg)) for j, op in enumerate(sg.operators)])
 
 
 def feeds_hybrid(node) -> bool:
@@ -280,50 +269,6 @@ class ExactOrderConv2D(_ExactConvBase):
         return None
 
 
-@register("DEPTHWISE_CONV_2D", kind="float", priority=10, when=feeds_hybrid)
-class ExactOrderDepthwiseConv2D(_ExactConvBase):
-    """Float DEPTHWISE_CONV_2D starting from the bias, taps in (ky, kx) order (module doc)."""
-
-    def out_channels(self, x_shape, w_shape):
-        c, oc = x_shape[3], w_shape[3]
-        if c == 0 or oc % c:
-            raise self.fail(f"filter depth {oc} is not a multiple of the input depth {c}")
-        self.mult = oc // c
-        self.padded = None  # the zero-bordered input buffer, made on the first eval
-        self.taps = None
-        return oc
-
-    def eval(self, inputs, outputs):
-        w = self.w_const if self.w_const is not None else np.asarray(inputs[1], F32)
-        x, out = np.asarray(inputs[0], F32), outputs[0]
-        kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = self.geom
-        if self.padded is None or self.padded.shape != x.shape:
-            plan = WindowPlan(in_h=x.shape[1], in_w=x.shape[2], k_h=kh, k_w=kw, stride_h=sh, stride_w=sw,
-                              dil_h=dh, dil_w=dw, out_h=oh, out_w=ow, pad_top=pt, pad_bottom=pb,
-                              pad_left=pl, pad_right=pr)
-            self.padded = PaddedInput(x.shape, plan, F32, 0.0, repeat=self.mult)
-        xp = self.padded.fill_from(x)
-        # each tap's weights tiled over an output row: the multiplies run over whole rows
-        taps = self.taps
-        if taps is None:
-            taps = np.ascontiguousarray(np.broadcast_to(w[0][:, :, None, :], (kh, kw, ow, w.shape[3])))
-            if self.w_const is not None:
-                self.taps = taps
-        bias = self.bias_of(inputs, w.shape[3])
-        tmp = np.empty_like(out)
-        for r0, r1 in row_blocks(oh, out.shape[0] * ow * out.shape[3]):
-            acc, t = out[:, r0:r1], tmp[:, r0:r1]
-            acc[...] = 0 if bias is None else bias
-            for i in range(kh):
-                top = i * dh + r0 * sh
-                rows = xp[:, top:top + (r1 - r0 - 1) * sh + 1:sh]
-                for j in range(kw):
-                    np.multiply(rows[:, :, j * dw:j * dw + (ow - 1) * sw + 1:sw], taps[i, j], out=t)
-                    np.add(acc, t, out=acc)
-        apply_fused_activation(out, self.act)
-        return None
-
-
 def _hybrid_feeding_transpose_conv(node) -> bool:
     w = node.tensor(node.op.inputs[1])
     depth = int(w.shape[3]) if len(w.shape) == 4 else 0
@@ -366,23 +311,3 @@ class ExactOrderTransposeConv(TransposeConv):
             np.add(out, bias, out=out)
         apply_fused_activation(out, check_activation(self.options.get("fused_activation_function", 0)))
         return [out] if created else None
-
-
-def _hybrid_feeding_float_resize(node) -> bool:
-    return node.tensor(node.op.inputs[0]).numpy_dtype == np.float32 and feeds_hybrid(node)
-
-
-@register("RESIZE_BILINEAR", kind="float", priority=10, when=_hybrid_feeding_float_resize)
-class ExactOrderResizeBilinear(ResizeBilinear):
-    """Float RESIZE_BILINEAR accumulating the four corners in LiteRT's order (module doc)."""
-
-    def compute(self, inputs):
-        x = np.asarray(inputs[0], F32)
-        (y0, y1), (x0, x1) = self.rows, self.cols
-        (wy0, wy1), (wx0, wx1) = self.wy, self.wx
-        top, bottom = x[:, y0], x[:, y1]
-        out = top[:, :, x0] * (wy0 * wx0)
-        for corner, weight in ((top[:, :, x1], wy0 * wx1), (bottom[:, :, x0], wy1 * wx0),
-                               (bottom[:, :, x1], wy1 * wx1)):
-            out += corner * weight
-        return [out]

@@ -10,11 +10,14 @@ Bilinear (TFLite ``ComputeInterpolationValues``), per output index ``v``:
 * source = v * scale, or (v + 0.5) * scale - 0.5 with half_pixel_centers;
   low = max(floor(source), 0), high = min(ceil(source), in - 1); the weight
   of ``high`` is ``source - low`` (not clamped: the two weights still add to 1).
-* float: the four-term blend in float32. int8 and int16: the reference
+* float: LiteRT's order, bit-exact: the corners (y0, x0), (y0, x1), (y1, x0),
+  (y1, x1) times their weight ``wy * wx`` (one float32 product each) added left
+  to right. Exact 2x upsampling without align_corners / half_pixel_centers
+  takes LiteRT's ResizeBilinear2x2 path instead: means of neighbours (x1 and y1
+  clamped to the edge). int8 and int16: the reference
   fixed-point path with 10 fractional bits (scale rounded to 1/1024, C truncating divisions),
   the sum rounded half away from zero at 2^20. uint8: LiteRT's optimized
-  "small channel" path, a float blend plus 0.5, truncated (a few elements in
-  a thousand can still differ by one step from LiteRT there).
+  "small channel" path, the float blend above plus 0.5, truncated (bit-exact too).
 
 Nearest neighbour (TFLite ``GetNearestNeighbor``): source = (v + offset) * scale
 in float32 with offset 0.5 under half_pixel_centers; align_corners rounds half
@@ -112,6 +115,7 @@ class _Resize(PlannedKernel):
 class ResizeBilinear(_Resize):
     def plan_axes(self, h, w, oh, ow):
         ac, hp = self.align_corners, self.half_pixel
+        self.doubling = False
         if self.dtype in (np.int8, np.int16):
             y0, y1, wy0, wy1 = bilinear_fixed_axis(h, oh, ac, hp)
             x0, x1, wx0, wx1 = bilinear_fixed_axis(w, ow, ac, hp)
@@ -119,16 +123,26 @@ class ResizeBilinear(_Resize):
             self.cols = (x0, x1)
             self.wy = (wy0[None, :, None, None], wy1[None, :, None, None])
             self.wx = (wx0[None, None, :, None], wx1[None, None, :, None])
-        else:
-            y0, y1, dy = bilinear_float_axis(h, oh, ac, hp)
-            x0, x1, dx = bilinear_float_axis(w, ow, ac, hp)
-            self.rows = (y0, y1)
-            self.cols = (x0, x1)
-            self.wy = ((F32(1) - dy)[None, :, None, None], dy[None, :, None, None])
-            self.wx = ((F32(1) - dx)[None, None, :, None], dx[None, None, :, None])
+            return
+        if self.dtype == F32 and not ac and not hp and (oh, ow) == (2 * h, 2 * w):
+            # LiteRT's float 2x upsampling kernel (ResizeBilinear2x2): neighbours averaged
+            self.doubling = True
+            self.rows = np.minimum(np.arange(h) + 1, h - 1)
+            self.cols = np.minimum(np.arange(w) + 1, w - 1)
+            return
+        y0, y1, dy = bilinear_float_axis(h, oh, ac, hp)
+        x0, x1, dx = bilinear_float_axis(w, ow, ac, hp)
+        self.rows = (y0, y1)
+        self.cols = (x0, x1)
+        wy = ((F32(1) - dy)[None, :, None, None], dy[None, :, None, None])
+        wx = ((F32(1) - dx)[None, None, :, None], dx[None, None, :, None])
+        # corner weights (y0, x0), (y0, x1), (y1, x0), (y1, x1), each one float32 product
+        self.corner_weights = tuple(a * b for a in wy for b in wx)
 
     def compute(self, inputs):
         x = inputs[0]
+        if self.doubling:
+            return [self.upsample_twice(x)]
         (y0, y1), (x0, x1) = self.rows, self.cols
         if self.dtype in (np.int8, np.int16):
             xi = x.astype(np.int64)
@@ -139,15 +153,37 @@ class ResizeBilinear(_Resize):
             return [_c_div(acc, 1 << 20).astype(self.dtype)]
         xf = x if x.dtype == F32 else x.astype(F32)
         top, bottom = xf[:, y0], xf[:, y1]
-        (wy0, wy1), (wx0, wx1) = self.wy, self.wx
-        out = (top[:, :, x0] * wy0 * wx0 + bottom[:, :, x0] * wy1 * wx0
-               + top[:, :, x1] * wy0 * wx1 + bottom[:, :, x1] * wy1 * wx1)
+        w00, w01, w10, w11 = self.corner_weights
+        # LiteRT's order (bit-exact): the four corners added left to right
+        out = top[:, :, x0] * w00
+        out += top[:, :, x1] * w01
+        out += bottom[:, :, x0] * w10
+        out += bottom[:, :, x1] * w11
         if self.dtype == F32:
             return [out]
         if self.dtype == np.uint8:
             out += F32(0.5)  # LiteRT's optimized uint8 path rounds by adding 0.5 before truncation
         info = np.iinfo(self.dtype)
         return [np.clip(np.trunc(out), info.min, info.max).astype(self.dtype)]
+
+    def upsample_twice(self, x: np.ndarray) -> np.ndarray:
+        """Float 2x upsampling as LiteRT's ResizeBilinear2x2: each input pixel gives a 2x2
+        block of itself, the mean with its right neighbour, the mean with the one below, and
+        the mean of that with the mean of the right and lower-right neighbours."""
+        n, h, w, c = x.shape
+        right = x[:, :, self.cols]
+        below = x[:, self.rows]
+        out = np.empty((n, h, 2, w, 2, c), F32)
+        half = F32(0.5)
+        out[:, :, 0, :, 0] = x
+        np.multiply(np.add(x, right), half, out=out[:, :, 0, :, 1])
+        bottom_left = out[:, :, 1, :, 0]
+        np.multiply(np.add(x, below), half, out=bottom_left)
+        lower_right = np.add(right, below[:, :, self.cols])  # x1y0 + x1y1
+        np.multiply(lower_right, half, out=lower_right)
+        np.add(bottom_left, lower_right, out=lower_right)
+        np.multiply(lower_right, half, out=out[:, :, 1, :, 1])
+        return out.reshape(n, 2 * h, 2 * w, c)
 
 
 @register("RESIZE_NEAREST_NEIGHBOR", kind="any")

@@ -5,10 +5,13 @@ counts: LiteRT's average and L2 pools divide by the number of window elements
 inside the input, which ``prepare`` tabulates per output pixel, and the max pool
 pads with ``-inf``.
 
-Pooling is separable, so ``eval`` reduces in two passes over strided slices:
-first along the width (``KW`` slices into a ``[N, Hp, OW, C]`` buffer), then along
-the height (``KH`` slices into the output) -- ``KH + KW`` vectorised passes
-instead of ``KH * KW``.
+The max pool is separable and order-free, so ``eval`` reduces in two passes over
+strided slices: first along the width (``KW`` slices into a ``[N, Hp, OW, C]``
+buffer), then along the height (``KH`` slices into the output) -- ``KH + KW``
+vectorised passes instead of ``KH * KW``. The average and L2 pools instead add the
+window's taps one by one, row by row and left to right, as LiteRT does, then the
+average divides by the count and the L2 pool multiplies by its float32 reciprocal
+(LiteRT's two kernels differ there): their float results are bit-exact.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import numpy as np
 
 from .activation_fn import apply_fused_activation, check_activation
 from .base import Kernel, register
-from .conv import PADDING_SAME, PaddedInput, WindowPlan, window_plan
+from .conv import PADDING_SAME, PaddedInput, WindowPlan, tap_slice, window_plan, window_view
 
 
 def pool_plan(in_h: int, in_w: int, options: dict) -> WindowPlan:
@@ -51,6 +54,27 @@ def separable_reduce(padded: np.ndarray, plan: WindowPlan, ufunc, row_buffer: np
     return out
 
 
+FEW_WINDOWS = 16  # up to this many windows, sum each window in one numpy reduction
+
+
+def sequential_sum(padded: np.ndarray, plan: WindowPlan, out: np.ndarray) -> np.ndarray:
+    """``out[n, oy, ox, c] = sum of padded over the window of (oy, ox)``, taps added in
+    row-major order (LiteRT's order; a tap in the zero padding adds nothing)."""
+    if out.shape[0] * plan.out_h * plan.out_w <= FEW_WINDOWS:
+        # a global pool: one reduction over the windows' (ky, kx) axes, which numpy walks
+        # row by row (the ky stride is the larger), beats a numpy call per tap
+        np.add.reduce(window_view(padded, plan), axis=(3, 4), out=out)
+        return out
+    for ky in range(plan.k_h):
+        for kx in range(plan.k_w):
+            tap = tap_slice(padded, plan, ky, kx)
+            if ky == 0 and kx == 0:
+                np.copyto(out, tap)
+            else:
+                np.add(out, tap, out=out)
+    return out
+
+
 class _Pool2D(Kernel):
     """Shared prepare/eval; subclasses set the border value and the reduction."""
 
@@ -69,6 +93,7 @@ class _Pool2D(Kernel):
         # Made on the first eval: allocate_tensors only plans.
         self.row_buffer: np.ndarray | None = None
         self._counts: np.ndarray | None = None
+        self._inverse_counts: np.ndarray | None = None
         return [(n, plan.out_h, plan.out_w, c)]
 
     @property
@@ -79,9 +104,18 @@ class _Pool2D(Kernel):
             self._counts = np.maximum(counts, 1.0)[:, :, None]
         return self._counts
 
+    @property
+    def inverse_counts(self) -> np.ndarray:
+        """``1 / counts`` in float32."""
+        if self._inverse_counts is None:
+            self._inverse_counts = np.float32(1) / self.counts
+        return self._inverse_counts
+
     def pooled(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         if out.size == 0:
             return out
+        if self.reducer is np.add:
+            return sequential_sum(self.padded.fill_from(x), self.plan, out)
         if self.row_buffer is None:
             n, _, _, c = x.shape
             self.row_buffer = np.empty((n, self.plan.padded_h, self.plan.out_w, c), np.float32)
@@ -116,6 +150,6 @@ class L2Pool2D(_Pool2D):
 
     def eval(self, inputs, outputs):
         out = self.pooled(np.square(inputs[0]), outputs[0])
-        np.divide(out, self.counts, out=out)
+        np.multiply(out, self.inverse_counts, out=out)  # LiteRT multiplies by 1/count here
         np.sqrt(out, out=out)
         apply_fused_activation(out, self.activation)

@@ -12,10 +12,21 @@ SUM, 1 for REDUCE_PROD, the lowest / highest finite value for REDUCE_MAX /
 REDUCE_MIN, False for REDUCE_ANY and True for REDUCE_ALL. Integer MEAN
 truncates toward zero after summing in int64.
 
+Float SUM and MEAN add in LiteRT's order, so their results are bit-exact:
+
+* SUM (and MEAN, except below): every output element sums its inputs in memory
+  order, one by one from zero (numpy's own reduction sums pairwise when the last
+  axis is reduced, so that case goes through a running sum);
+* MEAN over the trailing dimensions only (not all of them): LiteRT's "MeanLastDim"
+  path, Eigen's vectorised sum of each contiguous row of ``K`` values (see
+  :func:`eigen_row_sums`), then divided by ``K``.
+
 REDUCE_MAX, REDUCE_MIN, ARG_MAX and ARG_MIN only compare values, so they run on
 quantized tensors too (input and output sharing their parameters).
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -58,6 +69,72 @@ def _limits(dtype: np.dtype) -> tuple:
     else:
         return False, True
     return dtype.type(info.min), dtype.type(info.max)
+
+
+def in_order_sum(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    """Float sum over ``axes``, each output adding its inputs in memory order (LiteRT's order)."""
+    if x.ndim == 0 or not axes or (x.ndim - 1) not in axes:
+        # numpy adds along an outer axis sequentially, slice by slice
+        return np.add.reduce(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
+    rest = [i for i in range(x.ndim) if i not in axes]
+    depth = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    width = int(np.prod([x.shape[i] for i in rest], dtype=np.int64))
+    cols = np.ascontiguousarray(np.transpose(x, list(axes) + rest)).reshape(depth, width)
+    if depth == 0:
+        total = np.zeros(width, x.dtype)
+    elif width > 1:
+        # along the outer axis of a C-contiguous [K, M] array numpy adds row after row
+        total = np.add.reduce(cols, axis=0, dtype=x.dtype)
+    else:  # one column: numpy would sum it pairwise; a running sum is sequential
+        total = np.add.accumulate(cols[:, 0], dtype=x.dtype)[-1:]
+    shape = [1 if i in axes else d for i, d in enumerate(x.shape)] if keepdims else [x.shape[i] for i in rest]
+    return total.reshape(shape)
+
+
+EIGEN_LANES = 4  # SSE float packet of LiteRT's x86 Eigen build
+
+
+def eigen_row_sums(rows: np.ndarray) -> np.ndarray:
+    """Sum each row of a C-contiguous float32 ``[R, K]`` array as Eigen's vectorised ``sum()``
+    does in LiteRT (SSE, 4 lanes), the array's start being 16-byte aligned.
+
+    Per row: the values before the first aligned address (``(-r*K) mod 4`` of them) are left
+    for later; two 4-lane accumulators take alternate packets of the aligned part, in order;
+    they are added, plus one more packet if one is left; the lanes are reduced as
+    ``(l0 + l2) + (l1 + l3)``; then the skipped head values and the ``< 4`` left at the end are
+    added one by one. Rows with fewer than one aligned packet are summed in order.
+    """
+    n, depth = rows.shape
+    lanes = EIGEN_LANES
+    period = lanes // math.gcd(depth, lanes)  # rows r and r + period start equally aligned
+    out = np.empty(n, rows.dtype)
+    for first in range(min(period, n)):
+        group = rows[first::period]
+        head = min((-first * depth) % lanes, depth)
+        packets = (depth - head) // lanes * lanes
+        pairs = (depth - head) // (2 * lanes) * (2 * lanes)
+        if packets == 0:
+            total = group[:, 0].copy()
+            for k in range(1, depth):
+                total += group[:, k]
+            out[first::period] = total
+            continue
+        if packets > lanes:
+            rows_in_group, count = len(group), pairs // (2 * lanes)
+            # [blocks, rows * 8], C-contiguous: numpy adds it block after block
+            blocks = np.ascontiguousarray(
+                group[:, head:head + pairs].reshape(rows_in_group, count, 2 * lanes).transpose(1, 0, 2))
+            acc = np.add.reduce(blocks.reshape(count, -1), axis=0).reshape(rows_in_group, 2 * lanes)
+            acc = acc[:, :lanes] + acc[:, lanes:]
+            if packets > pairs:
+                acc += group[:, head + pairs:head + packets]
+        else:
+            acc = group[:, head:head + lanes]
+        total = (acc[:, 0] + acc[:, 2]) + (acc[:, 1] + acc[:, 3])
+        for k in list(range(head)) + list(range(head + packets, depth)):
+            total += group[:, k]
+        out[first::period] = total
+    return out
 
 
 class ReduceKernel(Kernel):
@@ -124,6 +201,12 @@ class UfuncReduceKernel(ReduceKernel):
 class SumKernel(UfuncReduceKernel):
     ufunc = np.add
 
+    def reduce(self, x, axes, out):
+        if x.dtype.kind != "f":
+            super().reduce(x, axes, out)
+            return
+        np.copyto(out, in_order_sum(x, axes, self.keep_dims).reshape(out.shape))
+
 
 @register("REDUCE_PROD")
 class ReduceProdKernel(UfuncReduceKernel):
@@ -165,9 +248,13 @@ class MeanKernel(ReduceKernel):
     def reduce(self, x, axes, out):
         count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
         if x.dtype.kind == "f":
-            np.add.reduce(x, axis=axes, out=out, keepdims=self.keep_dims, dtype=x.dtype)
+            trailing = axes == tuple(range(x.ndim - len(axes), x.ndim)) and 0 < len(axes) < x.ndim
+            if trailing and count > 0 and x.dtype == np.float32:
+                total = eigen_row_sums(np.ascontiguousarray(x).reshape(-1, count))
+            else:
+                total = in_order_sum(x, axes, self.keep_dims)
             with np.errstate(all="ignore"):
-                np.divide(out, out.dtype.type(count), out=out)
+                np.divide(total.reshape(out.shape), out.dtype.type(count), out=out)
             return
         if count == 0:
             out[...] = 0

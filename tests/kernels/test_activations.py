@@ -3,21 +3,13 @@ import math
 
 import numpy as np
 import pytest
+from kernel_cases import assert_matches_litert
 
 from edgelite.kernels import KernelError
 from edgelite.kernels.activations import erfc
 from edgelite.kernels.testing import run_op, run_op_litert
 
 RNG = np.random.default_rng(99)
-
-
-def assert_matches_litert(opcode, inputs, options=None, **kw):
-    pytest.importorskip("ai_edge_litert")
-    ours = run_op(opcode, inputs, options, **kw)
-    ref = run_op_litert(opcode, inputs, options, **kw)
-    for got, want in zip(ours, ref):
-        assert got.shape == want.shape and got.dtype == want.dtype
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(want).max(initial=0))))
 
 
 def floats(*shape, scale=3.0):

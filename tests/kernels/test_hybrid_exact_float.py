@@ -9,7 +9,7 @@ import pytest
 
 import edgelite
 from edgelite.ir import Model, Quantization, Subgraph
-from edgelite.kernels import conv, exact_float, lookup
+from edgelite.kernels import conv, exact_float, image, lookup
 from edgelite.kernels.base import Node
 from edgelite.kernels.testing import single_op_model
 
@@ -97,7 +97,8 @@ def test_depthwise_feeding_hybrid(stride, multiplier):
     out_shape = (1, -(-11 // stride), -(-10 // stride), 4 * multiplier)
     model = float_then_hybrid("DEPTHWISE_CONV_2D", [x, w, b],
                               conv_options(stride, act=3, depth_multiplier=multiplier), 0, out_shape)
-    assert lookup(Node(model.main.operators[0], 0, model.main)) is exact_float.ExactOrderDepthwiseConv2D
+    # the regular kernel already sums in LiteRT's order: no hybrid-only variant
+    assert lookup(Node(model.main.operators[0], 0, model.main)) is conv.DepthwiseConv2D
     assert_bit_exact(model, x)
 
 
@@ -111,12 +112,15 @@ def test_transpose_conv_feeding_hybrid(batch, out_c):
     assert_bit_exact(model, x)
 
 
-@pytest.mark.parametrize("align_corners, half_pixel", [(False, True), (True, False), (False, False)])
-def test_resize_bilinear_feeding_hybrid(align_corners, half_pixel):
+@pytest.mark.parametrize("align_corners, half_pixel, size", [
+    (False, True, (11, 13)), (True, False, (11, 13)), (False, False, (11, 13)),
+    (False, False, (10, 14)),  # exact 2x: LiteRT's ResizeBilinear2x2 path
+])
+def test_resize_bilinear_feeding_hybrid(align_corners, half_pixel, size):
     x = floats(1, 5, 7, 3)
-    model = float_then_hybrid("RESIZE_BILINEAR", [x, np.array([11, 13], np.int32)],
-                              {"align_corners": align_corners, "half_pixel_centers": half_pixel}, 0, (1, 11, 13, 3))
-    assert lookup(Node(model.main.operators[0], 0, model.main)) is exact_float.ExactOrderResizeBilinear
+    model = float_then_hybrid("RESIZE_BILINEAR", [x, np.array(size, np.int32)],
+                              {"align_corners": align_corners, "half_pixel_centers": half_pixel}, 0, (1, *size, 3))
+    assert lookup(Node(model.main.operators[0], 0, model.main)) is image.ResizeBilinear
     assert_bit_exact(model, x)
 
 

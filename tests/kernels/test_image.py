@@ -67,8 +67,9 @@ def _inputs(dtype, shape, rng):
 
 
 @pytest.mark.parametrize("op", ["RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"])
-@pytest.mark.parametrize("dtype", [np.float32, np.int8, np.int16])
+@pytest.mark.parametrize("dtype", [np.float32, np.int8, np.int16, np.uint8])
 def test_resize_matches_litert(op, dtype):
+    """Bit-exact for every type: the float and uint8 blends add the corners in LiteRT's order."""
     pytest.importorskip("ai_edge_litert")
     rng = np.random.default_rng(0)
     for h, w, oh, ow in SIZES:
@@ -82,10 +83,7 @@ def test_resize_matches_litert(op, dtype):
                 (ours,) = run_op(op, [x, size(oh, ow)], opts, constant_inputs=const, **kw)
                 (ref,) = run_op_litert(op, [x, size(oh, ow)], opts, constant_inputs=const, **kw)
                 assert ours.shape == ref.shape and ours.dtype == ref.dtype
-                if dtype == np.float32:
-                    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5, err_msg=f"{(h, w, oh, ow)} {opts}")
-                else:
-                    np.testing.assert_array_equal(ours, ref, err_msg=f"{(h, w, oh, ow)} {opts}")
+                np.testing.assert_array_equal(ours, ref, err_msg=f"{(h, w, oh, ow)} {opts}")
 
 
 def test_uint8_nearest_matches_litert_fast_path():

@@ -1,26 +1,13 @@
 """Reductions, ARG_MAX/ARG_MIN and CUMSUM: hand-checked semantics and comparison with LiteRT."""
 import numpy as np
 import pytest
+from kernel_cases import assert_matches_litert
 
 from edgelite.ir import Quantization
 from edgelite.kernels import KernelError
-from edgelite.kernels.testing import run_op, run_op_litert
+from edgelite.kernels.testing import run_op
 
 RNG = np.random.default_rng(7)
-
-
-def assert_matches_litert(opcode, inputs, options=None, **kw):
-    pytest.importorskip("ai_edge_litert")
-    ours = run_op(opcode, inputs, options, **kw)
-    ref = run_op_litert(opcode, inputs, options, **kw)
-    for got, want in zip(ours, ref):
-        assert got.shape == want.shape and got.dtype == want.dtype, (got.shape, got.dtype, want.shape, want.dtype)
-        if want.dtype.kind == "f":
-            finite = want[np.isfinite(want)]
-            np.testing.assert_allclose(got, want, rtol=1e-5,
-                                       atol=1e-5 * max(1.0, float(np.abs(finite).max(initial=0))))
-        else:
-            np.testing.assert_array_equal(got, want)
 
 
 def floats(*shape):
