@@ -11,6 +11,7 @@ FAMILIES = [
     "array_ops", "image", "detection", "recurrent", "control_flow", "variables",
     "quantize", "quantized_conv", "quantized_elementwise", "quantized_misc", "quantized_activations", "hybrid", "sparse",
     "bitwise", "bidirectional", "svdf",
+    "embedding", "segments", "matrix_ops", "hashtable", "spectral", "conv3d", "random_ops",
 ]
 
 for _name in FAMILIES:
