@@ -287,6 +287,11 @@ def _hybrid_lstm_base():
     return UnidirectionalSequenceLSTM
 
 
+def layer_normalize_(gate, coef, bias):
+    from .recurrent import layer_normalize_ as normalize
+    return normalize(gate, coef, bias)
+
+
 class _QuantizedMatrix:
     """An int8 weight matrix [rows, cols] ready for per-row-quantized products."""
 
@@ -329,14 +334,14 @@ class HybridLSTMMixin:
     """Hybrid LSTM time loop (TFLite's lstm_eval EvalHybrid): per step, the input rows and the
     previous output state are quantized per batch row (symmetric, or asymmetric with
     ``asymmetric_quantize_inputs``), every gate is ``bias + sum of scaled int8 products``,
-    then the float gate arithmetic of the float LSTM."""
+    then the float gate arithmetic of the float LSTM. With layer normalization (inputs 20-23)
+    a gate starts from 0 instead of the bias, gets its peephole term, is normalized to zero
+    mean / unit variance per row, scaled by its coefficients and only then offset by the bias."""
 
     def prepare_hybrid(self, inputs):
         def spec(i):
             return inputs[i] if i < len(inputs) else None
-        for i in range(20, 24):
-            if spec(i) is not None:
-                raise self.fail("hybrid LSTM with layer normalization is not supported")
+        self.layer_norm = self._layer_norm_coefficients(spec)
         self.asymmetric = bool(self.options.get("asymmetric_quantize_inputs"))
         self.act = int(self.options.get("fused_activation_function", 4) or 0)
         gates = [1, 2, 3] if self.use_cifg else [0, 1, 2, 3]
@@ -363,15 +368,47 @@ class HybridLSTMMixin:
             pb = spec(17)
             self.proj_bias = np.zeros(self.n_output, F32) if pb is None else np.asarray(pb.data, F32).reshape(-1)
 
+    def _layer_norm_coefficients(self, spec) -> list[np.ndarray] | None:
+        """Float layer-norm coefficients of the gates (inputs 20-23, the input gate's absent with
+        CIFG), or None for a plain LSTM."""
+        gates = [21, 22, 23] if self.use_cifg else [20, 21, 22, 23]
+        given = [spec(i) for i in gates]
+        if all(g is None for g in given):
+            if any(spec(i) is not None for i in range(20, 24)):
+                raise self.fail("layer norm coefficients given for a gate the LSTM does not have")
+            return None
+        coefs = []
+        for i, g in zip(gates, given):
+            if g is None or g.data is None:
+                raise self.fail(f"layer norm LSTM needs constant coefficients at input {i}")
+            if g.dtype != np.float32:  # LiteRT's hybrid LSTM reads them as float
+                raise self.fail(f"layer norm coefficients at input {i} must be float32, got {g.dtype}")
+            vals = np.asarray(g.data, F32).reshape(-1)
+            if vals.size != self.n_cell:
+                raise self.fail(f"layer norm coefficients at input {i} have {vals.size} values, not {self.n_cell}")
+            coefs.append(vals)
+        return coefs
+
+    def _normalize(self, gates: list, which) -> None:
+        """Layer norm of the gates ``which`` (indices into the gate list): normalize, scale, add bias."""
+        if self.layer_norm is None:
+            return
+        for k in which:
+            layer_normalize_(gates[k], self.layer_norm[k], self.biases[k])
+
     def eval(self, inputs, outputs):
         x_tm = self.time_major_view(inputs[0])
         out_tm = self.time_major_view(outputs[0])
         batch = self.batch
         h = np.array(inputs[18], F32).reshape(batch, self.n_output)
         c = np.array(inputs[19], F32).reshape(batch, self.n_cell)
+        n_gates = len(self.biases)
         for t in range(self.t_len):
             xt = np.ascontiguousarray(x_tm[t], F32)
-            gates = [np.tile(b, (batch, 1)) for b in self.biases]
+            if self.layer_norm is None:
+                gates = [np.tile(b, (batch, 1)) for b in self.biases]
+            else:  # layer norm LSTM: the bias is added after the normalization
+                gates = [np.zeros((batch, self.n_cell), F32) for _ in self.biases]
             if np.any(xt):
                 q, sf, zp = _quantize(xt, self.asymmetric)
                 for gate, mat in zip(gates, self.x_mats):
@@ -389,6 +426,7 @@ class HybridLSTMMixin:
                 i_pre += self.peep["i"] * c
             if "f" in self.peep:
                 f_pre += self.peep["f"] * c
+            self._normalize(gates, range(n_gates - 1))  # all but the output gate (needs the new c)
             fg = _sigmoid(f_pre)
             ig = (F32(1) - fg).astype(F32) if i_pre is None else _sigmoid(i_pre)
             gg = _activation(g_pre, self.act)
@@ -397,6 +435,7 @@ class HybridLSTMMixin:
                 c = np.clip(c, -self.cell_clip, self.cell_clip).astype(F32)
             if "o" in self.peep:
                 o_pre += self.peep["o"] * c
+            self._normalize(gates, [n_gates - 1])
             og = _sigmoid(o_pre)
             cell_out = (og * _activation(c, self.act)).astype(F32)
             if self.proj is not None:
@@ -436,9 +475,27 @@ if _LSTMBase is not None:
 # -- BATCH_MATMUL -----------------------------------------------------------------------------
 
 
+def _batch_offsets(batch_dims: tuple[int, ...], own_dims: tuple[int, ...], step: int) -> np.ndarray:
+    """LiteRT's hybrid BATCH_MATMUL offsets of per-row data for every broadcast batch (flattened):
+    ``step * sum(b_i over the batch dimensions where the operand is not 1)`` (not the row-major
+    position: the reference kernel steps one matrix per non-broadcast index of each dimension)."""
+    grids = np.indices(batch_dims, dtype=np.int64).reshape(len(batch_dims), -1)
+    used = np.array([d != 1 for d in own_dims], bool)
+    return grids[used].sum(axis=0) * step if used.any() else np.zeros(grids.shape[1], np.int64)
+
+
 @register("BATCH_MATMUL", kind="hybrid")
 class HybridBatchMatMul(Kernel):
-    """float lhs (..., M, K) x constant int8 rhs (..., K, N): lhs rows quantized one by one."""
+    """float lhs (..., M, K) x constant int8 rhs (..., K, N): lhs rows quantized one by one.
+
+    Reproduces LiteRT's x86 kernel (reference hybrid BatchMatMul) on up to 3 batch dimensions:
+    an rhs ``[..., 1, K, N]`` is first folded with the lhs ``[..., Q, M, K]`` into rhs
+    ``[..., K, N]`` and lhs ``[..., Q*M, K]``; then the int8 products of each broadcast batch
+    ``(b0, b1, b2)`` are right, but the row scaling factors / zero points it applies are those
+    at row ``M * sum(b_i where lhs dim i != 1)`` and the rhs column sums (asymmetric inputs)
+    those of matrix ``sum(b_i where rhs dim i != 1)``: with one non-1 batch dimension that is the
+    natural pairing, with several it mixes rows of different batches, as LiteRT does.
+    """
 
     def prepare(self, inputs, outputs):
         a, b, out = inputs[0], inputs[1], outputs[0]
@@ -449,10 +506,6 @@ class HybridBatchMatMul(Kernel):
             raise self.fail("hybrid BATCH_MATMUL needs a per-tensor quantized rhs")
         if self.options.get("adj_x"):
             raise self.fail("hybrid BATCH_MATMUL with adj_x is not supported")
-        if sum(1 for d in a.shape[:-2] if d != 1) > 1:
-            # LiteRT's hybrid kernel gives results for several non-unit batch dimensions
-            # that this kernel does not reproduce yet
-            raise self.fail(f"hybrid BATCH_MATMUL supports one batch dimension, lhs is {list(a.shape)}")
         rhs = np.asarray(b.data, np.int64)
         if self.options.get("adj_y"):
             rhs = np.swapaxes(rhs, -1, -2)
@@ -463,10 +516,32 @@ class HybridBatchMatMul(Kernel):
             batch = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(rhs.shape[:-2]))
         except ValueError:
             raise self.fail(f"batch dimensions of {list(a.shape)} and {list(b.shape)} do not broadcast")
-        self.rhs = np.ascontiguousarray(rhs, F32)
-        self.col_sums = rhs.sum(axis=-2)[..., None, :]  # (..., 1, N)
-        self.scale = F32(b.scale[0])
+        lhs_shape = tuple(a.shape)
+        if len(lhs_shape) > 2 and rhs.ndim > 2 and rhs.shape[-3] == 1:  # LiteRT's [.., 1, K, N] folding
+            lhs_shape = lhs_shape[:-3] + (lhs_shape[-3] * lhs_shape[-2], k)
+            rhs = rhs.reshape(rhs.shape[:-3] + (k, n))
+        if len(lhs_shape) > 5 or rhs.ndim > 5:
+            raise self.fail("hybrid BATCH_MATMUL supports at most 3 batch dimensions")
+        lhs5 = (1,) * (5 - len(lhs_shape)) + lhs_shape
+        rhs5 = rhs.reshape((1,) * (5 - rhs.ndim) + rhs.shape)
+        self.lhs5 = lhs5
+        self.m = lhs5[3]
         self.asymmetric = bool(self.options.get("asymmetric_quantize_inputs"))
+        self.out_batch = tuple(max(x, y) for x, y in zip(lhs5[:3], rhs5.shape[:3]))
+        # rows whose scale (and zero point) each output row uses
+        base = _batch_offsets(self.out_batch, lhs5[:3], self.m)
+        self.row_index = (base[:, None] + np.arange(self.m)).reshape(self.out_batch + (self.m, 1))
+        col_sums = rhs5.sum(axis=-2)  # (r0, r1, r2, N)
+        if self.asymmetric:
+            # LiteRT sums the weight matrices of rhs dims 1 and 2 only (the first one is not counted)
+            available = rhs5.shape[1] * rhs5.shape[2]
+            index = _batch_offsets(self.out_batch, rhs5.shape[:3], 1)
+            if index.size and index.max() >= available:
+                raise self.fail(f"asymmetric hybrid BATCH_MATMUL of rhs {list(b.shape)} reads column sums "
+                                "LiteRT never computes")
+            self.col_sums = col_sums.reshape(-1, n)[index].reshape(self.out_batch + (1, n))
+        self.rhs = np.ascontiguousarray(rhs5, F32)
+        self.scale = F32(b.scale[0])
         self.k = k
         return [tuple(batch) + (a.shape[-2], n)]
 
@@ -477,12 +552,12 @@ class HybridBatchMatMul(Kernel):
             q, sf, zp = asymmetric_quantize_rows(rows)
         else:
             (q, sf), zp = symmetric_quantize_rows(rows), None
-        q = q.reshape(a.shape)
-        acc = exact_matmul(q, self.rhs, 128, 128)
+        acc = exact_matmul(q.reshape(self.lhs5), self.rhs, 128, 128)
+        acc = np.broadcast_to(acc, self.out_batch + acc.shape[3:])
         if zp is not None:
-            acc -= zp.reshape(a.shape[:-1])[..., None] * self.col_sums
-        scale = (sf * self.scale).astype(F32).reshape(a.shape[:-1])[..., None]
-        outputs[0][...] = acc.astype(F32) * scale
+            acc = acc - zp[self.row_index] * self.col_sums
+        scale = (sf * self.scale).astype(F32)[self.row_index]
+        outputs[0][...] = (acc.astype(F32) * scale).reshape(outputs[0].shape)
         return None
 
 

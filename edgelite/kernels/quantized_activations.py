@@ -4,7 +4,10 @@
   256 possible inputs; GELU int16: the 513-point interpolated int16 LUT.
 * int16 LOGISTIC / TANH: TFLite's ``sigmoid_table_uint16`` with linear
   interpolation after rescaling the input to 1/(3*4096) units (the
-  general-scale path; power-of-two scales that select gemmlowp are refused).
+  general-scale path); power-of-two input scales 2^-12 (and 2^-11 for TANH)
+  select LiteRT's optimized path: gemmlowp's int16 fixed-point ``logistic`` /
+  ``tanh`` (exp by Taylor polynomial and barrel shifter, Newton-Raphson
+  division, int16 wrap-around and saturating arithmetic as in its scalar code).
 * HARD_SWISH: TFLite's reference fixed-point arithmetic (int16 intermediate
   "hires" input, reluish factor, doubling high-muls).
 * LEAKY_RELU, RELU, RELU6, RELU_N1_TO_1, RELU_0_TO_1: identity (and alpha)
@@ -349,21 +352,116 @@ def int16_sigmoid_input_params(scale: float) -> tuple[bool, int]:
     return pot, left_shift
 
 
+# -- gemmlowp's int16 fixed point (scalar semantics: int16 wrap-around adds, saturating shifts) --------
+# Values are int16 raws held in int64 arrays; a FixedPoint<int16, m> has 15 - m fractional bits.
+
+
+def _w16(x):
+    """C's conversion of an int value to int16 (wrap-around)."""
+    return ((np.asarray(x, np.int64) + (1 << 15)) & 0xFFFF) - (1 << 15)
+
+
+def _sat16(x):
+    return np.clip(x, -(1 << 15), (1 << 15) - 1)
+
+
+def _const16(raw32: int) -> int:
+    """gemmlowp's RescaleConstantInitializer: a Q-format int32 constant rounded to 16 bits."""
+    return int(qm.rounding_divide_by_pot(np.int64(raw32), 16))
+
+
+_mul16 = sat_rounding_doubling_high_mul_16
+
+
+def _shift_left_sat16(x, exponent: int):
+    """SaturatingRoundingMultiplyByPOT<exponent> for exponent > 0 (Rescale to fewer integer bits)."""
+    return _sat16(np.asarray(x, np.int64) << exponent)
+
+
+def _exp_on_interval_16(a):
+    """exp(a) for a in [-1/4, 0), Q0.15 in and out."""
+    x = _w16(a + (1 << 12))                     # a + 1/8
+    x2 = _mul16(x, x)
+    x3 = _mul16(x2, x)
+    x4 = _mul16(x2, x2)
+    x4_over_4 = qm.rounding_divide_by_pot(x4, 2)
+    poly = qm.rounding_divide_by_pot(_w16(_mul16(_w16(x4_over_4 + x3), _const16(715827883)) + x2), 1)
+    c = _const16(1895147668)                    # exp(-1/8)
+    return _sat16(c + _mul16(c, _w16(x + poly)))
+
+
+_EXP_BARREL = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308), (2, 39332535),
+               (3, 720401), (4, 242))
+
+
+def gemmlowp_exp_on_negative_values_16(a, integer_bits: int):
+    """gemmlowp's exp_on_negative_values for FixedPoint<int16, integer_bits>, result Q0.15."""
+    a = np.asarray(a, np.int64)
+    frac = 15 - integer_bits
+    quarter = 1 << (frac - 2)
+    a_mod = _w16((a & (quarter - 1)) - quarter)
+    result = _exp_on_interval_16(_shift_left_sat16(a_mod, integer_bits))
+    remainder = _w16(a_mod - a)
+    for exponent, multiplier in _EXP_BARREL:
+        if integer_bits > exponent:
+            bit = (remainder >> (frac + exponent)) & 1
+            result = np.where(bit != 0, _mul16(result, _const16(multiplier)), result)
+    if integer_bits > 5:
+        result = np.where(a < -(1 << (frac + 5)), 0, result)
+    return np.where(a == 0, (1 << 15) - 1, result)
+
+
+def _newton_reciprocal_16(a):
+    """The Newton-Raphson iterate x ~ 1 / ((1 + a) / 2) as Q2.13 (a Q0.15 in (0, 1))."""
+    s = a + (1 << 15) - 1                       # RoundingHalfSum(a, One)
+    half_denominator = np.where(s >= 0, (s + 1) // 2, -((-(s - 1)) // 2))
+    x = _w16(_const16(1515870810) + _mul16(half_denominator, _const16(-1010580540)))
+    for _ in range(3):
+        one_minus = _w16((1 << 13) - _mul16(half_denominator, x))
+        x = _w16(x + _shift_left_sat16(_mul16(x, one_minus), 2))
+    return x
+
+
+def gemmlowp_tanh_16(a, integer_bits: int = 3):
+    """gemmlowp::tanh of FixedPoint<int16, integer_bits> raws, Q0.15 raws out."""
+    a = np.asarray(a, np.int64)
+    n = np.where(a < 0, a, _w16(-a))
+    e = gemmlowp_exp_on_negative_values_16(n, integer_bits + 1)   # exp(2n)
+    t = _shift_left_sat16(_w16(_newton_reciprocal_16(e) - (1 << 13)), 2)  # (1 - e) / (1 + e)
+    return np.where(a == 0, 0, np.where(a < 0, _w16(-t), t))
+
+
+def gemmlowp_logistic_16(a, integer_bits: int = 3):
+    """gemmlowp::logistic of FixedPoint<int16, integer_bits> raws, Q0.15 raws out."""
+    a = np.asarray(a, np.int64)
+    positive = a > 0
+    abs_input = np.where(positive, a, _w16(-a))
+    e = gemmlowp_exp_on_negative_values_16(_w16(-abs_input), integer_bits)
+    pos = _shift_left_sat16(_newton_reciprocal_16(e), 1)          # Rescale<0>(x / 2)
+    return np.where(a == 0, _const16(1 << 30), np.where(positive, pos, _w16((1 << 15) - 1 - pos)))
+
+
 class _Int16SigmoidFamily(QuantizedTableUnary):
+    """int16 LOGISTIC / TANH. A power-of-two input scale whose input_left_shift is in
+    ``pot_shifts`` takes LiteRT's optimized gemmlowp path (Q3.12 input after a saturating
+    shift, ``gemmlowp::logistic`` / ``tanh``); other scales the interpolated uint16 table."""
+
     pot_shifts = (0,)
 
     def check(self, spec_in, spec_out):
         si, zi = qparams(spec_in, "input")
-        zo = qparams(spec_out, "output")[1]
+        so, zo = qparams(spec_out, "output")
         if zi or zo:
             raise self.fail("int16 LOGISTIC/TANH need zero points of 0")
-        pot, left_shift = int16_sigmoid_input_params(si)
-        if pot and left_shift in self.pot_shifts:
-            raise self.fail(f"int16 {self.op_desc.opcode} with power-of-two input scale {si} takes LiteRT's "
-                            "gemmlowp fixed-point path, which edgelite does not implement")
+        pot_out, log2_out = check_log2(so)
+        if not pot_out or log2_out != -15:
+            raise self.fail(f"int16 {self.op_desc.opcode} needs output scale 2^-15, got {so}")
 
     def table_values(self, values, spec_in, spec_out):
         si = qparams(spec_in, "input")[0]
+        pot, left_shift = int16_sigmoid_input_params(si)
+        if pot and left_shift in self.pot_shifts:
+            return self.gemmlowp(_shift_left_sat16(values, left_shift))
         real = float(np.float32(si)) * 4096.0 * 3.0
         left_shift = 0
         while real <= 32767.0 / 2.0 and left_shift <= 30:
@@ -388,6 +486,7 @@ class _Int16SigmoidFamily(QuantizedTableUnary):
 class QuantizedLogisticInt16(_Int16SigmoidFamily):
     pot_shifts = (0,)
     frac_bits, saturated = 9, 0x7FFF << 10
+    gemmlowp = staticmethod(gemmlowp_logistic_16)
 
     def compute(self, x, multiplier, left_shift):
         v, res = self.interpolate(x, multiplier, left_shift)
@@ -399,6 +498,7 @@ class QuantizedLogisticInt16(_Int16SigmoidFamily):
 class QuantizedTanhInt16(_Int16SigmoidFamily):
     pot_shifts = (0, 1)
     frac_bits, saturated = 8, 0xFFFF << 8
+    gemmlowp = staticmethod(gemmlowp_tanh_16)
 
     def compute(self, x, multiplier, left_shift):
         v, res = self.interpolate(x, multiplier, left_shift)

@@ -1,8 +1,9 @@
 """Integer CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED and
 BATCH_MATMUL, bit-exact with LiteRT's builtin kernels.
 
-uint8 activations are not supported. int8 ("full integer") and int16x8 (int16 activations, int8 weights) follow
-TFLite's arithmetic:
+int8 ("full integer"), int16x8 (int16 activations, int8 weights) and legacy uint8
+(TF1-era asymmetric per-tensor quantization: uint8 activations and uint8 weights,
+both with zero points, int32 bias) follow TFLite's arithmetic:
 
 * real multipliers ``input_scale * filter_scale[c] / output_scale`` computed in
   double from the float32 scales, turned into Q31 multiplier + shift per
@@ -28,6 +29,9 @@ with tie-heavy power-of-two scales, see tests/kernels/test_quantized_conv.py):
   handled in SIMD blocks of 8, gemmlowp's rounding for the ``channels % 8`` rest;
 * int8 BATCH_MATMUL and sparse-weight FULLY_CONNECTED: gemmlowp's double
   rounding (ties away from zero);
+* uint8 CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV: ruy's ties-up rounding on every
+  channel; uint8 DEPTHWISE_CONV_2D: gemmlowp's double rounding on every channel
+  (see :data:`UINT8_MODES`);
 * int16 convolutions and BATCH_MATMUL: the int64 MultiplyByQuantizedMultiplier;
 * int16 FULLY_CONNECTED with an int64 bias, ``quantized_bias_type`` INT64 or
   non-zero zero points: TFLite's reference kernel,
@@ -275,14 +279,21 @@ def _make_requantizer(kernel, x, w, out, channels: int, mode: str,
     return LazyRequantizer(build)
 
 
+_KINDS = {np.dtype(np.int8): "int8", np.dtype(np.int16): "int16", np.dtype(np.uint8): "uint8"}
+
+
 def _check_types(kernel, x, w, out):
-    kinds = {np.dtype(np.int8): "int8", np.dtype(np.int16): "int16"}
-    if x.dtype not in kinds or out.dtype != x.dtype:
-        raise kernel.fail(f"integer kernel needs int8 or int16 input and output of the same type, "
+    """"int8", "int16" or "uint8" (legacy asymmetric: uint8 activations and uint8 weights)."""
+    kind = _KINDS.get(np.dtype(x.dtype))
+    if kind is None or out.dtype != x.dtype:
+        raise kernel.fail(f"integer kernel needs int8, uint8 or int16 input and output of the same type, "
                           f"got {x.dtype} -> {out.dtype}")
-    if w.dtype != np.int8:
-        raise kernel.fail(f"weights must be int8, got {w.dtype}")
-    return kinds[x.dtype]
+    want = np.dtype(np.uint8 if kind == "uint8" else np.int8)
+    if w.dtype != want:
+        raise kernel.fail(f"{kind} kernel needs {want} weights, got {w.dtype}")
+    if kind == "uint8" and w.scale.size > 1:
+        raise kernel.fail("uint8 weights must be quantized per tensor")
+    return kind
 
 
 def _bias_vector(kernel, bias, channels: int) -> np.ndarray:
@@ -294,6 +305,11 @@ def _bias_vector(kernel, bias, channels: int) -> np.ndarray:
     if b.size != channels:
         raise kernel.fail(f"bias has {b.size} values for {channels} output channels")
     return b
+
+
+# Requantization mode of the uint8 kernels (measured with tie-heavy power-of-two scales).
+UINT8_MODES = {"CONV_2D": "ruy", "DEPTHWISE_CONV_2D": "mbqm32", "TRANSPOSE_CONV": "ruy",
+               "FULLY_CONNECTED": "ruy"}
 
 
 # -- packed constant weights --------------------------------------------------------------------
@@ -367,8 +383,9 @@ class _ConstantFilterKernel(Kernel):
         # LiteRT's int8 depthwise / transpose-conv output stages handle channels in SIMD blocks of 8
         # (ties up) and the remaining channels with the scalar gemmlowp rounding.
         simd = channels - channels % 8 if simd_blocks else None
-        self.requant = _make_requantizer(self, x, w, out, channels, "ruy" if kind == "int8" else "mbqm64",
-                                         simd_channels=simd)
+        mode = {"int8": "ruy", "int16": "mbqm64"}.get(kind) or UINT8_MODES[self.op_desc.opcode]
+        self.requant = _make_requantizer(self, x, w, out, channels, mode,
+                                         simd_channels=simd if kind == "int8" else None)
         self._filter = None
 
     def geometry(self, h: int, w: int, kh: int, kw: int) -> tuple:
@@ -616,7 +633,9 @@ class QuantizedFullyConnected(Kernel):
         self.weights = w.data
         self.sparsity = w.sparsity
         self._wconst = None
-        if kind == "int8":
+        if kind == "uint8":
+            mode = UINT8_MODES["FULLY_CONNECTED"]
+        elif kind == "int8":
             # LiteRT's sparse (1x16 block) int8 kernel rescales with gemmlowp's scalar rounding
             mode = "mbqm32" if w.sparsity is not None else "ruy"
         else:

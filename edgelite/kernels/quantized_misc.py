@@ -14,8 +14,10 @@
     applied to ``sum - zi * n``.
 * SUM: LiteRT's optimized float path, ``round(sum * (s_in/s_out) + bias) + zo`` in float32.
 * REDUCE_MAX / REDUCE_MIN: raw values (LiteRT requires equal quantization).
-* L2_NORMALIZATION (int8): inverse square root of the row's sum of squares by
-  TFLite's Newton-Raphson fixed point, output on the 1/128 scale.
+* L2_NORMALIZATION (int8, uint8): inverse square root of the row's sum of squares by
+  TFLite's Newton-Raphson fixed point, output on the 1/128 scale. int8 rescales
+  ``diff`` with the shift raised by 7, uint8 rescales ``128 * diff`` (one rounding
+  fewer or more: they differ in the last bit).
 """
 from __future__ import annotations
 
@@ -256,15 +258,19 @@ class QuantizedReduceMin(_RawReduce):
 
 @register("L2_NORMALIZATION", kind="int8")
 class QuantizedL2Normalization(Kernel):
-    """int8 L2 norm over the last axis; output scale 1/128, zero point 0 (as TFLite requires)."""
+    """int8/uint8 L2 norm over the last axis; output scale 1/128, zero point 0 (int8) or 128 (uint8)."""
 
     def prepare(self, inputs, outputs):
         x, out = inputs[0], outputs[0]
-        if np.dtype(x.dtype) != np.int8:
-            raise self.fail(f"quantized L2_NORMALIZATION supports int8, not {np.dtype(x.dtype)}")
+        self.dtype = np.dtype(x.dtype)
+        if self.dtype not in (np.dtype(np.int8), np.dtype(np.uint8)) or np.dtype(out.dtype) != self.dtype:
+            raise self.fail(f"quantized L2_NORMALIZATION supports int8 or uint8 input and output of one type, "
+                            f"not {self.dtype} -> {np.dtype(out.dtype)}")
         so, zo = qparams(out, "output")
-        if zo != 0 or abs(so - 1 / 128) > 1e-9:
-            raise self.fail("int8 L2_NORMALIZATION output must have scale 1/128 and zero point 0")
+        self.out_zp = 0 if self.dtype == np.int8 else 128
+        if zo != self.out_zp or abs(so - 1 / 128) > 1e-9:
+            raise self.fail(f"{self.dtype} L2_NORMALIZATION output must have scale 1/128 and "
+                            f"zero point {self.out_zp}")
         self.zi = qparams(x, "input")[1]
         return [x.shape]
 
@@ -272,5 +278,10 @@ class QuantizedL2Normalization(Kernel):
         d = inputs[0].astype(np.int64) - self.zi
         acc = (d * d).sum(axis=-1, keepdims=True)
         m, s = inv_sqrt_multiplier_exp_vec(acc)
-        res = qm.multiply_by_quantized_multiplier(d, m, s + 7)
-        return store_result(outputs[0], np.clip(res, -128, 127), np.int8)
+        if self.out_zp:  # uint8 (optimized kernel): SmallerThanOneExp rescaling of 128 * diff
+            res = qm.rounding_divide_by_pot(qm.saturating_rounding_doubling_high_mul(d * 128, m),
+                                            np.maximum(-s, 0)) + self.out_zp
+        else:  # int8 (reference integer kernel): diff rescaled with the shift raised by 7
+            res = qm.multiply_by_quantized_multiplier(d, m, s + 7)
+        lo, hi = qm.dtype_range(self.dtype)
+        return store_result(outputs[0], np.clip(res, lo, hi), self.dtype)

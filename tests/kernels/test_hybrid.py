@@ -112,28 +112,68 @@ def test_asymmetric_quantization_hand_checked():
 
 # -- UNIDIRECTIONAL_SEQUENCE_LSTM -------------------------------------------------------------
 
-def lstm_model(rng, batch, steps, n_in, n_cell, asymmetric):
+def lstm_model(rng, batch, steps, n_in, n_cell, asymmetric, layer_norm=False, cifg=False, peephole=False):
     from edgelite.ir import Model, Subgraph
     sg = Subgraph(name="main")
     x = sg.add_tensor("x", (batch, steps, n_in), np.float32)
     ins = [x]
     for k in range(8):  # input-to-gate then recurrent-to-gate weights, gates i, f, c, o
+        if cifg and k in (0, 4):
+            ins.append(-1)
+            continue
         cols = n_in if k < 4 else n_cell
         w = rng.integers(-127, 128, size=(n_cell, cols)).astype(np.int8)
         ins.append(sg.add_constant(f"w{k}", w, quantization=q(rng.uniform(0.002, 0.02))))
-    ins += [-1, -1, -1]
+    for k in range(3):  # peepholes i, f, o
+        ins.append(sg.add_constant(f"p{k}", rng.integers(-127, 128, size=n_cell).astype(np.int8),
+                                   quantization=q(0.003)) if peephole and not (cifg and k == 0) else -1)
     for k in range(4):
-        ins.append(sg.add_constant(f"b{k}", rng.normal(0, 0.5, size=n_cell).astype(np.float32)))
+        ins.append(-1 if cifg and k == 0 else
+                   sg.add_constant(f"b{k}", rng.normal(0, 0.5, size=n_cell).astype(np.float32)))
     ins += [-1, -1]
     ins.append(sg.add_tensor("h", (batch, n_cell), np.float32, is_variable=True))
     ins.append(sg.add_tensor("c", (batch, n_cell), np.float32, is_variable=True))
-    ins += [-1, -1, -1, -1]
+    for k in range(4):
+        ins.append(sg.add_constant(f"ln{k}", rng.uniform(0.5, 1.5, size=n_cell).astype(np.float32))
+                   if layer_norm and not (cifg and k == 0) else -1)
     out = sg.add_tensor("y", (batch, steps, n_cell), np.float32)
     sg.add_operator("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, [out],
                     dict(fused_activation_function=4, cell_clip=3.0, time_major=False,
                          asymmetric_quantize_inputs=asymmetric), version=3)
     sg.inputs, sg.outputs = [x], [out]
     return Model(subgraphs=[sg])
+
+
+def run_model(model, x, engine):
+    if engine == "litert":
+        interp = pytest.importorskip("ai_edge_litert.interpreter")
+        it = interp.Interpreter(model_content=model.to_bytes(),
+                                experimental_op_resolver_type=interp.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    else:
+        from edgelite import Interpreter
+        it = Interpreter(model_content=model.to_bytes())
+    it.allocate_tensors()
+    outs = []
+    for _ in range(2):  # twice: the states carry over
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        outs.append(np.array(it.get_tensor(it.get_output_details()[0]["index"])))
+    return outs
+
+
+@pytest.mark.parametrize("asymmetric", [True, False])
+@pytest.mark.parametrize("variant", ["plain", "cifg", "peephole", "cifg_peephole"])
+def test_sequence_lstm_hybrid_layer_norm(asymmetric, variant):
+    rng = np.random.default_rng(5 + int(asymmetric))
+    model = lstm_model(rng, batch=3, steps=5, n_in=10, n_cell=12, asymmetric=asymmetric, layer_norm=True,
+                       cifg="cifg" in variant, peephole="peephole" in variant)
+    x = rng.normal(size=(3, 5, 10)).astype(np.float32)
+    x[2, 1] = 0
+    ref = run_model(model, x, "litert")
+    ours = run_model(model, x, "edgelite")
+    for a, b in zip(ours, ref):
+        assert_close(a, b)
+    assert float(np.abs(ref[1]).max()) > 0.05
 
 
 @pytest.mark.parametrize("asymmetric", [True, False])
@@ -182,6 +222,33 @@ def test_batch_matmul_hybrid(asymmetric, adj_y):
     ours, ref = both("BATCH_MATMUL", [a, b], opts, constant_inputs=(1,), input_quant=[None, q(0.013)],
                      output_dtypes=[np.float32], version=4)
     assert_exact(ours[0], ref[0])
+
+
+# Several non-1 batch dimensions: LiteRT folds an rhs [..., 1, K, N] into the lhs rows, then pairs the
+# rows' scaling factors / zero points with batches by its own (summed) offsets: reproduced exactly.
+MULTI_BATCH_CASES = [((2, 3, 4, 5), (5, 6)), ((2, 3, 4, 5), (2, 3, 5, 6)), ((2, 3, 4, 5), (3, 5, 6)),
+                     ((2, 3, 4, 5), (2, 1, 5, 6)), ((2, 3, 4, 4, 5), (5, 6)), ((2, 3, 4, 4, 5), (1, 3, 1, 5, 6)),
+                     ((4, 5), (3, 2, 5, 6)), ((2, 1, 4, 5), (1, 3, 5, 6)), ((2, 2, 2, 3, 5), (2, 2, 2, 5, 4))]
+
+
+@pytest.mark.parametrize("asymmetric", [False, True])
+@pytest.mark.parametrize("case", range(len(MULTI_BATCH_CASES)))
+def test_batch_matmul_hybrid_several_batch_dimensions(case, asymmetric):
+    ashape, bshape = MULTI_BATCH_CASES[case]
+    rng = np.random.default_rng(case)
+    a = (rng.normal(size=ashape) * rng.uniform(0.1, 3, size=ashape[:-1] + (1,))).astype(np.float32)
+    b = rng.integers(-127, 128, size=bshape).astype(np.int8)
+    ours, ref = both("BATCH_MATMUL", [a, b], dict(asymmetric_quantize_inputs=asymmetric), constant_inputs=(1,),
+                     input_quant=[None, q(0.013)], output_dtypes=[np.float32], version=4)
+    assert_exact(ours[0], ref[0])
+
+
+def test_batch_matmul_hybrid_refuses_column_sums_litert_never_computes():
+    a = np.ones((2, 3, 4, 4, 5), np.float32)
+    b = np.ones((2, 1, 4, 5, 6), np.int8)
+    with pytest.raises(ValueError, match="never computes"):
+        run_op("BATCH_MATMUL", [a, b], dict(asymmetric_quantize_inputs=True), constant_inputs=(1,),
+               input_quant=[None, q(0.01)], output_dtypes=[np.float32], version=4)
 
 
 def test_asymmetric_scale_uses_a_float32_range():

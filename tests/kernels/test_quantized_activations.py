@@ -81,10 +81,27 @@ def test_logistic_tanh_int16_exhaustive(opcode, si):
                           output_quant=[Q([1 / 32768], [0])], version=3)
 
 
-def test_logistic_int16_power_of_two_scale_is_refused():
-    with pytest.raises(Exception, match="gemmlowp"):
+# Power-of-two input scales 2^-12 (LOGISTIC, TANH) and 2^-11 (TANH) take LiteRT's gemmlowp fixed-point
+# path; 2^-10 and 2^-13 do not (their left shift is out of range): every int16 input, exhaustively.
+@pytest.mark.parametrize("opcode,log2_scale", [("LOGISTIC", -12), ("LOGISTIC", -11), ("LOGISTIC", -13),
+                                               ("TANH", -12), ("TANH", -11), ("TANH", -10)])
+def test_int16_logistic_tanh_power_of_two_scales_exhaustive(opcode, log2_scale):
+    assert_matches_litert(opcode, [ALL_INT16], None, input_quant=[Q([2.0 ** log2_scale], [0])],
+                          output_quant=[Q([1 / 32768], [0])], version=3)
+
+
+def test_int16_gemmlowp_logistic_tanh_hand_checked():
+    from edgelite.kernels.quantized_activations import gemmlowp_logistic_16, gemmlowp_tanh_16
+    x = np.array([-32768, -4096, 0, 4096, 32767])  # Q3.12: -8, -1, 0, 1, ~8
+    np.testing.assert_allclose(gemmlowp_logistic_16(x) / 32768, 1 / (1 + np.exp(-x / 4096)), atol=5e-4)
+    np.testing.assert_allclose(gemmlowp_tanh_16(x) / 32768, np.tanh(x / 4096), atol=5e-4)
+    assert gemmlowp_logistic_16(np.array([0]))[0] == 16384 and gemmlowp_tanh_16(np.array([0]))[0] == 0
+
+
+def test_int16_logistic_refuses_an_output_scale_other_than_2_pow_minus_15():
+    with pytest.raises(Exception, match="output scale 2\\^-15"):
         run_op("LOGISTIC", [ALL_INT16], None, input_quant=[Q([2 ** -12], [0])],
-               output_quant=[Q([1 / 32768], [0])], version=3)
+               output_quant=[Q([1 / 16384], [0])], version=3)
 
 
 def test_hard_swish_refuses_a_too_fine_output_scale_at_prepare():
