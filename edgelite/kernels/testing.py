@@ -22,8 +22,14 @@ def spec_of(sg: Subgraph, index: int) -> TensorSpec:
 def single_op_model(opcode: str, inputs: list, options: dict | None = None, *, num_outputs: int = 1,
                     output_dtypes: list | None = None, constant_inputs: tuple[int, ...] = (),
                     input_quant: list | None = None, output_quant: list | None = None,
-                    version: int = 1) -> Model:
-    """A one-op model around ``inputs``; non-constant inputs become the subgraph's inputs."""
+                    version: int = 1, options_type: str | None = None, options2: dict | None = None,
+                    options2_type: str | None = None) -> Model:
+    """A one-op model around ``inputs``; non-constant inputs become the subgraph's inputs.
+
+    ``options_type`` names the BuiltinOptions table where the op name does not imply it
+    (RANDOM_* ops use ``RandomOptions``); ``options2``/``options2_type`` fill builtin_options_2
+    (REDUCE_WINDOW's ``ReduceWindowOptions``).
+    """
     sg = Subgraph(name="main")
     in_idx = []
     for i, x in enumerate(inputs):
@@ -38,7 +44,12 @@ def single_op_model(opcode: str, inputs: list, options: dict | None = None, *, n
     out_idx = [sg.add_tensor(f"out{j}", (), tensor_type_of(dts[j]),
                              quantization=output_quant[j] if output_quant else None)
                for j in range(num_outputs)]
-    sg.add_operator(opcode, in_idx, out_idx, options, version=version)
+    extra = {}
+    if options_type is not None:
+        extra["options_type"] = options_type
+    if options2_type is not None:
+        extra.update(options2=options2 or {}, options2_type=options2_type)
+    sg.add_operator(opcode, in_idx, out_idx, options, version=version, **extra)
     sg.inputs = [i for k, i in enumerate(in_idx) if i >= 0 and k not in constant_inputs]
     sg.outputs = out_idx
     return Model(subgraphs=[sg])
@@ -103,14 +114,16 @@ def run_op_litert_stateful(opcode: str, inputs: list, options: dict | None, **kw
 def run_op(opcode: str, inputs: list, options: dict | None = None, *, num_outputs: int = 1,
            output_dtypes: list | None = None, constant_inputs: tuple[int, ...] = (),
            input_quant: list[Quantization | None] | None = None,
-           output_quant: list[Quantization | None] | None = None, version: int = 1) -> list[np.ndarray]:
+           output_quant: list[Quantization | None] | None = None, version: int = 1,
+           **model_kw) -> list[np.ndarray]:
     """Build a one-op subgraph around ``inputs`` (``None`` = omitted), run its kernel, return outputs.
 
     Inputs listed in ``constant_inputs`` are made constant tensors (visible to prepare).
+    ``model_kw`` (options_type, options2, options2_type) go to :func:`single_op_model`.
     """
     model = single_op_model(opcode, inputs, options, num_outputs=num_outputs, output_dtypes=output_dtypes,
                             constant_inputs=constant_inputs, input_quant=input_quant,
-                            output_quant=output_quant, version=version)
+                            output_quant=output_quant, version=version, **model_kw)
     sg = model.main
     op = sg.operators[0]
     in_idx, out_idx = op.inputs, op.outputs
