@@ -1,6 +1,7 @@
 """Load-time and memory benchmark of the reader (``edgelite.load_model``).
 
     python bench/bench_load.py [MODEL ...] [--repeat N] [--profile] [--check] [--checked]
+    python bench/bench_load.py --dump-vtables MODEL ...   # refresh layout.KNOWN_WRITER_VTABLES
 
 For each model (default: the zoo's mobilenet_v2_f32.tflite, 14 MB) it reports
 
@@ -121,7 +122,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--check", action="store_true", help="fail unless within the time/memory budgets")
     ap.add_argument("--checked", action="store_true", help="also time the checked decoder alone")
+    ap.add_argument("--dump-vtables", action="store_true",
+                    help="load the models and print every vtable layout compiled, in the format of "
+                         "edgelite.schema.layout.KNOWN_WRITER_VTABLES")
     args = ap.parse_args(argv)
+    if args.dump_vtables:
+        from edgelite.schema.layout import dump_vtables
+        for path in args.models:
+            edgelite.load_model(path)
+        for tname, vtables in dump_vtables().items():
+            print(f'    "{tname}": "{vtables}",')
+        return 0
     ok = True
     for path in args.models:
         r = bench(path, args.repeat)

@@ -2,10 +2,14 @@
 """edgelite vs LiteRT on the zoo (or chosen models): latency, init time and peak RSS.
 
     python bench/compare.py [KEY ...] [--runs 20] [--warmup 3] [--threads 1] [--json OUT]
+                            [--init-repeats N] [--init-only]
 
 Each (model, engine) is measured in its own subprocess, so that peak RSS
 (ru_maxrss) belongs to that engine alone: init = constructing the interpreter +
-allocate_tensors; latency = median of --runs invokes after --warmup. LiteRT uses
+allocate_tensors + setting the inputs; latency = median of --runs invokes after
+--warmup. ``--init-repeats N`` measures init in N fresh processes per engine
+(interleaved) and reports the median (init is a few milliseconds: one process is
+noisy); ``--init-only`` skips the invokes (latency is then nan, peak RSS covers init only). LiteRT uses
 BUILTIN_WITHOUT_DEFAULT_DELEGATES (its reference-numerics kernels, no XNNPACK)
 unless --xnnpack. Ratios are edgelite / LiteRT.
 """
@@ -64,12 +68,13 @@ def worker(engine: str, key: str, runs: int, warmup: int, threads: int, xnnpack:
         t0 = time.perf_counter()
         run()
         times.append(time.perf_counter() - t0)
-    return {"init_ms": init_ms, "median_ms": 1e3 * float(np.median(times)),
+    return {"init_ms": init_ms, "median_ms": 1e3 * float(np.median(times)) if times else float("nan"),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def measure(engine: str, key: str, a) -> dict:
-    cmd = [sys.executable, __file__, "--worker", engine, key, "--runs", str(a.runs), "--warmup", str(a.warmup),
+def measure(engine: str, key: str, a, init_only: bool = False) -> dict:
+    runs, warmup = (0, 0) if init_only else (a.runs, a.warmup)
+    cmd = [sys.executable, __file__, "--worker", engine, key, "--runs", str(runs), "--warmup", str(warmup),
            "--threads", str(a.threads)] + (["--xnnpack"] if a.xnnpack else [])
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout)
     if proc.returncode != 0 or not proc.stdout.strip():
@@ -90,6 +95,9 @@ def main() -> int:
     ap.add_argument("--xnnpack", action="store_true", help="LiteRT with its default XNNPACK delegate")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--json", default="")
+    ap.add_argument("--init-repeats", type=int, default=1,
+                    help="fresh processes per engine for init time (median reported)")
+    ap.add_argument("--init-only", action="store_true", help="measure init only (no invokes)")
     ap.add_argument("--worker", nargs=2, metavar=("ENGINE", "KEY"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
@@ -110,7 +118,16 @@ def main() -> int:
               f"{'init lr':>8s} {'ratio':>6s} {'RSS el MB':>9s} {'RSS lr MB':>9s} {'ratio':>6s}")
     print(header)
     for key in keys:
-        el, lr = measure("edgelite", key, a), measure("litert", key, a)
+        el, lr = measure("edgelite", key, a, a.init_only), measure("litert", key, a, a.init_only)
+        if a.init_repeats > 1 and "error" not in el and "error" not in lr:
+            inits = {"edgelite": [el["init_ms"]], "litert": [lr["init_ms"]]}
+            for _ in range(a.init_repeats - 1):
+                for engine in inits:  # interleaved, so both see the same machine load
+                    r = measure(engine, key, a, init_only=True)
+                    if "error" not in r:
+                        inits[engine].append(r["init_ms"])
+            el["init_ms"], lr["init_ms"] = (float(np.median(inits[e])) for e in ("edgelite", "litert"))
+            el["init_samples"], lr["init_samples"] = inits["edgelite"], inits["litert"]
         results[key] = {"edgelite": el, "litert": lr}
         if "error" in el or "error" in lr:
             print(f"{key:28s} {'ERROR':>11s}  edgelite: {el.get('error', 'ok')} | litert: {lr.get('error', 'ok')}")

@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import ModelError
 from .ir import Model
-from .reader import load_model
+from .reader import gc_paused, load_model
 from .runtime import OpTiming, Runtime, UnsupportedOpsError
 from .schema import tensor_type_name, tensor_type_of
 
@@ -276,9 +276,10 @@ class Interpreter:
         self._allocate(0)
 
     def _allocate(self, subgraph_index: int) -> None:
-        self._runtime.check_supported()
-        ex = self._ex(subgraph_index)
-        ex.allocate()
+        with gc_paused():  # kernels, specs and buffers are long-lived: see reader.gc_paused
+            self._runtime.check_supported()
+            ex = self._ex(subgraph_index)
+            ex.allocate()
         self._allocated.add(subgraph_index)
 
     def resize_tensor_input(self, input_index: int, tensor_size, strict: bool = False) -> None:
@@ -357,6 +358,7 @@ class Interpreter:
         buf = ex.buffers[t]
         if buf is None or not (ex.allocated or t in ex._consts):
             raise ValueError("Tensor data is null. Run allocate_tensors() first")
+        ex.fill_pending_constants(t)  # a folded constant whose values wait for the first invoke
         return np.array(buf, copy=True)
 
     def tensor(self, tensor_index: int) -> Callable[[], np.ndarray]:
@@ -371,6 +373,7 @@ class Interpreter:
             buf = ex.buffers[t]
             if buf is None or not (ex.allocated or t in ex._consts):
                 raise ValueError("Tensor data is null. Run allocate_tensors() first")
+            ex.fill_pending_constants(t)
             if t in ex.offsets and ex.arena_guard is not None:
                 off = ex.offsets[t]
                 raw = np.asarray(ex.arena_guard)[off:off + buf.nbytes]

@@ -341,12 +341,19 @@ def test_folding_keeps_outputs_prepare_already_computed(monkeypatch):
         it.invoke()
         return it, it.get_tensor(it.get_output_details()[0]["index"])
 
+    # eager folding at allocate: make every float16 weight consumer ask for its values in prepare
+    from edgelite.kernels.conv import Conv2D, DepthwiseConv2D
+    from edgelite.kernels.matmul import FullyConnected
+    for cls in (Conv2D, DepthwiseConv2D, FullyConnected):
+        monkeypatch.setattr(cls, "prepare_reads_constants", True)
     _, copied = run()
     kept = []
+    original = Dequantize.constant_outputs
 
     def constant_outputs(self):
-        kept.append(self.cached)
-        return [self.cached]
+        outs = original(self)
+        kept.extend(outs)
+        return outs
     monkeypatch.setattr(Dequantize, "constant_outputs", constant_outputs, raising=False)
     it, direct = run()
     np.testing.assert_array_equal(direct, copied)

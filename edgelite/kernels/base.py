@@ -25,7 +25,9 @@ and usually subclasses the reference one to reuse its prepare.
 
 ``prepare`` runs for every node in ``allocate_tensors``, so it should only
 validate and compute what ``eval`` needs to be correct; buffers and packed
-weights that only running needs are better made on the first ``eval``. The
+weights that only running needs are better made on the first ``eval``. A kernel
+that never reads constant values in prepare says so with
+``prepare_reads_constants = False`` (see :class:`Kernel`). The
 interpreter looks up a whole graph with :func:`lookup_all`, during which
 :func:`data_kind` is memoised per op and ``when`` predicates can cache a
 whole-graph analysis with :func:`lookup_pass_cached`.
@@ -89,6 +91,12 @@ class Kernel:
     """Base class. Subclasses set ``op`` and implement ``prepare`` and ``eval``."""
 
     op: str = ""
+    # Whether ``prepare`` may read the *values* of constant inputs (``TensorSpec.data``).
+    # A kernel whose prepare only keeps references to them (the array or views of it,
+    # reading values first in ``eval``) sets this to False: the interpreter may then give
+    # it constants whose values are written only just before the first invoke (float16
+    # weights behind a DEQUANTIZE, which LiteRT also dequantizes on the first Eval).
+    prepare_reads_constants: bool = True
 
     def __init__(self, node):
         self.node = node          # interpreter Node: .op (ir.Operator), .index, .runtime
@@ -164,12 +172,17 @@ def data_kind(node) -> str:
     node int16, else any quantized int8/uint8 one int8; float32 activations with int8/uint8
     constant inputs make it hybrid; everything else is float.
     """
+    return op_data_kind(node.op, node.subgraph)
+
+
+def op_data_kind(op, subgraph) -> str:
+    """:func:`data_kind` of operator ``op`` of ``subgraph`` (no :class:`Node` needed)."""
     memo = getattr(_lookup_pass, "kinds", None)
     if memo is None:
-        return _classify(node)
-    kind = memo.get(id(node.op))
+        return _classify(op, subgraph.tensors)
+    kind = memo.get(id(op))
     if kind is None:
-        kind = memo[id(node.op)] = _classify(node)
+        kind = memo[id(op)] = _classify(op, subgraph.tensors)
     return kind
 
 
@@ -190,10 +203,9 @@ def lookup_pass_cached(key, compute: Callable[[], Any]):
     return memo[entry]
 
 
-def _classify(node) -> str:
-    tensors = node.subgraph.tensors
+def _classify(op, tensors) -> str:
     int8 = float_act = int_weights = False
-    for i in node.op.inputs:
+    for i in op.inputs:
         if i < 0:
             continue
         t = tensors[i]
@@ -207,7 +219,7 @@ def _classify(node) -> str:
             int8 = int8 or _quantized(t)
         else:
             float_act = float_act or code in _FLOAT32_CODES
-    for i in node.op.outputs:
+    for i in op.outputs:
         t = tensors[i]
         code = t.dtype
         if code in _INT16_CODES:
@@ -226,12 +238,15 @@ def _classify(node) -> str:
 
 def lookup(node) -> type | None:
     """The best registered kernel class for ``node``, or None if there is none."""
-    entries = _REGISTRY.get(node.op.name, [])
-    kind = data_kind(node)
-    for _prio, when, versions, k, cls in entries:
-        if k not in (kind, "any"):
-            continue
-        if versions is not None and node.op.version not in versions:
+    op = node.op
+    kind = None  # classified only if an entry needs it ("any" kernels do not)
+    for _prio, when, versions, k, cls in _REGISTRY.get(op.name, ()):
+        if k != "any":
+            if kind is None:
+                kind = op_data_kind(op, node.subgraph)
+            if k != kind:
+                continue
+        if versions is not None and op.version not in versions:
             continue
         if when is not None and not when(node):
             continue

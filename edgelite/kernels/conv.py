@@ -279,6 +279,8 @@ class _StridedWindowKernel(Kernel):
 class Conv2D(_StridedWindowKernel):
     """Float CONV_2D: im2col + GEMM (grouped when the filter is shallower than the input)."""
 
+    prepare_reads_constants = False  # keeps views of the filter and bias; reads them in eval
+
     def prepare(self, inputs, outputs):
         x_shape = _nhwc(self, inputs[0], "input")
         w_shape = _nhwc(self, inputs[1], "filter")
@@ -389,6 +391,8 @@ class Conv2D(_StridedWindowKernel):
 @register("DEPTHWISE_CONV_2D", kind="float")
 class DepthwiseConv2D(_StridedWindowKernel):
     """Float DEPTHWISE_CONV_2D: a multiply-add of strided slices per kernel tap."""
+
+    prepare_reads_constants = False  # keeps views of the filter and bias; reads them in eval
 
     def prepare(self, inputs, outputs):
         x_shape = _nhwc(self, inputs[0], "input")

@@ -44,10 +44,12 @@ fewer than 1024 values, so hybrid models stay well inside that.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .activation_fn import apply_fused_activation, check_activation
-from .base import Kernel, Node, data_kind, lookup_pass_cached, register
+from .base import Kernel, lookup_pass_cached, op_data_kind, register
 from .conv import TransposeConv
 from .quantized_conv import conv_geometry, row_blocks
 
@@ -60,8 +62,7 @@ EIGEN_COEFF_PRODUCT_LIMIT = 20  # EIGEN_GEMM_TO_COEFFBASED_THRESHOLD: tinier pro
 def op_kinds(sg) -> list[str]:
     """:func:`data_kind` of every op of subgraph ``sg``, computed once per kernel lookup pass
     (:func:`~.base.lookup_pass_cached`), so an edited graph is never judged by a stale list."""
-    return lookup_pass_cached(("op_kinds", id(sg)),
-                              lambda: [data_kind(Node(op, j, sg)) for j, op in enumerate(sg.operators)])
+    return lookup_pass_cached(("op_kinds", id(sg)), lambda: [op_data_kind(op, sg) for op in sg.operators])
 
 
 def feeds_hybrid(node) -> bool:
@@ -84,7 +85,7 @@ def feeds_hybrid(node) -> bool:
 
 def _conv_depth(node) -> int:
     w = node.tensor(node.op.inputs[1])
-    return int(np.prod(w.shape[1:])) if len(w.shape) == 4 else 0
+    return math.prod(w.shape[1:]) if len(w.shape) == 4 else 0
 
 
 def grouped_dot(at: np.ndarray, wt: np.ndarray, groups: int, full: int) -> np.ndarray:
@@ -206,13 +207,17 @@ def eigen_gemm(a: np.ndarray, wt: np.ndarray, out: np.ndarray | None = None,
 
 
 def _hybrid_feeding_conv(node) -> bool:
+    if not feeds_hybrid(node):  # cached per graph: cheap, and false for every float-only model
+        return False
     x, w = node.tensor(node.op.inputs[0]), node.tensor(node.op.inputs[1])
     ungrouped = len(x.shape) == 4 and len(w.shape) == 4 and x.shape[3] == w.shape[3]
-    return ungrouped and 0 < _conv_depth(node) <= MAX_SEQUENTIAL_DEPTH and feeds_hybrid(node)
+    return ungrouped and 0 < _conv_depth(node) <= MAX_SEQUENTIAL_DEPTH
 
 
 class _ExactConvBase(Kernel):
     """Shared prepare: checks, window geometry, constant filter and bias, fused activation."""
+
+    prepare_reads_constants = False  # keeps views of the filter and bias; reads them in eval
 
     def out_channels(self, x_shape: tuple, w_shape: tuple) -> int:
         raise NotImplementedError

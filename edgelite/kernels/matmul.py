@@ -42,6 +42,8 @@ def fully_connected_shapes(in_shape: tuple[int, ...], w_shape: tuple[int, ...],
 class FullyConnected(Kernel):
     """Float FULLY_CONNECTED (weights [out, in], optional bias, keep_num_dims)."""
 
+    prepare_reads_constants = False  # keeps views of the filter and bias; reads them in eval
+
     def __init__(self, node):
         super().__init__(node)
         self.keep_num_dims = bool(self.options.get("keep_num_dims", False))

@@ -143,12 +143,14 @@ class Dequantize(Kernel):
             raise self.fail(f"cannot dequantize {x.dtype}")
         self.simd_8bit = self.mode == "q" and x.dtype.itemsize == 1 and np.ndim(self.scale) == 0
         self.cached = None
-        if x.is_constant:
-            self.cached = self._compute(np.asarray(x.data))
+        self.constant_input = x.data  # computed on request (constant_outputs) or by eval
         return [x.shape]
 
-    def _compute(self, x: np.ndarray) -> np.ndarray:
+    def _compute(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         if self.mode == "f16":
+            if out is not None:  # straight into the output: no temporary of the full size
+                np.copyto(out, x)
+                return out
             return x.astype(np.float32)
         # scale * (q - zp) is exact in double, so rounding it once to float32 gives the
         # correctly rounded result of TFLite's scalar code.
@@ -162,10 +164,17 @@ class Dequantize(Kernel):
         return res
 
     def constant_outputs(self):
-        """The value prepare computed for a constant input (the interpreter keeps it as is)."""
+        """The value of a constant input's dequantization, computed once (the interpreter
+        keeps it as is when it folds this node at allocate)."""
+        if self.cached is None and self.constant_input is not None:
+            self.cached = self._compute(np.asarray(self.constant_input))
         return None if self.cached is None else [self.cached]
 
     def eval(self, inputs, outputs):
-        res = self.cached if self.cached is not None else self._compute(inputs[0])
-        outputs[0][...] = res
+        if self.cached is not None:
+            outputs[0][...] = self.cached
+            return None
+        res = self._compute(inputs[0], outputs[0])
+        if res is not outputs[0]:
+            outputs[0][...] = res
         return None

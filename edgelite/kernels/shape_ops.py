@@ -173,6 +173,10 @@ class ShapeValueKernel(Kernel):
 
     value: np.ndarray
 
+    def constant_outputs(self) -> list[np.ndarray]:
+        """The value is known from prepare: the executor computes it at allocate (SHAPE folding)."""
+        return [self.value]
+
     def eval(self, inputs, outputs):
         if outputs[0] is None:
             return [self.value.copy()]

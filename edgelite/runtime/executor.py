@@ -15,6 +15,12 @@ A :class:`SubgraphExecutor` owns one subgraph's run-time state:
   NMS) is *deferred*: it is prepared at invoke with the actual shapes (cached)
   and its outputs are fresh arrays. Everything else runs with the buffers fixed
   at allocation, so a static graph's invoke allocates no activation memory.
+* Values known at allocate are computed there: DEQUANTIZE/DENSIFY of constants
+  once (their outputs become constants; a DEQUANTIZE whose readers do not read
+  constants in prepare is only reserved, and filled at the first invoke), and
+  SHAPE/RANK plus the small index arithmetic on their outputs at every allocate
+  (they follow the input shapes), so that converter chains such as SHAPE ->
+  STRIDED_SLICE -> PACK -> RESHAPE leave nothing deferred.
 * Variable tensors (``is_variable``, e.g. LSTM state) get persistent buffers
   outside the arena; string/resource tensors get object arrays.
 
@@ -42,6 +48,24 @@ from .memory_plan import BufferRequest, plan_arena
 
 # Ops computed once at allocate when all their inputs are constant.
 FOLDABLE_OPS = frozenset({"DEQUANTIZE", "DENSIFY"})
+# Of those, the ones whose outputs may be filled in just before the first invoke instead
+# (LiteRT dequantizes constant weights on DEQUANTIZE's first Eval): allocate then only
+# reserves them, when every kernel reading them promises not to read constant values in
+# prepare (Kernel.prepare_reads_constants).
+LAZY_FOLDABLE_OPS = frozenset({"DEQUANTIZE"})
+# Ops whose output is a function of their input's *shape*: computed at every allocate as
+# soon as that shape is known (LiteRT computes SHAPE in Prepare and keeps the output as a
+# persistent read-only tensor), so what follows from it is planned statically.
+SHAPE_VALUE_OPS = frozenset({"SHAPE", "RANK"})
+# Cheap index/shape arithmetic computed at allocate when all inputs have values known then
+# and at least one of them comes from a SHAPE_VALUE_OPS node (LiteRT likewise evaluates
+# ops on constant-or-persistent inputs in Prepare): the SHAPE -> STRIDED_SLICE -> PACK ->
+# RESHAPE chains converters emit then leave the RESHAPE with a constant target shape.
+SHAPE_ARITHMETIC_OPS = frozenset({
+    "STRIDED_SLICE", "SLICE", "PACK", "UNPACK", "CONCATENATION", "GATHER", "RESHAPE", "SQUEEZE",
+    "EXPAND_DIMS", "CAST", "ADD", "SUB", "MUL", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD",
+    "SUM", "FILL"})
+MAX_SHAPE_VALUE_ELEMENTS = 1024  # larger results are left to invoke
 
 
 def _int_shape(shape) -> tuple[int, ...]:
@@ -215,6 +239,15 @@ class SubgraphExecutor:
         self._add_empty_constants(variables)
         self._variables = set(variables)
         self._folded: set[int] = set()  # nodes computed once at allocate (constant inputs)
+        # Folded nodes whose outputs are reserved but written only at the first invoke:
+        # node -> (kernel, input arrays, writable output arrays).
+        self._pending_folds: dict[int, tuple] = {}
+        self._consumers: dict[int, list[int]] | None = None  # tensor -> nodes reading it
+        # Nodes computed at the last allocate from input shapes (SHAPE and the arithmetic on
+        # it), and their outputs' values: they depend on the input shapes, so they are redone
+        # by every allocate and are not constants.
+        self._shape_folded: set[int] = set()
+        self._shape_values: dict[int, np.ndarray] = {}
         self._spans: dict[int, tuple[int, int]] | None = None  # tensor lifetimes (graph structure)
 
     def _add_empty_constants(self, variables: dict) -> None:
@@ -291,9 +324,14 @@ class SubgraphExecutor:
         shapes[position] = tuple(int(d) for d in shape)
         self.set_input_shapes(shapes)
 
-    def _kernel_for(self, n: int, in_specs: list, out_specs: list):
-        """The kernel prepared for these input shapes (cached) and its output shapes."""
+    def _kernel_for(self, n: int, in_specs: list, out_specs: list, value_key: tuple = ()):
+        """The kernel prepared for these input shapes (cached) and its output shapes.
+
+        ``value_key`` holds the values of inputs computed from shapes at this allocate
+        (see ``_shape_values``): a kernel prepared with them is valid only for them."""
         key = tuple([None if s is None else s.shape for s in in_specs])
+        if value_key:
+            key = (key, value_key)
         cache = self._kernel_cache[n]
         cached = cache.get(key)
         if cached is None:
@@ -321,11 +359,16 @@ class SubgraphExecutor:
         kernels: list = [None] * len(self.nodes)
         consts, folded, specs = self._consts, self._folded, self._specs
         base_spec, kernel_for = self._base_spec, self._kernel_for
+        shape_folded: set[int] = set()
+        shape_values: dict[int, np.ndarray] = {}
+        value_specs: dict[int, TensorSpec] = {}
+        static_nodes: list[int] = []  # prepared, with every output shape known
         for n, node in enumerate(self.nodes):
             if n in folded:
                 continue
             op = node.op
             in_specs = []
+            value_key = ()
             for t in op.inputs:
                 if t < 0:
                     in_specs.append(None)
@@ -333,48 +376,102 @@ class SubgraphExecutor:
                 shape = known.get(t)
                 if shape is None:
                     break  # deferred to invoke: this input's shape is only known at run time
+                if t in value_specs:
+                    in_specs.append(value_specs[t])
+                    value_key += ((t, shape_values[t].tobytes()),)
+                    continue
                 spec = specs[t] or base_spec(t)
                 in_specs.append(spec if spec.shape == shape else self._spec(t, shape))
             else:
                 out_specs = [specs[t] or base_spec(t) for t in op.outputs]
-                if op.opcode in FOLDABLE_OPS and all(t < 0 or t in consts for t in op.inputs):
-                    for t in self._fold(n, in_specs, out_specs):
+                opcode = op.opcode
+                if opcode in FOLDABLE_OPS and all(t < 0 or t in consts for t in op.inputs):
+                    lazy = opcode in LAZY_FOLDABLE_OPS and self._consumers_keep_views(op.outputs)
+                    for t in self._fold(n, in_specs, out_specs, lazy):
                         known[t] = self._fixed_shapes[t]
                     continue
-                kernels[n], out_shapes = kernel_for(n, in_specs, out_specs)
+                if (opcode in SHAPE_VALUE_OPS or (value_key and opcode in SHAPE_ARITHMETIC_OPS and all(
+                        t < 0 or t in consts or t in value_specs for t in op.inputs))):
+                    values = self._shape_fold(n, in_specs, out_specs, value_key)
+                    if values is not None:
+                        for t, value, base in zip(op.outputs, values, out_specs):
+                            known[t] = value.shape
+                            shape_values[t] = value
+                            value_specs[t] = TensorSpec(t, base.name, value.shape, value.dtype, base.scale,
+                                                        base.zero_point, base.quantized_dimension, value)
+                        shape_folded.add(n)
+                        continue
+                kernels[n], out_shapes = kernel_for(n, in_specs, out_specs, value_key)
+                static = True
                 for t, shape in zip(op.outputs, out_shapes):
                     if shape is not None:
                         known[t] = shape
+                    elif t not in known:  # (a variable's buffer is known even so)
+                        static = False
+                if static:
+                    static_nodes.append(n)
                 for t in op.intermediates:
                     if t >= 0 and t not in known:
                         known[t] = tuple(max(d, 0) for d in tensors[t].shape)
+        self._shape_folded, self._shape_values = shape_folded, shape_values
         self.shapes = known
-        self._allocate_buffers(known)
-        placed: list[_Placed | None] = []
+        self._allocate_buffers(known, shape_values)
         buffers = self.buffers
-        for n, node in enumerate(self.nodes):
-            if n in folded:
-                placed.append(None)
-            elif kernels[n] is not None and all(t < 0 or t in known for t in node.op.outputs):
-                # prepared (so every input shape was known) and every output shape known
-                op = node.op
-                placed.append(_Placed(kernels[n], True, [buffers[t] if t >= 0 else None for t in op.inputs],
-                                      [buffers[t] for t in op.outputs]))
-            else:
-                placed.append(_Placed(kernels[n], False, None, None))
+        for t, value in shape_values.items():
+            buffers[t] = value
+        placed: list[_Placed | None] = [None] * len(self.nodes)  # None: folded
+        for n, kernel in enumerate(kernels):
+            if kernel is None and n not in folded and n not in shape_folded:
+                placed[n] = _Placed(None, False, None, None)  # deferred to invoke
+        nodes = self.nodes
+        for n in static_nodes:
+            op = nodes[n].op
+            placed[n] = _Placed(kernels[n], True, [buffers[t] if t >= 0 else None for t in op.inputs],
+                                [buffers[t] for t in op.outputs])
+        for n, kernel in enumerate(kernels):
+            if kernel is not None and placed[n] is None:  # prepared, an output left to eval
+                placed[n] = _Placed(kernel, False, None, None)
         self._placed = placed
         self.allocated = True
 
-    def _fold(self, n: int, in_specs: list, out_specs: list) -> list[int]:
+    def _consumers_keep_views(self, tensors) -> bool:
+        """True if every node reading these tensors has a kernel that does not read constant
+        values in prepare (and they are not subgraph outputs), so they may be filled late."""
+        if self._consumers is None:
+            consumers: dict[int, list[int]] = {}
+            for j, op in enumerate(self.subgraph.operators):
+                for t in op.inputs:
+                    if t >= 0:
+                        consumers.setdefault(t, []).append(j)
+            self._consumers = consumers
+        outputs = self.subgraph.outputs
+        for t in tensors:
+            readers = self._consumers.get(t)
+            if not readers or t in outputs:
+                return False
+            for j in readers:
+                cls = self.kernel_classes[j]
+                if cls is None or cls.prepare_reads_constants or self.nodes[j].op.opcode in FOLDABLE_OPS:
+                    return False
+        return True
+
+    def _fold(self, n: int, in_specs: list, out_specs: list, lazy: bool = False) -> list[int]:
         """Run a node whose inputs are all constant once, now, and make its outputs constants
         (as LiteRT does for DEQUANTIZE of float16 weights and DENSIFY of sparse ones), so the
-        kernels that read them see constant weights in prepare."""
+        kernels that read them see constant weights in prepare. With ``lazy`` the outputs
+        are only reserved now and written by :meth:`fill_pending_constants`."""
         op = self.nodes[n].op
         kernel, shapes = self._kernel_for(n, in_specs, out_specs)
         if any(s is None for s in shapes):
             raise KernelError(f"{op.name} (node {n}): constant inputs but a dynamic output shape")
-        outs = kernel.constant_outputs()
-        if outs is not None:  # computed by prepare already: check and keep them
+        if lazy:
+            # reserved, not written: the readers promised not to read values in prepare, invoke
+            # and get_tensor fill them first (fill_pending_constants) and the fill writes it all
+            targets = [np.empty(shape, out_specs[k].dtype) for k, shape in enumerate(shapes)]
+            self._pending_folds[n] = (kernel, [self.buffers[t] if t >= 0 else None for t in op.inputs],
+                                      targets)
+            outs = [a.view() for a in targets]  # read-only views for everyone else
+        elif (outs := kernel.constant_outputs()) is not None:  # computed already: check, keep
             outs = [np.asarray(o) for o in outs]
             if len(outs) != len(shapes) or any(o.shape != tuple(s) or o.dtype != spec.dtype
                                                for o, s, spec in zip(outs, shapes, out_specs)):
@@ -396,6 +493,53 @@ class SubgraphExecutor:
                                         quantized_dimension=base.quantized_dimension, data=value)
         self._folded.add(n)
         return list(op.outputs)
+
+    def _shape_fold(self, n: int, in_specs: list, out_specs: list, value_key: tuple) -> list | None:
+        """Compute node ``n`` now from shapes and values known at allocate (see
+        SHAPE_VALUE_OPS); its outputs as read-only arrays, or None to leave it to invoke
+        (a dynamic or large output)."""
+        op = self.nodes[n].op
+        kernel, shapes = self._kernel_for(n, in_specs, out_specs, value_key)
+        if any(s is None or math.prod(s) > MAX_SHAPE_VALUE_ELEMENTS for s in shapes):
+            return None
+        outs = kernel.constant_outputs()
+        if outs is None:
+            if any(spec is not None and spec.data is None for spec in in_specs):
+                return None  # a kernel that needs input values it cannot have yet
+            outs = [np.empty(shape, spec.dtype) for shape, spec in zip(shapes, out_specs)]
+            ret = kernel.eval([None if spec is None else spec.data for spec in in_specs], outs)
+            if ret is not None:
+                outs = [o if r is None else np.asarray(r, dtype=o.dtype) for r, o in zip(ret, outs)]
+        values = []
+        for o, shape, spec in zip(outs, shapes, out_specs):
+            o = np.array(o, dtype=spec.dtype)  # a copy: the kernel may keep (and reuse) its own
+            if o.shape != tuple(shape):
+                raise KernelError(f"{op.name} (node {n}): computed output of shape {list(o.shape)}, "
+                                  f"prepare said {list(shape)}")
+            o.flags.writeable = False
+            values.append(o)
+        return values
+
+    def fill_pending_constants(self, tensor: int | None = None) -> None:
+        """Write the values of the folds that allocate only reserved (see ``_fold``); with
+        ``tensor``, only if it is one of them (before reading it from outside)."""
+        if not self._pending_folds:
+            return
+        if tensor is not None and not any(tensor in self.nodes[n].op.outputs for n in self._pending_folds):
+            return
+        pending, self._pending_folds = self._pending_folds, {}
+        for n, (kernel, ins, targets) in sorted(pending.items()):
+            op = self.nodes[n].op
+            ret = kernel.eval(ins, targets)
+            if ret is not None:
+                for r, target in zip(ret, targets):
+                    if r is not None and r is not target:
+                        if np.shape(r) != target.shape:
+                            raise KernelError(f"{op.name} (node {n}): eval returned shape "
+                                              f"{list(np.shape(r))}, prepare said {list(target.shape)}")
+                        np.copyto(target, r, casting="unsafe")
+            for target in targets:
+                target.flags.writeable = False
 
     def _fixed(self, t: int) -> bool:
         return t in self.shapes
@@ -432,13 +576,13 @@ class SubgraphExecutor:
         self._spans = {t: (a, b) for t, (a, b) in life.items()}
         return self._spans
 
-    def _allocate_buffers(self, known: dict[int, tuple]) -> None:
+    def _allocate_buffers(self, known: dict[int, tuple], values: dict[int, np.ndarray]) -> None:
         tensors = self.subgraph.tensors
         consts, variables, dtypes = self._consts, self._variables, self._dtypes
         buffers = self.buffers
         planned: list[int] = []
         for t, shape in known.items():
-            if t in consts:
+            if t in consts or t in values:
                 continue
             if t in variables:
                 buf = self._variable_buffers.get(t)
@@ -496,6 +640,8 @@ class SubgraphExecutor:
     def invoke(self) -> None:
         if not self.allocated:
             raise RuntimeError("Invoke called on model that is not ready.")
+        if self._pending_folds:
+            self.fill_pending_constants()
         profiler = self.runtime.profiler if self.runtime.depth == 0 else None
         self.running = True
         try:

@@ -66,33 +66,50 @@ def plan_arena(requests: list[BufferRequest], alignment: int = 64) -> ArenaPlan:
             raise ValueError(f"bad buffer request {r}: size must be >= 0 and 0 <= first <= last")
         if r.last >= horizon:
             horizon = r.last + 1
-    order = sorted(requests, key=lambda r: (-r.size, r.first - r.last, str(r.key)))
+    order = sorted(requests, key=_placement_order)
     steps = _compact_steps(requests) if horizon > 4 * len(requests) + 64 else None
     if steps is not None:
         horizon = len(steps)
     alive_at: list[list[tuple[int, int]]] = [[] for _ in range(horizon)]  # (offset, end) by step
     starting_at: list[list[tuple[int, int]]] = [[] for _ in range(horizon)]
     offsets: dict = {}
-    total = 0
-    for req in order:
-        size = _align(max(req.size, 1), alignment)
-        first, last = (req.first, req.last) if steps is None else (steps[req.first], steps[req.last])
-        busy = list(alive_at[first])
-        for step in range(first + 1, last + 1):
-            busy += starting_at[step]
-        busy.sort()
+    total = requested = 0
+    mask = alignment - 1
+    for key, size, first, last in order:
+        requested += size
+        size = ((size or 1) + mask) // alignment * alignment
+        if steps is not None:
+            first, last = steps[first], steps[last]
+        if first == last:
+            busy = sorted(alive_at[first])
+        else:
+            busy = list(alive_at[first])
+            for step in range(first + 1, last + 1):
+                if starting_at[step]:
+                    busy += starting_at[step]
+            busy.sort()
         offset = 0
         for off, end in busy:
             if offset + size <= off:
                 break  # fits in the gap before this one
-            offset = max(offset, end)  # ends are aligned: offsets and sizes are
-        offsets[req.key] = offset
+            if end > offset:
+                offset = end  # ends are aligned: offsets and sizes are
+        offsets[key] = offset
         placed = (offset, offset + size)
         starting_at[first].append(placed)
-        for step in range(first, last + 1):
-            alive_at[step].append(placed)
-        total = max(total, placed[1])
-    return ArenaPlan(offsets=offsets, size=total, requested=sum(r.size for r in requests))
+        if first == last:
+            alive_at[first].append(placed)
+        else:
+            for step in range(first, last + 1):
+                alive_at[step].append(placed)
+        if placed[1] > total:
+            total = placed[1]
+    return ArenaPlan(offsets=offsets, size=total, requested=requested)
+
+
+def _placement_order(r: BufferRequest) -> tuple:
+    """Largest first, then the longest-lived, then by key (as text: keys of any type compare)."""
+    return (-r.size, r.first - r.last, str(r.key))
 
 
 def check_plan(requests: list[BufferRequest], plan: ArenaPlan) -> None:

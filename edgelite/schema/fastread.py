@@ -79,9 +79,18 @@ _OPTIONS_SUBGRAPH_FIELDS = {
     tname: fields for tname in _OPTIONS_UNION.values()
     if (fields := tuple(n for _s, n, _k, _d in TABLES[tname] if n in _SUBGRAPH_OPTION_FIELDS))}
 _new = object.__new__
-# the fields of a Quantization read from an empty QuantizationParameters table
-_EMPTY_QUANTIZATION = {"scale": NO_SCALE, "zero_point": NO_ZERO_POINT, "quantized_dimension": 0,
-                       "min": None, "max": None, "details": None}
+
+
+def _quantization_object(scale, zero_point, qdim: int, low, high, details) -> Quantization:
+    """A Quantization without ``__post_init__`` (the values are already normalised)."""
+    q = _new(Quantization)
+    q.scale = scale
+    q.zero_point = zero_point
+    q.quantized_dimension = qdim
+    q.min = low
+    q.max = high
+    q.details = details
+    return q
 
 
 class FastModelBuilder:
@@ -366,12 +375,11 @@ class FastModelBuilder:
                 qlay = quant_layouts.get(vt) or compile_layout("QuantizationParameters", vt)
                 if p + qlay.table_size > size:
                     raise FastPathUnsupported("QuantizationParameters extends past the buffer")
-                quantization = _new(Quantization)
                 if qlay.empty:  # the empty table TF's converter gives float tensors
                     units += 1
-                    quantization.__dict__ = _EMPTY_QUANTIZATION.copy()
+                    quantization = _quantization_object(NO_SCALE, NO_ZERO_POINT, 0, None, None, None)
                 else:
-                    quantization.__dict__ = self._quantization(p, qlay, shape)
+                    quantization = self._quantization(p, qlay, shape)
             self.budget -= units
             sparsity = None
             extra = {}
@@ -398,11 +406,19 @@ class FastModelBuilder:
                             data.flags.writeable = False
                 else:
                     data = typed(bidx, ttype, shape, sparsity is not None)
+            # attributes set one by one, in field order: the object keeps them inline (no
+            # per-object dict to allocate, and fewer objects for the garbage collector)
             t = _new(Tensor)
-            t.__dict__ = {"name": name, "shape": shape, "dtype": ttype, "data": data,
-                          "quantization": quantization, "shape_signature": signature,
-                          "is_variable": is_variable, "sparsity": sparsity, "has_rank": has_rank,
-                          "extra": extra}
+            t.name = name
+            t.shape = shape
+            t.dtype = ttype
+            t.data = data
+            t.quantization = quantization
+            t.shape_signature = signature
+            t.is_variable = is_variable
+            t.sparsity = sparsity
+            t.has_rank = has_rank
+            t.extra = extra
             out.append(t)
             if self.budget < 0:
                 raise FastPathUnsupported("work budget exhausted")
@@ -448,8 +464,8 @@ class FastModelBuilder:
             self.typed_cache[key] = arr
         return arr
 
-    def _quantization(self, pos: int, lay, shape: tuple) -> dict:
-        """The fields of a non-empty QuantizationParameters table (``lay``: its checked layout)."""
+    def _quantization(self, pos: int, lay, shape: tuple) -> Quantization:
+        """A non-empty QuantizationParameters table (``lay``: its checked layout)."""
         min_rel, max_rel, scale_rel, zp_rel, details_type, details_rel, qdim = \
             lay.getter(lay.unpack(self.view, pos) + lay.defaults)
         fo = lay.field_offsets
@@ -493,8 +509,7 @@ class FastModelBuilder:
                     raise FastPathUnsupported("unknown quantization details type")
                 details = (details_type, self._generic("table", target, _DETAILS_UNION[details_type],
                                                        "QuantizationParameters.details"))
-        return {"scale": scale, "zero_point": zero_point, "quantized_dimension": qdim,
-                "min": low, "max": high, "details": details}
+        return _quantization_object(scale, zero_point, qdim, low, high, details)
 
     # -- operators ------------------------------------------------------------------------
     def _operators(self, positions: list[int], codes, n: int, n_sg: int) -> list[Operator]:
@@ -585,12 +600,20 @@ class FastModelBuilder:
                     extra["custom_options_format"] = custom_format
                 if debug_index != -1:
                     extra["debug_metadata_index"] = debug_index
-            op = _new(Operator)
-            op.__dict__ = {"opcode": opcode, "inputs": list(inputs), "outputs": list(outputs),
-                           "options": options, "options_type": options_name, "version": version,
-                           "custom_code": custom_code, "custom_options": custom, "options2": options2,
-                           "options2_type": options2_name, "intermediates": list(intermediates),
-                           "mutating_variable_inputs": mutating, "extra": extra}
+            op = _new(Operator)  # as Tensor above
+            op.opcode = opcode
+            op.inputs = list(inputs)
+            op.outputs = list(outputs)
+            op.options = options
+            op.options_type = options_name
+            op.version = version
+            op.custom_code = custom_code
+            op.custom_options = custom
+            op.options2 = options2
+            op.options2_type = options2_name
+            op.intermediates = list(intermediates)
+            op.mutating_variable_inputs = mutating
+            op.extra = extra
             out.append(op)
             if self.budget < 0:
                 raise FastPathUnsupported("work budget exhausted")

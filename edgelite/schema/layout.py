@@ -163,6 +163,86 @@ def _compile(tname: str, vtable: bytes) -> Layout:
                   tuple(field_offsets))
 
 
+# The vtables that TensorFlow's converter (the FlatBuffers builder behind it) writes for
+# the tables the fast path reads, as found in the converter's output for convolutional,
+# recurrent, transformer, control-flow, sparse and quantized models (hex of each vtable,
+# space-separated). They are compiled when this module is imported, so that loading a
+# converted model compiles no layout: compiling is ~10 us a vtable but, being the
+# first thing a fresh process runs, it cost ~0.3-0.9 ms of the first load. Any other
+# vtable is compiled on first sight as before. Refresh with
+# ``python bench/bench_load.py --dump-vtables MODEL...``.
+KNOWN_WRITER_VTABLES = {
+    "AddOptions": "04000400",
+    "ArgMaxOptions": "060008000700",
+    "ArgMinOptions": "060008000700",
+    "BatchMatMulOptions": "04000400 060008000700 0800080000000700",
+    "Buffer": "04000400 04000600 060008000400",
+    "CallOnceOptions": "060008000400",
+    "ConcatenationOptions": "04000400 060008000400",
+    "Conv2DOptions": "0a000c00000008000400 0a0010000f0008000400 0c00100000000c0008000700 0c00140013000c0008000700 10001400000010000c00000008000400",
+    "CumsumOptions": "04000400",
+    "DepthToSpaceOptions": "060008000400",
+    "DepthwiseConv2DOptions": "0c00100000000c0008000400 0e001400000010000c0008000700",
+    "DivOptions": "04000400",
+    "ExpOptions": "04000400",
+    "ExpandDimsOptions": "04000400",
+    "GatherOptions": "04000400 060008000400",
+    "GeluOptions": "04000400",
+    "IfOptions": "08000c0008000400",
+    "L2NormOptions": "04000400",
+    "LeakyReluOptions": "060008000400",
+    "LogSoftmaxOptions": "04000400",
+    "MirrorPadOptions": "04000400",
+    "Model": "140020001c001800140010000c00000008000400",
+    "MulOptions": "04000400 060008000700",
+    "NegOptions": "04000400",
+    "Operator": "0a000c00000008000400 0a0010000c0008000400 0e001400000010000c000b000400 0e001600000010000c000b000400 0e001800140010000c000b000400 0e001a00140010000c000b000400 16001c001800140010000f0008000000000000000400",
+    "PackOptions": "060008000400 08000c0008000400",
+    "PadOptions": "04000400",
+    "Pool2DOptions": "0e001400000010000c0008000400 0e001800170010000c0008000400",
+    "QuantizationParameters": "04000400 0c000c000000000008000400 0c00140010000c0008000400 12001000000000000c000800000000000400",
+    "ReducerOptions": "04000400 060008000700",
+    "ResizeNearestNeighborOptions": "0800080000000700",
+    "SelectOptions": "04000400",
+    "SelectV2Options": "04000400",
+    "ShapeOptions": "060008000700",
+    "SoftmaxOptions": "060008000400",
+    "SpaceToDepthOptions": "060008000400",
+    "SplitOptions": "060008000400",
+    "SplitVOptions": "060008000400",
+    "SquareOptions": "04000400",
+    "StridedSliceOptions": "04000400 08000c0008000400 0e00080000000000000000000400 0e0010000c000800000000000400",
+    "SubGraph": "0e001800140010000c0008000400",
+    "SubOptions": "04000400",
+    "Tensor": "0c000c000800000000000400 160014001000000000000c0008000700000000000600 160018001400000010000c0008000000000000000700 16001c0018000000140010000c000000000008000700 16001c0018000000140010000c000000080000000700 16001c001800170010000c0008000000000000000700 16001e0018000000140010000c000000080000000700 16001e001800170010000c0008000000000000000700 160020001c001b00140010000c000000000008000700 160020001c001b00140010000c000000080000000700 160022001c001b00140010000c000000080000000700",
+    "TopKV2Options": "04000400",
+    "TransposeConvOptions": "0a000c00000008000400",
+    "UnidirectionalSequenceLSTMOptions": "08000c000b000400 0e0010000f000800000000000700",
+    "UnpackOptions": "060008000400 08000c0008000400",
+    "WhileOptions": "08000c0008000400",
+}
+
+
+def _precompile(known: dict[str, str]) -> None:
+    for tname, vtables in known.items():
+        if tname not in _SLOTS:  # a table this schema version does not have
+            continue
+        for text in vtables.split():
+            vtable = bytes.fromhex(text)
+            _COMPILED[(tname, vtable)] = _compile(tname, vtable)
+
+
+def dump_vtables() -> dict[str, str]:
+    """The vtables compiled so far in this process, in :data:`KNOWN_WRITER_VTABLES`'s format."""
+    out: dict[str, list[str]] = {}
+    for tname, vtable in _COMPILED:
+        out.setdefault(tname, []).append(vtable.hex())
+    return {tname: " ".join(sorted(v)) for tname, v in sorted(out.items())}
+
+
+_precompile(KNOWN_WRITER_VTABLES)
+
+
 def int32_tuple(view, size: int, pos: int) -> tuple:
     """The int32 vector at ``pos`` as a tuple of ints (bounds-checked)."""
     if pos + 4 > size:
