@@ -189,7 +189,8 @@ class Subgraph:
         arr = np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype)
         if arr.dtype == np.float64 and dtype is None:
             arr = arr.astype(np.float32)
-        arr = np.ascontiguousarray(arr)
+        if not arr.flags.c_contiguous:  # (np.ascontiguousarray would make a 0-d value 1-d)
+            arr = arr.copy(order="C")
         return self.add_tensor(name, arr.shape, tensor_type_of(arr.dtype), data=arr,
                                quantization=quantization)
 

@@ -4,7 +4,7 @@
 HASHTABLE (HashtableOptions table_id, key_dtype, value_dtype; int64 -> string or
 string -> int64, the only pairs LiteRT supports) writes a resource handle, like VAR_HANDLE
 (see variables.py): the key ``"hashtable:<table_id>"``. The table itself lives in the
-interpreter runtime (``runtime.hashtables``, created on first use), keyed the same way, so all
+interpreter runtime (``runtime.hashtables``), keyed the same way, so all
 subgraphs and signatures of one interpreter share it, as LiteRT's resource ids are shared.
 
 A table is filled once: the first HASHTABLE_IMPORT(handle, keys, values) stores it (for a
@@ -91,10 +91,7 @@ class _HashtableKernel(Kernel):
         rt = self.node.runtime
         if rt is None:
             raise self.fail("needs an interpreter runtime holding the tables (use edgelite.Interpreter)")
-        tables = getattr(rt, "hashtables", None)
-        if tables is None:
-            tables = rt.hashtables = {}
-        return tables
+        return rt.hashtables
 
     def table_of(self, handle) -> _Table:
         key = np.asarray(handle).reshape(-1)[0] if np.size(handle) else None

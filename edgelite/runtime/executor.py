@@ -107,6 +107,7 @@ class Runtime:
         self.preserve_all_tensors = preserve_all_tensors
         self.executors: list[SubgraphExecutor | None] = [None] * len(model.subgraphs)
         self.variables: dict[str, np.ndarray] = {}  # resource variables (VAR_HANDLE keys)
+        self.hashtables: dict[str, object] = {}  # HASHTABLE resources (kernels/hashtable.py)
         self.call_once_done: set[int] = set()
         self.profiler: Callable[[OpTiming], None] | None = None
         self.depth = 0  # nesting of subgraph calls (the profiler sees depth 0 only)
@@ -234,7 +235,9 @@ class SubgraphExecutor:
             elif t.data is not None:
                 self._consts.add(i)
                 self.buffers[i] = t.data
-                self._fixed_shapes[i] = t.shape if t.sparsity is not None else t.data.shape
+                # sparse: the dense shape; strings (raw buffer bytes): the declared shape
+                packed = t.sparsity is not None or self._dtypes[i] == object_dtype
+                self._fixed_shapes[i] = tuple(t.shape) if packed else t.data.shape
         self._fixed_shapes.update(variables)  # a variable with initial data is still a variable
         self._add_empty_constants(variables)
         self._variables = set(variables)
