@@ -80,7 +80,7 @@ def in_order_sum(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.nda
     depth = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
     width = int(np.prod([x.shape[i] for i in rest], dtype=np.int64))
     cols = np.ascontiguousarray(np.transpose(x, list(axes) + rest)).reshape(depth, width)
-    if depth == 0:
+    if depth == 0 or width == 0:  # nothing to add, or nothing to add into
         total = np.zeros(width, x.dtype)
     elif width > 1:
         # along the outer axis of a C-contiguous [K, M] array numpy adds row after row

@@ -91,6 +91,17 @@ def test_sum_and_mean(op, shape, axes, keep_dims):
                           constant_inputs=(1,), exact=True)
 
 
+@pytest.mark.parametrize("shape, axes", [((2, 0, 4), [2]), ((2, 0, 4), [1]), ((0, 3), [1]), ((3, 0), [1])])
+@pytest.mark.parametrize("keep_dims", [False, True])
+def test_sum_of_empty_tensors(shape, axes, keep_dims):
+    x = np.zeros(shape, np.float32)
+    expected = np.sum(x, axis=tuple(axes), keepdims=keep_dims)
+    got = in_order_sum(x, tuple(axes), keep_dims)
+    assert got.shape == expected.shape and np.array_equal(got, expected)
+    assert_matches_litert("SUM", [x, np.array(axes, np.int32)], {"keep_dims": keep_dims},
+                          constant_inputs=(1,), exact=True)
+
+
 @pytest.mark.parametrize("shape", [(4, 7), (3, 64), (2, 3, 100), (5, 33)])
 def test_l2_normalization(shape):
     assert_matches_litert("L2_NORMALIZATION", [spread(*shape)], {"fused_activation_function": 0}, exact=True)
