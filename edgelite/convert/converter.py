@@ -87,7 +87,7 @@ def from_onnx(model_or_path, *, nhwc_io: bool = False, input_shapes: dict | None
             fn(ctx, node)
         except NeedsConstant as e:
             problems.append(f"{node.where()}: {e}")
-            ctx.needs_constant.append(e.input_name)
+            ctx.needs_constant.extend(_input_ancestors(graph, e.input_name))
             failed.update(o for o in node.outputs if o)
             del sg.operators[n_ops:]
         except Unsupported as e:
@@ -133,6 +133,23 @@ def from_onnx(model_or_path, *, nhwc_io: bool = False, input_shapes: dict | None
     return model
 
 
+def _input_ancestors(graph, name: str) -> list[str]:
+    """The graph inputs that value ``name`` is computed from (``[name]`` for a graph input): binding them
+    lets constant folding produce ``name`` when the rest of its computation is constant."""
+    producers = {o: n for n in graph.nodes for o in n.outputs if o}
+    found, seen, todo = [], set(), [name]
+    while todo:
+        v = todo.pop()
+        if not v or v in seen:
+            continue
+        seen.add(v)
+        if v in graph.inputs:
+            found.append(v)
+        elif v in producers:
+            todo.extend(producers[v].inputs)
+    return sorted(found) if name not in graph.inputs else [name]
+
+
 DEMOTED = (np.dtype(np.float64), np.dtype(np.float16))
 
 
@@ -169,6 +186,9 @@ def _graph_output(ctx: Context, name: str, nhwc_io: bool) -> int:
         return out
     if name not in ctx.values:
         raise Unsupported("not produced by any node")
+    v = ctx.values[name]
+    if v.perm is None and -1 in (sg.tensors[v.tensor].shape_signature or ()):
+        return v.tensor  # a value-dependent length (Unique): the lowering made the tensor dynamic
     rank = ctx.rank(name)
     want = L.norm(L.channels_last(rank)) if nhwc_io and rank in (4, 5) else None
     idx = ctx.input(name, want)

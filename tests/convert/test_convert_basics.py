@@ -83,17 +83,17 @@ def test_shape_computations_are_folded():
 
 def test_conversion_error_lists_every_problem():
     nodes = [helper.make_node("Relu", ["x"], ["a"], name="ok"),
-             helper.make_node("NonZero", ["a"], ["b"], name="nz"),
-             helper.make_node("Det", ["x"], ["c"], name="det"),
+             helper.make_node("RandomNormalLike", ["a"], ["b"], name="nz"),
+             helper.make_node("Bernoulli", ["x"], ["c"], name="bern"),
              helper.make_node("Reshape", ["x", "shp"], ["d"], name="dyn_reshape")]
     m = make_model(nodes, [("x", [2, 2], None), ("shp", [2], TensorProto.INT64)],
-                   [("b", None, TensorProto.INT64), ("c", None, None), ("d", None, None)])
+                   [("b", None, None), ("c", None, None), ("d", None, None)])
     with pytest.raises(ConversionError) as ei:
         from_onnx(m)
     probs = ei.value.problems
     assert len(probs) == 3
-    assert any("'nz'" in p and "NonZero" in p for p in probs)
-    assert any("'det'" in p and "Det" in p for p in probs)
+    assert any("'nz'" in p and "RandomNormalLike" in p for p in probs)
+    assert any("'bern'" in p and "Bernoulli" in p for p in probs)
     assert any("'dyn_reshape'" in p and "Reshape" in p and "constant" in p for p in probs)
 
 
@@ -142,13 +142,13 @@ def test_cli_convert(tmp_path, capsys):
 
 def test_cli_convert_reports_all_problems(tmp_path, capsys):
     from edgelite.tools.cli import main
-    nodes = [helper.make_node("NonZero", ["x"], ["a"], name="nz"), helper.make_node("Det", ["x"], ["b"], name="det")]
-    m = make_model(nodes, [("x", [2, 2], None)], [("a", None, TensorProto.INT64), ("b", None, None)])
+    nodes = [helper.make_node("RandomNormalLike", ["x"], ["a"], name="nz"), helper.make_node("Bernoulli", ["x"], ["b"], name="bern")]
+    m = make_model(nodes, [("x", [2, 2], None)], [("a", None, None), ("b", None, None)])
     src = tmp_path / "bad.onnx"
     onnx.save(m, str(src))
     assert main(["convert", str(src), "-o", str(tmp_path / "bad.tflite")]) == 2
     err = capsys.readouterr().err
-    assert "'nz'" in err and "NonZero" in err and "'det'" in err and "Det" in err
+    assert "'nz'" in err and "RandomNormalLike" in err and "'bern'" in err and "Bernoulli" in err
 
 
 def test_cli_opset_check(tmp_path, capsys):

@@ -30,6 +30,27 @@ KEY_CASES = {
     "test_attention_4d_gqa_with_past_and_present", "test_attention_3d_causal", "test_sce_mean_weight_ii",
     "test_nllloss_NCd1d2_with_weight_reduction_mean", "test_split_variable_parts_2d_opset18", "test_expand_dim_changed",
     "test_tile", "test_hardsigmoid", "test_leakyrelu", "test_prelu_broadcast", "test_greater_uint8", "test_cast_DOUBLE_to_FLOAT",
+    # quantization, bitwise, signal, LLM and interpolation lowerings
+    "test_quantizelinear", "test_quantizelinear_axis", "test_dequantizelinear_axis", "test_dequantizelinear_int16",
+    "test_dynamicquantizelinear", "test_dynamicquantizelinear_expanded", "test_qlinearmatmul_2D_int8_float32",
+    "test_qlinearconv", "test_matmulinteger", "test_convinteger_with_padding", "test_bitcast_float32_to_int32",
+    "test_bitwise_and_i32_2d", "test_bitwise_or_ui8_bcast_4v3d", "test_bitwise_not_3d",
+    "test_bitshift_left_int32_negative_shift", "test_bitshift_right_int8_shift_ge_width", "test_dft_rfft",
+    "test_dft_axis_opset19", "test_stft_with_window", "test_hannwindow_symmetric", "test_cumprod_2d_axis_0",
+    "test_compress_0", "test_mod_int64_fmod", "test_mod_mixed_sign_float32", "test_swiglu", "test_rotary_embedding",
+    "test_rotary_embedding_3d_input", "test_tensorscatter_circular", "test_unique_sorted_without_axis",
+    "test_unique_not_sorted_without_axis", "test_scatternd_max", "test_scatter_elements_with_reduction_mul",
+    "test_einsum_batch_diagonal", "test_einsum_inner_prod", "test_reduce_max_empty_set", "test_reduce_max_bool_inputs",
+    "test_resize_upsample_scales_cubic", "test_resize_downsample_scales_linear_antialias",
+    "test_resize_tf_crop_and_resize_extrapolation_value", "test_resize_upsample_sizes_nearest_not_larger",
+    "test_gridsample_reflection_padding", "test_gridsample_volumetric_bilinear_align_corners_0", "test_col2im_pads",
+    "test_maxunpool_export_with_output_shape", "test_affine_grid_3d", "test_maxpool_3d_dilations",
+    "test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_True", "test_lppool_3d_default",
+    "test_maxpool_2d_uint8", "test_hammingwindow_expanded", "test_causal_conv_with_state_silu_with_past_state",
+    "test_linear_attention_gated_delta_gqa", "test_linear_attention_decode_step", "test_det_nd", "test_nonzero_example",
+    "test_convtranspose_1d", "test_convtranspose_group_2", "test_convtranspose_dilations", "test_gridsample_bicubic",
+    "test_training_dropout_zero_ratio_mask", "test_center_crop_pad_crop_expanded",
+    "test_maxpool_with_argmax_2d_precomputed_pads",
 }
 
 CASES = suite.load_cases()

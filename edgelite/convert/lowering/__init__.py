@@ -22,12 +22,20 @@ def lowers(*op_types: str):
 
 from . import (  # noqa: F401  (registration)
     attention,
+    bitwise,
     composite,
     elementwise,
+    grid_sample,
+    integer_ops,
     losses,
     misc,
+    llm,
     nn,
+    quantize,
     reduce,
     rnn,
+    selection,
     shape_ops,
+    signal,
+    spatial,
 )

@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import layout as L
 from ..context import Context, Unsupported
+from ..onnx_import import Node
 
 
 def norm_axis(axis: int, rank: int) -> int:
@@ -152,3 +153,35 @@ def emit_permute(ctx: Context, src: int, shape, perm, out: int) -> None:
         emit_reshape(ctx, src, shape, out)
     else:
         ctx.emit("TRANSPOSE", [src, ctx.constant(np.array(perm, np.int32))], [out])
+
+
+class OnnxBuilder:
+    """Lower synthetic ONNX nodes through the registered lowerings (a composite op written as ONNX ops),
+    naming the intermediate values after ``node``. ``value`` declares a value (a constant if ``const`` is
+    given), ``op`` lowers one node and returns its output's name (``out`` to write a real output)."""
+
+    def __init__(self, ctx, node):
+        self.ctx, self.node, self.n = ctx, node, 0
+
+    def value(self, shape, dtype, const=None) -> str:
+        self.n += 1
+        name = f"{self.node.name}/v{self.n}"
+        g = self.ctx.graph
+        g.shapes[name] = tuple(shape)
+        g.dtypes[name] = np.dtype(dtype)
+        if const is not None:
+            g.consts[name] = np.asarray(const, dtype)
+        return name
+
+    def op(self, op_type, inputs, shape, dtype, out=None, **attrs) -> str:
+        out = out or self.value(shape, dtype)
+        sub = Node(name=f"{self.node.name}/{op_type}{self.n}", op_type=op_type, inputs=list(inputs), outputs=[out],
+                   attrs=attrs)
+        saved = self.ctx.node
+        self.ctx.node = sub
+        from . import LOWERINGS
+        try:
+            LOWERINGS[op_type](self.ctx, sub)
+        finally:
+            self.ctx.node = saved
+        return out

@@ -62,6 +62,18 @@ def lower_composite(ctx, node):
             ctx.emit("LOGICAL_AND", [nan, ctx.constant(np.array(False))], [o])
 
 
+@lowers("SwiGLU")
+def lower_swiglu(ctx, node):
+    """``Y = A * sigmoid(alpha * A) * B`` (Swish of the gate times the value input)."""
+    a, b = node.inputs
+    if ctx.shape(a) != ctx.shape(b):
+        raise Unsupported(f"SwiGLU inputs of shapes {ctx.shape(a)} and {ctx.shape(b)}")
+    e = Expr(ctx, node, a, require=np.float32)
+    alpha = float(node.attr("alpha", 1.0))
+    gate = e.op("MUL", e.x, e.op("LOGISTIC", e.op("MUL", e.x, alpha) if alpha != 1.0 else e.x))
+    e.done("MUL", gate, ctx.input(b, e.perm))
+
+
 @lowers("Hardmax")
 def lower_hardmax(ctx, node):
     x = node.inputs[0]

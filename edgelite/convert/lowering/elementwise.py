@@ -6,7 +6,7 @@ import numpy as np
 from .. import layout as L
 from ..context import NeedsConstant, Unsupported
 from . import lowers
-from .common import Expr, broadcast_input, elementwise, pick_layout, unary
+from .common import Expr, broadcast_input, elementwise, emit_temp, pick_layout, unary
 
 UNARY = {"Abs": "ABS", "Neg": "NEG", "Exp": "EXP", "Log": "LOG", "Sqrt": "SQRT", "Sin": "SIN", "Cos": "COS",
          "Tanh": "TANH", "Sigmoid": "LOGISTIC", "Relu": "RELU", "Floor": "FLOOR", "Ceil": "CEIL",
@@ -94,6 +94,9 @@ def lower_binary(ctx, node):
     op = BINARY[node.op_type]
     # ONNX integer division truncates toward zero; FLOOR_DIV differs for negatives -> use DIV (int32 only)
     if node.op_type == "Div" and dt.kind in "iu" and dt != np.int32:
+        runtime = [n for n in node.inputs if not ctx.is_const(n)]
+        if dt == np.int64 and runtime:  # int64 division is shape arithmetic in practice: it must fold
+            raise NeedsConstant(runtime[0], "operand of an int64 Div (TFLite has no int64 division)")
         raise Unsupported(f"integer Div on {dt}")
     if node.op_type == "Pow" and ctx.dtype(node.inputs[1]) != dt:
         raise Unsupported(f"Pow with mixed types {dt} and {ctx.dtype(node.inputs[1])}")
@@ -137,7 +140,8 @@ def lower_mod(ctx, node):
     # fmod=0: the result takes the divisor's sign, which is FLOOR_MOD; fmod=1 (truncated) has no builtin
     dt = ctx.dtype(node.inputs[0])
     if node.attr("fmod", 0):
-        raise Unsupported("Mod with fmod=1 (truncated remainder) has no TFLite builtin")
+        _lower_fmod(ctx, node, dt)
+        return
     if dt in WIDER:
         widened(ctx, node, "FLOOR_MOD", node.inputs, WIDER[dt])
         return
@@ -145,42 +149,79 @@ def lower_mod(ctx, node):
     elementwise(ctx, node, "FLOOR_MOD")
 
 
+def _lower_fmod(ctx, node, dt):
+    """fmod (the remainder takes the dividend's sign) from FLOOR_MOD (the divisor's sign):
+    ``r = floor_mod(x, y); fmod = r - y`` where r != 0 and x, y have different signs, else r. Exact."""
+    if dt not in (np.float32, np.int32, np.int64):
+        raise Unsupported(f"Mod fmod=1 on {dt}")
+    x, y = node.inputs
+    out = node.outputs[0]
+    rank = ctx.rank(out)
+    perm = pick_layout(ctx, [x, y], rank)
+    tx, ty = broadcast_input(ctx, x, perm, rank), broadcast_input(ctx, y, perm, rank)
+    shape = L.physical_shape(ctx.shape(out), perm)
+    zero = ctx.constant(np.array(0, dt))
+    r = emit_temp(ctx, "FLOOR_MOD", [tx, ty], shape, dt)
+    nonzero = emit_temp(ctx, "NOT_EQUAL", [r, zero], shape, np.bool_)
+    xneg = emit_temp(ctx, "LESS", [tx, zero], ctx.sg.tensors[tx].shape, np.bool_)
+    yneg = emit_temp(ctx, "LESS", [ty, zero], ctx.sg.tensors[ty].shape, np.bool_)
+    differ = emit_temp(ctx, "NOT_EQUAL", [xneg, yneg], shape, np.bool_)
+    fix = emit_temp(ctx, "LOGICAL_AND", [nonzero, differ], shape, np.bool_)
+    shifted = emit_temp(ctx, "SUB", [r, ty], shape, dt)
+    ctx.emit("SELECT_V2", [fix, shifted, r], [ctx.output(out, perm)])
+
+
 @lowers("BitShift")
 def lower_bitshift(ctx, node):
+    """ONNX BitShift (opset 11 unsigned, opset 26 signed too). Amounts outside [0, bits) give 0, or -1 for a
+    negative value shifted RIGHT; LEFT wraps like the unsigned type of the same width.
+
+    RIGHT: two RIGHT_SHIFTs, by ``s`` (or ``bits - 1`` when out of range) and then by 0 (or 1 when out of
+    range), which yields 0 / -1 for out-of-range amounts without a SELECT on narrow types.
+    LEFT: ``x * 2**s`` with ``2**s`` taken from a GATHER table, in int32 (8/16-bit) or int64 (32/64-bit),
+    out-of-range amounts selected to 0, then a wrapping CAST back."""
     dt = ctx.dtype(node.inputs[0])
     left = node.attr("direction") != "RIGHT"
-    if not (dt.kind == "u" and dt.itemsize <= 4 or left and dt.kind == "i" and dt.itemsize <= 2):
+    if dt.kind not in "iu" or dt == np.uint64 or not left and dt.itemsize > 4:
         raise Unsupported(f"BitShift {node.attr('direction')} on {dt}")
-    if not left:
-        elementwise(ctx, node, "RIGHT_SHIFT")
-        return
-    # LEFT: x * 2**s computed in int32 and cast back (wrapping as the unsigned type does)
-    if dt.itemsize > 2:
-        raise Unsupported(f"BitShift LEFT on {dt} (no 64-bit POW in TFLite)")
     x, s = node.inputs
-    if dt.kind == "i":  # signed shift amounts may be negative, which POW rejects at run time
-        if not ctx.is_const(s):
-            raise NeedsConstant(s, "signed BitShift amount")
-        amounts = np.asarray(ctx.const(s))
-        if amounts.size and (amounts.min() < 0 or amounts.max() > 30):
-            raise Unsupported(f"BitShift LEFT by {amounts.min()}..{amounts.max()} bits")
     out = node.outputs[0]
     rank = ctx.rank(out)
     perm = pick_layout(ctx, [x, s], rank)
-    wide = []
-    for n in (x, s):
-        src = broadcast_input(ctx, n, perm, rank, np.int32 if ctx.is_const(n) else None)
-        if not ctx.is_const(n):
-            t = ctx.temp(ctx.sg.tensors[src].shape, np.int32, "widened")
-            ctx.emit("CAST", [src], [t])
-            src = t
-        wide.append(src)
     shape = L.physical_shape(ctx.shape(out), perm)
-    p2 = ctx.temp(ctx.sg.tensors[wide[1]].shape, np.int32, "pow2")
-    ctx.emit("POW", [ctx.constant(np.array(2, np.int32)), wide[1]], [p2])
-    prod = ctx.temp(shape, np.int32, "shifted")
-    ctx.emit("MUL", [wide[0], p2], [prod])
-    ctx.emit("CAST", [prod], [ctx.output(out, perm)])
+    tx, ts = broadcast_input(ctx, x, perm, rank), broadcast_input(ctx, s, perm, rank)
+    s_shape = ctx.sg.tensors[ts].shape
+    bits = dt.itemsize * 8
+    if dt == np.int64:  # bring huge amounts into int32 range first
+        ts = emit_temp(ctx, "MAXIMUM", [ts, ctx.constant(np.array(-1, np.int64))], s_shape, np.int64)
+        ts = emit_temp(ctx, "MINIMUM", [ts, ctx.constant(np.array(bits, np.int64))], s_shape, np.int64)
+    s32 = ts if dt == np.int32 else emit_temp(ctx, "CAST", [ts], s_shape, np.int32)
+    ge0 = emit_temp(ctx, "GREATER_EQUAL", [s32, ctx.constant(np.array(0, np.int32))], s_shape, np.bool_)
+    lt = emit_temp(ctx, "LESS", [s32, ctx.constant(np.array(bits, np.int32))], s_shape, np.bool_)
+    valid = emit_temp(ctx, "LOGICAL_AND", [ge0, lt], s_shape, np.bool_)
+    if not left:
+        amount = emit_temp(ctx, "SELECT_V2", [valid, s32, ctx.constant(np.array(bits - 1, np.int32))],
+                           s_shape, np.int32)
+        extra = emit_temp(ctx, "SELECT_V2", [valid, ctx.constant(np.array(0, np.int32)),
+                                             ctx.constant(np.array(1, np.int32))], s_shape, np.int32)
+        if dt != np.int32:
+            amount = emit_temp(ctx, "CAST", [amount], s_shape, dt)
+            extra = emit_temp(ctx, "CAST", [extra], s_shape, dt)
+        r = emit_temp(ctx, "RIGHT_SHIFT", [tx, amount], shape, dt)
+        ctx.emit("RIGHT_SHIFT", [r, extra], [ctx.output(out, perm)])
+        return
+    wide = np.int32 if dt.itemsize <= 2 else np.int64
+    idx = emit_temp(ctx, "MAXIMUM", [s32, ctx.constant(np.array(0, np.int32))], s_shape, np.int32)
+    idx = emit_temp(ctx, "MINIMUM", [idx, ctx.constant(np.array(bits - 1, np.int32))], s_shape, np.int32)
+    table = np.array([1 << k for k in range(bits)], np.uint64).view(np.int64).astype(wide)
+    p2 = emit_temp(ctx, "GATHER", [ctx.constant(table), idx], s_shape, wide, {"axis": 0, "batch_dims": 0})
+    xw = tx if dt == wide else emit_temp(ctx, "CAST", [tx], ctx.sg.tensors[tx].shape, wide)
+    prod = emit_temp(ctx, "MUL", [xw, p2], shape, wide)
+    if dt == wide:
+        ctx.emit("SELECT_V2", [valid, prod, ctx.constant(np.array(0, wide))], [ctx.output(out, perm)])
+        return
+    sel = emit_temp(ctx, "SELECT_V2", [valid, prod, ctx.constant(np.array(0, wide))], shape, wide)
+    ctx.emit("CAST", [sel], [ctx.output(out, perm)])
 
 
 @lowers("LeakyRelu")

@@ -7,6 +7,8 @@ import numpy as np
 from .. import layout as L
 from ..context import NeedsConstant, Unsupported
 from . import lowers
+from .pool_gather import max_pool_with_indices, pool_by_gathers
+from .resize_matrix import resize_by_matrices
 from .common import (
     broadcast_input,
     emit_reshape,
@@ -182,28 +184,45 @@ def _conv3d(ctx, node, w, bias, strides, dil, pads, group):
 
 @lowers("ConvTranspose")
 def lower_conv_transpose(ctx, node):
+    """TRANSPOSE_CONV (2-D; 1-D as 2-D with a height of 1). Groups become one block-diagonal filter and
+    dilations a filter with zeros between the taps: both exact rewrites of the same sums."""
     x = node.inputs[0]
     xs, ys = ctx.shape(x), ctx.shape(node.outputs[0])
-    if len(xs) != 4:
-        raise Unsupported(f"ConvTranspose of rank {len(xs)} (only 2-D is lowered)")
+    if len(xs) not in (3, 4):
+        raise Unsupported(f"ConvTranspose of rank {len(xs)} (1-D and 2-D are lowered)")
     require_dtype(ctx, node, x)
-    w = ctx.need_const(node.inputs[1], "ConvTranspose weights")
+    w = np.asarray(ctx.need_const(node.inputs[1], "ConvTranspose weights"), np.float32)
+    one_d = len(xs) == 3
+    attr = (lambda k, d: [d[0]] + list(node.attr(k, d[1:]))) if one_d else (lambda k, d: list(node.attr(k, d)))
+    strides = tuple(attr("strides", [1, 1]))
+    dil = tuple(attr("dilations", [1, 1]))
+    pads = node.attr("pads")
+    if one_d:
+        w = w[:, :, None, :]
+        xs, ys = (xs[0], xs[1], 1, xs[2]), (ys[0], ys[1], 1, ys[2])
+        pads = None if pads is None else [0, pads[0], 0, pads[1]]
     group = int(node.attr("group", 1))
-    if group != 1:
-        raise Unsupported("grouped ConvTranspose")
+    if group != 1:  # block-diagonal [C_in, M, kh, kw]
+        cin, mg = w.shape[0], w.shape[1]
+        dense = np.zeros((cin, mg * group) + w.shape[2:], np.float32)
+        cg = cin // group
+        for g in range(group):
+            dense[g * cg:(g + 1) * cg, g * mg:(g + 1) * mg] = w[g * cg:(g + 1) * cg]
+        w = dense
+    if any(d != 1 for d in dil):  # zeros between the taps
+        kh, kw = w.shape[2:]
+        dilated = np.zeros(w.shape[:2] + ((kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1), np.float32)
+        dilated[:, :, ::dil[0], ::dil[1]] = w
+        w = dilated
     kernel = w.shape[2:]
-    strides = tuple(node.attr("strides", [1, 1]))
-    dil = tuple(node.attr("dilations", [1, 1]))
-    if any(d != 1 for d in dil):
-        raise Unsupported("dilated ConvTranspose")
     m = w.shape[1]
     full = [(xs[2 + i] - 1) * strides[i] + kernel[i] for i in range(2)]
     out_sp = ys[2:]
-    pads = node.attr("pads")
     auto = node.attr("auto_pad", "NOTSET")
+    out_padding = attr("output_padding", [0, 0])
     begin = []
     for i in range(2):
-        opad = node.attr("output_padding", [0, 0])[i]
+        opad = out_padding[i]
         total = full[i] + opad - out_sp[i]
         if pads is not None and auto == "NOTSET":
             begin.append(pads[i])
@@ -212,7 +231,12 @@ def lower_conv_transpose(ctx, node):
         else:
             begin.append(total - total // 2)
     cl = L.channels_last(4)
-    xt = ctx.input(x, cl)
+    if one_d:  # [N, L, C] -> [N, 1, L, C]
+        x3 = ctx.input(x, (0, 2, 1))
+        xt = ctx.temp(L.physical_shape(xs, cl), np.float32, "as2d")
+        emit_reshape(ctx, x3, L.physical_shape(xs, cl), xt)
+    else:
+        xt = ctx.input(x, cl)
     filt = ctx.constant(np.ascontiguousarray(w.transpose(1, 2, 3, 0)).astype(np.float32))
     bias_t = ctx.constant(np.asarray(_conv_bias(ctx, node, m), np.float32))
     out_phys = L.physical_shape(ys, cl)
@@ -222,9 +246,10 @@ def lower_conv_transpose(ctx, node):
     valid_ok = all(begin[i] == 0 and out_sp[i] <= full[i] for i in range(2)) and \
         all(out_sp[i] == full[i] for i in range(2))
     if valid_ok or same_ok:
-        out = ctx.output(node.outputs[0], cl)
+        out = _deconv_out(ctx, node, out_phys, one_d)
         ctx.emit("TRANSPOSE_CONV", [ctx.constant(np.array(out_phys, np.int32)), filt, xt, bias_t], [out],
                  dict(opts, padding=VALID if valid_ok else SAME))
+        _finish_1d(ctx, node, out, out_phys, one_d)
         return
     # general case: full VALID result, then pad/slice to the wanted window
     need = [max(begin[i] + out_sp[i], full[i]) for i in range(2)]
@@ -243,12 +268,43 @@ def lower_conv_transpose(ctx, node):
     s = ctx.temp(out_phys, np.float32, "deconv_crop")
     ctx.emit("SLICE", [t, ctx.constant(np.array([0, begin[0], begin[1], 0], np.int32)),
                        ctx.constant(np.array(out_phys, np.int32))], [s])
-    out = ctx.output(node.outputs[0], cl)
+    out = _deconv_out(ctx, node, out_phys, one_d)
     ctx.emit("ADD", [s, bias_t], [out])
+    _finish_1d(ctx, node, out, out_phys, one_d)
 
 
-@lowers("MaxPool", "AveragePool")
+def _deconv_out(ctx, node, out_phys, one_d: bool) -> int:
+    """The NHWC result tensor: the node's output, or a temporary reshaped to [N, L, M] for 1-D."""
+    if one_d:
+        return ctx.temp(out_phys, np.float32, "deconv_2d")
+    return ctx.output(node.outputs[0], L.channels_last(4))
+
+
+def _finish_1d(ctx, node, t: int, out_phys, one_d: bool) -> None:
+    if one_d:
+        shp = (out_phys[0], out_phys[2], out_phys[3])
+        emit_reshape(ctx, t, shp, ctx.output(node.outputs[0], (0, 2, 1)))
+
+
+@lowers("MaxPool", "AveragePool", "LpPool")
 def lower_pool(ctx, node):
+    """The TFLite pooling builtins where they express the ONNX op, else per-axis window gathers."""
+    if len(node.outputs) > 1 and node.outputs[1]:
+        kernel = tuple(node.attr("kernel_shape"))
+        max_pool_with_indices(ctx, node, kernel, *_spatial_attrs(ctx, node, len(kernel), kernel))
+        return
+    try:
+        (_lppool_builtin if node.op_type == "LpPool" else _pool_builtin)(ctx, node)
+    except Unsupported as builtin_reason:
+        kernel = tuple(node.attr("kernel_shape"))
+        strides, dil, pads = _spatial_attrs(ctx, node, len(kernel), kernel)
+        try:
+            pool_by_gathers(ctx, node, kernel, strides, dil, pads)
+        except Unsupported as e:
+            raise Unsupported(f"{builtin_reason}; by window gathers: {e}") from None
+
+
+def _pool_builtin(ctx, node):
     x = node.inputs[0]
     xs, ys = ctx.shape(x), ctx.shape(node.outputs[0])
     if len(xs) not in (3, 4):
@@ -534,6 +590,21 @@ def lower_log_softmax(ctx, node):
 
 @lowers("Resize", "Upsample")
 def lower_resize(ctx, node):
+    """RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR where they match ONNX, else interpolation matrices."""
+    try:
+        _resize_builtin(ctx, node)
+    except NeedsConstant:
+        raise
+    except Unsupported as builtin_reason:
+        try:
+            resize_by_matrices(ctx, node)
+        except NeedsConstant:
+            raise
+        except Unsupported as e:
+            raise Unsupported(f"{builtin_reason}; as interpolation matrices: {e}") from None
+
+
+def _resize_builtin(ctx, node):
     x = node.inputs[0]
     xs, ys = ctx.shape(x), ctx.shape(node.outputs[0])
     if len(xs) != 4 or xs[:2] != ys[:2]:
@@ -677,8 +748,7 @@ def lower_rmsnorm(ctx, node):
     _affine(ctx, node, n, phys, perm, rank, scale, None)
 
 
-@lowers("LpPool")
-def lower_lp_pool(ctx, node):
+def _lppool_builtin(ctx, node):
     """(sum over the window of |x|^p)^(1/p): zero PAD, AVERAGE_POOL_2D (VALID) times the window size."""
     x = node.inputs[0]
     xs, ys = ctx.shape(x), ctx.shape(node.outputs[0])

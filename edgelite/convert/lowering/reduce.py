@@ -35,6 +35,28 @@ def reduce_axes(ctx, node) -> list[int] | None:
     return sorted({norm_axis(a, rank) for a in axes})
 
 
+BOOL_REDUCERS = {"ReduceMax": "REDUCE_ANY", "ReduceMin": "REDUCE_ALL"}
+
+
+def _empty_identity(op: str, dt):
+    """The value ONNX gives a reduction over no elements (NaN for the mean, 0 / 0)."""
+    big = np.inf if dt.kind == "f" else (True if dt == np.bool_ else np.iinfo(dt).max)
+    small = -np.inf if dt.kind == "f" else (False if dt == np.bool_ else np.iinfo(dt).min)
+    return {"ReduceMax": small, "ReduceMin": big, "ReduceProd": 1, "ReduceMean": np.nan,
+            "ReduceLogSum": -np.inf, "ReduceLogSumExp": -np.inf}.get(op, 0)
+
+
+def _reduce_empty(ctx, node, dt):
+    """A reduction over a zero-length axis is the identity of the reduction: a constant."""
+    out_shape = ctx.shape(node.outputs[0])
+    if int(np.prod(out_shape)) == 0:
+        raise Unsupported(f"{node.op_type} producing an empty tensor")
+    value = _empty_identity(node.op_type, np.dtype(dt))
+    if np.dtype(dt).kind != "f" and isinstance(value, float) and not np.isfinite(value):
+        raise Unsupported(f"{node.op_type} over an empty axis on {dt}")
+    ctx.graph.consts[node.outputs[0]] = np.full(out_shape, value, ctx.dtype(node.outputs[0]))
+
+
 def _emit_reduce(ctx, opcode, src, perm, in_shape, axes, keep, out_name=None, out_dtype=None, temp_hint=None):
     pax = sorted(L.physical_axis(a, perm) for a in axes)
     phys = L.physical_shape(in_shape, perm)
@@ -57,12 +79,21 @@ def _emit_reduce(ctx, opcode, src, perm, in_shape, axes, keep, out_name=None, ou
 def lower_reduce(ctx, node):
     x = node.inputs[0]
     dt = ctx.dtype(x)
-    if dt.kind not in "fi" or dt == np.float64 or dt == np.float16:
+    logical = dt == np.bool_ and node.op_type in BOOL_REDUCERS
+    if (dt.kind not in "fi" or dt == np.float64 or dt == np.float16) and not logical:
         raise Unsupported(f"{node.op_type} on {dt}")
     if ctx.rank(x) == 0:
         raise Unsupported(f"{node.op_type} of a scalar")
     axes = reduce_axes(ctx, node)
     keep = bool(node.attr("keepdims", 1))
+    if axes is not None and any(ctx.shape(x)[a] == 0 for a in axes):
+        _reduce_empty(ctx, node, dt)
+        return
+    if logical:  # max / min of booleans: any / all
+        perm = ctx.layout(x)
+        _emit_reduce(ctx, BOOL_REDUCERS[node.op_type], ctx.input(x, perm), perm, ctx.shape(x), axes or
+                     list(range(ctx.rank(x))), keep, node.outputs[0])
+        return
     perm = ctx.layout(x)
     xi = ctx.input(x, perm)
     shape = ctx.shape(x)
@@ -71,8 +102,6 @@ def lower_reduce(ctx, node):
         if node.op_type in COMPOSED:
             raise Unsupported(f"{node.op_type} with noop_with_empty_axes")
         return
-    if any(shape[a] == 0 for a in axes):
-        raise Unsupported(f"{node.op_type} over an empty axis")
     out = node.outputs[0]
     phys = L.physical_shape(shape, perm)
     op = node.op_type

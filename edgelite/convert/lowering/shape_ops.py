@@ -7,6 +7,7 @@ import numpy as np
 from .. import layout as L
 from ..context import NeedsConstant, Unsupported
 from . import lowers
+from .scatter_reduce import scatter_reduce
 from .common import emit_reshape, layout_with_axis_last, norm_axis, pick_layout
 
 
@@ -187,12 +188,18 @@ def lower_gather_nd(ctx, node):
 def lower_scatter_nd(ctx, node):
     data, idx, upd = node.inputs
     reduction = node.attr("reduction", "none")
-    if reduction not in ("none", "add"):
-        raise Unsupported(f"ScatterND reduction={reduction}")
     c = ctx.need_const(idx, "ScatterND indices")
     shape = ctx.shape(data)
     c = np.asarray(c).astype(np.int64)
     c = np.where(c < 0, c + np.array(shape[:c.shape[-1]]), c)
+    if reduction not in ("none", "add"):  # full coordinates of every update element
+        q = c.shape[-1]
+        inner = (np.indices(shape[q:]).reshape(len(shape) - q, -1).T if q < len(shape)
+                 else np.zeros((1, 0), np.int64))
+        lead = c.reshape(-1, q)
+        coords = np.concatenate([np.repeat(lead, len(inner), 0), np.tile(inner, (len(lead), 1))], 1)
+        scatter_reduce(ctx, node, data, coords, upd, reduction)
+        return
     # mask of written positions (constant), SCATTER_ND of the updates, then SELECT
     mask = np.zeros(shape, bool)
     mask[tuple(np.moveaxis(c, -1, 0))] = True
@@ -412,8 +419,6 @@ def lower_scatter_elements(ctx, node):
     """Constant indices: full coordinates for SCATTER_ND, then SELECT against the data tensor."""
     data, idx, upd = node.inputs
     reduction = node.attr("reduction", "none")
-    if reduction not in ("none", "add"):
-        raise Unsupported(f"{node.op_type} reduction={reduction}")
     shape = ctx.shape(data)
     rank = len(shape)
     axis = norm_axis(node.attr("axis", 0), rank)
@@ -421,6 +426,9 @@ def lower_scatter_elements(ctx, node):
     c = np.where(c < 0, c + shape[axis], c)
     grids = np.meshgrid(*[np.arange(d) for d in c.shape], indexing="ij")
     coords = np.stack([c if a == axis else grids[a] for a in range(rank)], axis=-1).reshape(-1, rank)
+    if reduction not in ("none", "add"):
+        scatter_reduce(ctx, node, data, coords, upd, reduction)
+        return
     mask = np.zeros(shape, bool)
     mask[tuple(coords.T)] = True
     dt = ctx.dtype(data)
