@@ -106,6 +106,13 @@ class Kernel:
     def fail(self, message: str) -> "KernelError":
         return KernelError(f"{self.op_desc.name} (node {self.node.index}): {message}")
 
+    def dims_from(self, value, what: str = "shape") -> tuple[int, ...]:
+        """An output shape read from a shape tensor's value; negative dimensions are an error."""
+        dims = tuple(int(d) for d in np.asarray(value).reshape(-1))
+        if any(d < 0 for d in dims):
+            raise self.fail(f"{what} {list(dims)} has a negative dimension")
+        return dims
+
     def prepare(self, inputs: list[TensorSpec | None], outputs: list[TensorSpec]) -> list:
         raise NotImplementedError
 
@@ -205,24 +212,14 @@ def lookup_pass_cached(key, compute: Callable[[], Any]):
 
 def _classify(op, tensors) -> str:
     int8 = float_act = int_weights = False
-    for i in op.inputs:
+    for i in (*op.inputs, *op.outputs):
         if i < 0:
             continue
         t = tensors[i]
         code = t.dtype
-        if t.data is not None:
+        if t.data is not None:  # a constant (weights): only inputs hold data
             int_weights = int_weights or code in _INT8_CODES
         elif code in _INT16_CODES:
-            if _quantized(t):
-                return "int16"
-        elif code in _INT8_CODES:
-            int8 = int8 or _quantized(t)
-        else:
-            float_act = float_act or code in _FLOAT32_CODES
-    for i in op.outputs:
-        t = tensors[i]
-        code = t.dtype
-        if code in _INT16_CODES:
             if _quantized(t):
                 return "int16"
         elif code in _INT8_CODES:

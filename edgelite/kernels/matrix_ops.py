@@ -132,10 +132,7 @@ class SparseToDense(Kernel):
         return [None]
 
     def output_shape(self, shape) -> tuple[int, ...]:
-        dims = tuple(int(d) for d in np.asarray(shape).reshape(-1))
-        if any(d < 0 for d in dims):
-            raise self.fail(f"output_shape {list(dims)} has a negative dimension")
-        return dims
+        return self.dims_from(shape, "output_shape")
 
     def eval(self, inputs, outputs):
         indices, shape, values, default = inputs

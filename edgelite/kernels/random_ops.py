@@ -194,10 +194,7 @@ class _DistributionKernel(_RandomKernel):
         return [None]
 
     def output_shape(self, shape) -> tuple[int, ...]:
-        dims = tuple(int(d) for d in np.asarray(shape).reshape(-1))
-        if any(d < 0 for d in dims):
-            raise self.fail(f"negative dimension in shape {list(dims)}")
-        return dims
+        return self.dims_from(shape, "shape")
 
     def eval(self, inputs, outputs):
         dims = self.output_shape(inputs[0])

@@ -1,22 +1,16 @@
 """EMBEDDING_LOOKUP (plain and hybrid), EMBEDDING_LOOKUP_SPARSE, HASHTABLE_LOOKUP:
 hand-checked values and LiteRT (bit-exact, LiteRT's quirks included)."""
+from functools import partial
+
 import numpy as np
 import pytest
+from kernel_cases import assert_matches_litert
 
 from edgelite.ir import Quantization
 from edgelite.kernels import KernelError
-from edgelite.kernels.testing import run_op, run_op_litert
+from edgelite.kernels.testing import run_op
 
-
-def assert_same(ours, ref):
-    for a, b in zip(ours, ref):
-        assert a.dtype == b.dtype and a.shape == b.shape
-        np.testing.assert_array_equal(a, b)
-
-
-def both(*args, **kw):
-    pytest.importorskip("ai_edge_litert")
-    assert_same(run_op(*args, **kw), run_op_litert(*args, **kw))
+both = partial(assert_matches_litert, exact=True)  # edgelite and LiteRT, bit for bit
 
 
 def test_embedding_lookup_by_hand():

@@ -1,23 +1,18 @@
 """MATRIX_DIAG, MATRIX_SET_DIAG, SPARSE_TO_DENSE, DYNAMIC_UPDATE_SLICE, BROADCAST_ARGS, BITCAST,
 DILATE, REDUCE_WINDOW, FAKE_QUANT: hand-checked values and LiteRT (bit-exact)."""
+from functools import partial
+
 import numpy as np
 import pytest
+from kernel_cases import assert_matches_litert
 
 from edgelite.kernels import KernelError
-from edgelite.kernels.testing import run_op, run_op_litert
+from edgelite.kernels.testing import run_op
 
 REDUCE_WINDOW_OPTS = {"options2_type": "ReduceWindowOptions"}
 
 
-def assert_same(ours, ref):
-    for a, b in zip(ours, ref):
-        assert a.dtype == b.dtype and a.shape == b.shape
-        np.testing.assert_array_equal(a, b)
-
-
-def both(*args, **kw):
-    pytest.importorskip("ai_edge_litert")
-    assert_same(run_op(*args, **kw), run_op_litert(*args, **kw))
+both = partial(assert_matches_litert, exact=True)  # edgelite and LiteRT, bit for bit
 
 
 DIAG_TYPES = [np.float32, np.int32, np.int8, np.uint8, np.int64, np.int16]
