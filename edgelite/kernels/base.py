@@ -164,7 +164,11 @@ _FLOAT32_CODES = _codes_where(lambda d: d == np.float32)
 
 def _quantized(t) -> bool:
     q = t.quantization
-    return q is not None and not q.is_empty()
+    if q is None:
+        return False
+    if q.scale.size:  # the common case, without is_empty's full check
+        return True
+    return not q.is_empty()
 
 
 # During lookup_all: op id -> kind, so that ``when`` predicates that classify other nodes

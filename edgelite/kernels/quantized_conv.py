@@ -78,11 +78,14 @@ def channel_multipliers(input_scale: float, filter_scales: np.ndarray, output_sc
 
 def conv_geometry(options: dict, in_h: int, in_w: int, kh: int, kw: int) -> tuple:
     """(kh, kw, sh, sw, dh, dw, pad_top, pad_bottom, pad_left, pad_right, out_h, out_w) of a conv node."""
-    sh, sw = int(options.get("stride_h", 1)), int(options.get("stride_w", 1))
-    dh, dw = int(options.get("dilation_h_factor", 1)), int(options.get("dilation_w_factor", 1))
-    if min(sh, sw, dh, dw) < 1:
+    get = options.get
+    sh, sw = int(get("stride_h", 1)), int(get("stride_w", 1))
+    dh, dw = int(get("dilation_h_factor", 1)), int(get("dilation_w_factor", 1))
+    if sh < 1 or sw < 1 or dh < 1 or dw < 1:
         raise ValueError(f"strides ({sh}, {sw}) and dilations ({dh}, {dw}) must be >= 1")
-    pad = int(options.get("padding", 0))
+    pad = int(get("padding", 0))
+    if kh == kw == sh == sw == 1:  # pointwise: no padding either way, the input's size
+        return (1, 1, 1, 1, dh, dw, 0, 0, 0, 0, in_h, in_w)
     oh, pt, pb = conv_out_and_padding(in_h, kh, sh, dh, pad)
     ow, pl, pr = conv_out_and_padding(in_w, kw, sw, dw, pad)
     return (kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow)
@@ -156,7 +159,8 @@ def rows_view(out: np.ndarray, cols: int) -> np.ndarray:
 
 
 def _first(arr: np.ndarray, default=0):
-    return arr.reshape(-1)[0] if arr.size else default
+    """The first element as a Python number (``.item``: no numpy scalar), or ``default`` if empty."""
+    return arr.item(0) if arr.size else default
 
 
 def _bound(dtype) -> int:
@@ -261,14 +265,14 @@ class LazyRequantizer:
 
 def _make_requantizer(kernel, x, w, out, channels: int, mode: str,
                       simd_channels: int | None = None) -> LazyRequantizer:
-    if not (x.quantized and w.quantized and out.quantized):
+    if not (x.scale.size and w.scale.size and out.scale.size):
         raise kernel.fail("input, weights and output must all be quantized")
     if w.scale.size not in (1, channels):
         raise kernel.fail(f"{w.scale.size} filter scales for {channels} output channels")
     act = int(kernel.options.get("fused_activation_function", 0) or 0)
     if act not in (0, 1, 2, 3):
         raise kernel.fail(f"fused activation {act} is not supported by integer kernels")
-    x_scale, w_scale, out_scale = x.scale[0], w.scale, out.scale[0]
+    x_scale, w_scale, out_scale = x.scale.item(0), w.scale, out.scale.item(0)
     out_zp = int(_first(out.zero_point))
     qmin, qmax = dtype_range(out.dtype)
 
@@ -280,6 +284,7 @@ def _make_requantizer(kernel, x, w, out, channels: int, mode: str,
 
 
 _KINDS = {np.dtype(np.int8): "int8", np.dtype(np.int16): "int16", np.dtype(np.uint8): "uint8"}
+_WEIGHT_DTYPES = {"int8": np.dtype(np.int8), "int16": np.dtype(np.int8), "uint8": np.dtype(np.uint8)}
 
 
 def _check_types(kernel, x, w, out):
@@ -288,7 +293,7 @@ def _check_types(kernel, x, w, out):
     if kind is None or out.dtype != x.dtype:
         raise kernel.fail(f"integer kernel needs int8, uint8 or int16 input and output of the same type, "
                           f"got {x.dtype} -> {out.dtype}")
-    want = np.dtype(np.uint8 if kind == "uint8" else np.int8)
+    want = _WEIGHT_DTYPES[kind]
     if w.dtype != want:
         raise kernel.fail(f"{kind} kernel needs {want} weights, got {w.dtype}")
     if kind == "uint8" and w.scale.size > 1:

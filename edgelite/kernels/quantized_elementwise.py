@@ -32,6 +32,7 @@ for x86, including where LiteRT's SIMD loops differ from its scalar code:
 from __future__ import annotations
 
 import math
+import struct
 
 import numpy as np
 
@@ -41,11 +42,32 @@ from .base import Kernel, TensorSpec, register
 # ----------------------------------------------------------------------------- helpers
 
 
+_FLOAT32 = np.dtype(np.float32)
+_INT16 = np.dtype(np.int16)
+_INT8 = np.dtype(np.int8)
+_PACK_F32 = struct.Struct("f")
+
+
 def qparams(spec: TensorSpec, what: str = "tensor") -> tuple[float, int]:
     """(float32 scale as Python float, zero point) of a per-tensor quantized spec."""
-    if spec.scale.size == 0:
+    scale, zero_point = spec.scale, spec.zero_point
+    if scale.size == 0:
         raise ValueError(f"{what} {spec.name!r} is not quantized")
-    return float(np.float32(spec.scale[0])), int(spec.zero_point[0]) if spec.zero_point.size else 0
+    # .item() gives plain Python numbers without numpy scalar round trips (prepare runs per node)
+    s = scale.item(0) if scale.dtype is _FLOAT32 else float(np.float32(scale.item(0)))
+    return s, int(zero_point.item(0)) if zero_point.size else 0
+
+
+def round_to_float32(x: float) -> float:
+    """``x`` rounded to the nearest float32 (ties to even), as a Python float; +-inf past float32's range.
+
+    A float32 +, -, * or / computed in double and rounded once is the correctly rounded
+    float32 result (double has more than twice float32's precision), so chains of these
+    on float32-valued Python floats reproduce numpy float32 arithmetic exactly."""
+    try:
+        return _PACK_F32.unpack(_PACK_F32.pack(x))[0]
+    except OverflowError:
+        return math.copysign(math.inf, x)
 
 
 def f32(x) -> np.float32:
@@ -164,12 +186,23 @@ def check_log2(scale: float) -> tuple[bool, int]:
 
 
 def broadcast_shape(a: TensorSpec, b: TensorSpec, fail) -> tuple[int, ...]:
-    if a.shape == b.shape:
-        return tuple(a.shape)
-    try:
-        return tuple(np.broadcast_shapes(a.shape, b.shape))
-    except ValueError:
-        raise fail(f"inputs of shapes {a.shape} and {b.shape} do not broadcast") from None
+    """numpy's broadcast of the two specs' shapes (plain Python: prepare runs per node)."""
+    s1, s2 = tuple(a.shape), tuple(b.shape)
+    if s1 == s2:
+        return s1
+    if len(s1) < len(s2):
+        s1 = (1,) * (len(s2) - len(s1)) + s1
+    elif len(s2) < len(s1):
+        s2 = (1,) * (len(s1) - len(s2)) + s2
+    dims = []
+    for d1, d2 in zip(s1, s2):
+        if d1 == d2 or d2 == 1:
+            dims.append(d1)
+        elif d1 == 1:
+            dims.append(d2)
+        else:
+            raise fail(f"inputs of shapes {a.shape} and {b.shape} do not broadcast")
+    return tuple(dims)
 
 
 def broadcast_layout(shape1, shape2) -> tuple[str, list[int]]:
@@ -361,11 +394,11 @@ class QuantizedBinary(Kernel):
         self.act_min, self.act_max = qm.activation_range(
             self.options.get("fused_activation_function", 0), qo[0], qo[1], qmin, qmax)
         self.lanes = SimdLanes(None, shape, same_shapes=False)
-        self.in_dtype = np.dtype(a.dtype)
-        self.by_table = (type(self).pair_values is not QuantizedBinary.pair_values
-                         and self.in_dtype.itemsize == 1 and np.dtype(b.dtype) == self.in_dtype
-                         and self.dtype.itemsize == 1 and math.prod(shape) >= PAIR_TABLE_SIZE)
-        self.table_key = (type(self), self.in_dtype.str, self.dtype.str, q1, q2, qo, self.act_min, self.act_max)
+        self.in_dtype = in_dtype = np.dtype(a.dtype)
+        self.by_table = (in_dtype.itemsize == 1 and self.dtype.itemsize == 1
+                         and math.prod(shape) >= PAIR_TABLE_SIZE and np.dtype(b.dtype) == in_dtype
+                         and type(self).pair_values is not QuantizedBinary.pair_values)
+        self.quant_params = (q1, q2, qo)  # for the table's cache key (built with the table)
         self._tables = None
         return shape, q1, q2, qo
 
@@ -377,7 +410,8 @@ class QuantizedBinary(Kernel):
     def pair_tables(self) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(scalar-path, SIMD-path) tables of every input byte pair's result, index ``byte1 * 256 + byte2``."""
         if self._tables is None:
-            key = self.table_key + (self.lanes.all, self.lanes.none)
+            key = (type(self), self.in_dtype.str, self.dtype.str, *self.quant_params, self.act_min,
+                   self.act_max, self.lanes.all, self.lanes.none)
             tables = _TABLES.get(key)
             if tables is None:
                 vals = np.arange(256, dtype=np.uint8).view(self.in_dtype).astype(np.int64)
@@ -528,14 +562,15 @@ class QuantizedMul(QuantizedBinary):
     def prepare(self, inputs, outputs):
         a, b, out = inputs[0], inputs[1], outputs[0]
         shape, (s1, z1), (s2, z2), (so, zo) = self.setup(inputs, outputs)
-        if np.dtype(a.dtype) == np.int16 and (z1 or z2 or zo) and np.dtype(out.dtype) == np.int16:
+        if self.in_dtype == _INT16 and (z1 or z2 or zo) and self.dtype == _INT16:
             raise self.fail("int16 MUL needs zero points of 0")
-        real = float(f32(f32(s1) * f32(s2)) / f32(so))
+        # s1 * s2 / so in float32 (the scales are float32 values; see round_to_float32)
+        real = round_to_float32(round_to_float32(s1 * s2) / so) if so else float(f32(f32(s1) * f32(s2)) / f32(so))
         self.m = scalar_multiplier(real)
         # LiteRT's x86 int8 MUL narrows its SIMD lanes to int16 (saturating) before adding the
         # output offset with int16 wrap-around; only results beyond int16 see the difference.
         runs = None
-        if np.dtype(out.dtype) == np.int8 and self.m[1] > 0:
+        if self.dtype == _INT8 and self.m[1] > 0:
             runs = simd_lane_runs(a.shape, b.shape, scalar_block=16)
         self.lanes = SimdLanes(runs, shape, same_shapes=False)
         return [shape]

@@ -21,13 +21,19 @@
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import quant_math as qm
 from .base import Kernel, register
 from .conv import PaddedInput
 from .pooling import checked_pool_plan, separable_reduce
-from .quantized_elementwise import inv_sqrt_multiplier_exp_vec, qparams, scalar_multiplier, store_result, wrap32
+from .quantized_elementwise import (inv_sqrt_multiplier_exp_vec, qparams, round_to_float32, scalar_multiplier,
+                                    store_result, wrap32)
+
+_INT8 = np.dtype(np.int8)
+_INT16 = np.dtype(np.int16)
 
 
 class _QuantizedPool(Kernel):
@@ -132,7 +138,7 @@ class _QuantizedReduce(Kernel):
         self.in_shape = tuple(x.shape)
         kept = [1 if i in self.axes else d for i, d in enumerate(x.shape)]
         shape = kept if self.keep_dims else [d for i, d in enumerate(x.shape) if i not in self.axes]
-        self.num = int(np.prod([x.shape[a] for a in self.axes], dtype=np.int64)) if self.axes else 1
+        self.num = math.prod([x.shape[a] for a in self.axes])
         self.setup(x, out)
         return [tuple(shape)]
 
@@ -156,21 +162,24 @@ class QuantizedMean(_QuantizedReduce):
     def setup(self, x, out):
         si, zi = qparams(x, "input")
         so, zo = qparams(out, "output")
-        if np.dtype(x.dtype) == np.int16 and (zi or zo):
+        in_dtype = np.dtype(x.dtype)
+        if in_dtype == _INT16 and (zi or zo):
             raise self.fail("int16 reductions need zero points of 0")
         self.zi, self.zo = zi, zo
         self.qmin, self.qmax = qm.dtype_range(self.dtype)
-        self.fast = (not self.compute_sum and np.dtype(x.dtype) == np.int8 and len(x.shape) == 4
+        self.fast = (not self.compute_sum and in_dtype == _INT8 and len(x.shape) == 4
                      and self.keep_dims and sorted(self.axes) == [1, 2])
+        # float32 arithmetic on the float32 scales in Python floats (see round_to_float32)
+        f32 = round_to_float32
         if self.fast:
             h, w = x.shape[1], x.shape[2]
-            temp = np.float32(np.float32(zi) * np.float32(si)) / np.float32(so)
-            temp = temp + np.float32(0.5) if temp > 0 else temp - np.float32(0.5)
-            self.bias = zo - int(np.trunc(temp))
-            real = np.float32(si) / (np.float32(h * w) * np.float32(so))
-            self.mult = scalar_multiplier(float(real))
+            temp = f32(f32(f32(zi) * si) / so) if so else float(np.float32(zi) * np.float32(si) / np.float32(so))
+            temp = f32(temp + 0.5) if temp > 0 else f32(temp - 0.5)
+            self.bias = zo - int(math.trunc(temp))
+            real = f32(si / f32(f32(float(h * w)) * so)) if so else float(np.float32(si) / np.float32(0))
+            self.mult = scalar_multiplier(real)
             return
-        m, s = scalar_multiplier(float(np.float32(si)) / float(np.float32(so)))
+        m, s = scalar_multiplier(si / so)
         if not self.compute_sum and self.num > 0:
             k = int(self.num).bit_length() - 1
             k = min(k, 32, 31 + s)

@@ -115,3 +115,15 @@ def test_mean_fast_path_simd_rounding(channels):
     assert_matches_litert("MEAN", [x, np.array([1, 2], np.int32)], {"keep_dims": True}, constant_inputs=(1,),
                           input_quant=[Q([0.02652784], [-114]), None], output_quant=[Q([0.00369594], [-75])],
                           version=2)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_mean_fast_path_random_scales(seed):
+    # prepare computes the fast path's bias and multiplier in float32 arithmetic on Python floats
+    rng = np.random.default_rng(100 + seed)
+    si, so = (float(v) for v in 10.0 ** rng.uniform(-3, 0, 2))
+    zi, zo = (int(v) for v in rng.integers(-128, 128, 2))
+    h, w = (int(v) for v in rng.integers(1, 12, 2))
+    x = rand((2, h, w, 19), 200 + seed)
+    assert_matches_litert("MEAN", [x, np.array([1, 2], np.int32)], {"keep_dims": True}, constant_inputs=(1,),
+                          input_quant=[Q([si], [zi]), None], output_quant=[Q([so], [zo])], version=2)
