@@ -620,7 +620,12 @@ class SubgraphExecutor:
         tensor = self.subgraph.tensors[t]
         if tensor.data is not None and tuple(tensor.data.shape) == tuple(shape):
             return np.array(tensor.data, dtype=tensor.numpy_dtype, copy=True)
-        return np.zeros(shape, dtype=tensor.numpy_dtype)
+        value = np.zeros(shape, dtype=tensor.numpy_dtype)
+        q = tensor.quantization
+        if value.dtype == np.int8 and q is not None and q.zero_point.size:
+            # LiteRT's ResetVariableTensor fills an int8 state with its zero point (a real 0.0)
+            value.fill(int(q.zero_point.reshape(-1)[0]))
+        return value
 
     def reset_variable_tensors(self) -> None:
         for t, buf in self._variable_buffers.items():

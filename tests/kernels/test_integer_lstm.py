@@ -157,9 +157,8 @@ def test_integer_lstm_needs_intermediates():
         Interpreter(model_content=model.to_bytes()).allocate_tensors()
 
 
-@pytest.mark.xfail(strict=True, reason="edgelite's runtime zero-fills int8 variable tensors; LiteRT's "
-                   "ResetVariableTensor fills them with the tensor's zero point (runtime/executor.py)")
 def test_zero_point_initial_state():
+    """int8 state tensors start at their zero point (a real 0.0), as LiteRT's ResetVariableTensor."""
     pytest.importorskip("ai_edge_litert")
     rng = np.random.default_rng(7)
     model, feeds, states = build_lstm(rng)
