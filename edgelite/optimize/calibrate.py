@@ -23,6 +23,7 @@ import numpy as np
 
 from ..ir import Model, SignatureDef
 from ..schema import TensorType
+from .lstm import LstmCellRecorder
 
 _MAX_KEPT = 4096  # values kept per tensor per sample for the percentile method
 
@@ -232,10 +233,13 @@ def calibrate(model: Model, representative_data: Any, method: str = "minmax",
         total = len(representative_data)
     bar = _Progress(total, "calibrating" + (f" {signature_key!r}" if sig else ""), progress)
     run = _signature_runner(interp, model, sig) if sig is not None else _main_runner(interp)
+    cells = LstmCellRecorder(model, subgraph_index)
     n = 0
     try:
         for sample in iterate_samples(model, representative_data, subgraph_index, signature_key):
+            cells.before(interp)
             run(sample)
+            cells.after(interp)
             for i in wanted:
                 try:
                     value = interp.get_tensor(i, subgraph_index) if subgraph_index else interp.get_tensor(i)
@@ -250,7 +254,9 @@ def calibrate(model: Model, representative_data: Any, method: str = "minmax",
     if n == 0:
         raise ValueError("representative_data yielded no samples"
                          + (f" for signature {signature_key!r}" if sig else ""))
-    return {i: r.bounds(method, percentile) for i, r in ranges.items() if np.isfinite(r.min)}
+    found = {i: r.bounds(method, percentile) for i, r in ranges.items() if np.isfinite(r.min)}
+    found.update(cells.ranges)  # LSTM cell states (variables: replayed, see lstm.py)
+    return found
 
 
 def _main_runner(interp) -> Callable[[list[np.ndarray]], None]:

@@ -13,7 +13,8 @@ Modes
   weights symmetric int8 per channel, biases int32 (int64 for int16x8) with
   scale ``input_scale * weight_scale``. Ops without one (or listed in
   ``keep_float``) stay float, with DEQUANTIZE before and QUANTIZE after them;
-  the report lists each.
+  the report lists each. UNIDIRECTIONAL_SEQUENCE_LSTM becomes LiteRT's full-integer
+  LSTM in int8 mode (:mod:`.lstm`: int16 power-of-two cell state, intermediates).
 
 The rewrite walks the ops in execution order, so every tensor's integer
 parameters are known before its consumers are visited: outputs of ``same``
@@ -40,6 +41,8 @@ from ..reader import load_model
 from ..schema import TensorType
 from ..sparsity import densify, sparsify_like
 from .calibrate import calibrate, split_by_signature
+from .lstm import OPCODE as LSTM_OPCODE
+from .lstm import integer_lstm_reason, rewrite_lstm
 from .rules import FIXED_OUTPUT, HYBRID_WEIGHTS, RULES, SHAPE_ONLY, OpRule
 
 log = logging.getLogger("edgelite.optimize")
@@ -174,14 +177,19 @@ class _IntegerRewriter:
             return "kept float (keep_float)"
         if op.opcode == "READ_VARIABLE":
             return "reads a resource variable (variables stay float)"
+        if op.opcode == LSTM_OPCODE:
+            why = integer_lstm_reason(self, index, op)
+            if why is not None:
+                return why
+            rule = OpRule("lstm")
         if rule is None:
             return "no integer kernel" + ("" if self.act == "int8" else " for int16x8")
         if self.act == "int16" and not rule.int16:
             return "no int16x8 kernel"
         for pos in self._float_inputs(op):
             t = op.inputs[pos]
-            if t in self.densified:
-                continue
+            if t in self.densified or (rule.kind == "lstm" and self.sg.tensors[t].is_variable):
+                continue  # (the LSTM's states: see lstm.py)
             if self.sg.tensors[t].data is None and t not in self.ranges and t not in self.quantized:
                 return f"input {self.sg.tensors[t].name!r} was never seen in calibration"
         for t in op.outputs:
@@ -315,6 +323,9 @@ class _IntegerRewriter:
 
     def rewrite(self, op: Operator, rule: OpRule) -> None:
         sg = self.sg
+        if rule.kind == "lstm":
+            rewrite_lstm(self, op)
+            return
         if rule.kind == "weighted":
             self.rewrite_weighted(op, rule)
         elif rule.kind == "same":
@@ -369,6 +380,8 @@ class _IntegerRewriter:
             if p is None or not decisions[p] or depth > 8:
                 return
             op = sg.operators[p]
+            if op.opcode not in RULES:
+                return
             kind = RULES[op.opcode].kind
             if kind in ("weighted", "rescale"):
                 self.ranges[t] = (lo, hi)
@@ -378,7 +391,7 @@ class _IntegerRewriter:
                     widen(src, lo, hi, depth + 1)
 
         for i, op in enumerate(sg.operators):
-            if not decisions[i] or RULES[op.opcode].kind != "shared":
+            if not decisions[i] or op.opcode not in RULES or RULES[op.opcode].kind != "shared":
                 continue
             acts = [t for t in op.inputs if t >= 0 and sg.tensors[t].data is None and t in self.ranges]
             lo = min([self.ranges[op.outputs[0]][0]] + [self.ranges[t][0] for t in acts])
@@ -402,7 +415,7 @@ class _IntegerRewriter:
                 continue
             reason = self.why_float(index, op)
             if reason is None:
-                self.rewrite(op, RULES[op.opcode])
+                self.rewrite(op, OpRule("lstm") if op.opcode == LSTM_OPCODE else RULES[op.opcode])
                 self.report.quantized[op.opcode] = self.report.quantized.get(op.opcode, 0) + 1
             elif op.opcode not in SHAPE_ONLY:
                 op.inputs = [self.float_of(t) if t >= 0 else t for t in op.inputs]
@@ -560,7 +573,8 @@ def quantize(model: Model | str | bytes, mode: str = "int8", representative_data
     ``keep_float``: op codes, op indices or op output tensor names to leave in float.
     ``calibration``: "minmax" or "percentile". Returns the new Model, or
     ``(model, QuantizationReport)`` with ``return_report=True``. ``ranges`` skips
-    calibration (``{tensor index: (min, max)}`` of the float model's subgraph 0; with
+    calibration (``{tensor index: (min, max)}`` of the float model's subgraph 0, LSTM cell
+    state tensors included; with
     several signatures ``{signature_key: {tensor index: (min, max)}}``).
     """
     if mode not in MODES:
