@@ -38,7 +38,7 @@ from ..ir import (_SUBGRAPH_OPTION_FIELDS, DimensionMetadata, Model, Operator, Q
                   SignatureDef, Sparsity, Subgraph, Tensor)
 from . import TABLES, TENSOR_BITS, TENSOR_DTYPES, TensorType, opcode_name
 from .codec import UNION_TABLES, Decoder
-from .layout import (CACHED_VECTOR_LEN, INT32_UNPACK, FastPathUnsupported, LayoutCache, int32_tuple,
+from .layout import (INT32_UNPACK, FastPathUnsupported, LayoutCache, int32_tuple,
                      read_string, soffset, uint32, uoffset_targets, utf8_decode, vector_head)
 
 # No TFLite kernel handles more than 6 to 8 dimensions; a longer shape is corruption.
@@ -534,31 +534,15 @@ class FastModelBuilder:
             units = 1
             inputs = outputs = intermediates = ()
             if inputs_rel is not None:
-                p = pos + fo[1] + inputs_rel
-                if p + 4 > size:
-                    raise FastPathUnsupported("Operator.inputs outside the buffer")
-                count = uint32(view, p)[0]
-                if 4 * count > size - p - 4:
-                    raise FastPathUnsupported("Operator.inputs longer than the buffer")
-                if count:
-                    inputs = (INT32_UNPACK[count](view, p + 4) if count <= CACHED_VECTOR_LEN
-                              else int32_tuple(view, size, p))
-                    units += count
-                    if min(inputs) < -1 or max(inputs) >= n:
-                        raise FastPathUnsupported("operator input index out of range")
+                inputs = int32_tuple(view, size, pos + fo[1] + inputs_rel)
+                units += len(inputs)
+                if inputs and (min(inputs) < -1 or max(inputs) >= n):
+                    raise FastPathUnsupported("operator input index out of range")
             if outputs_rel is not None:
-                p = pos + fo[2] + outputs_rel
-                if p + 4 > size:
-                    raise FastPathUnsupported("Operator.outputs outside the buffer")
-                count = uint32(view, p)[0]
-                if 4 * count > size - p - 4:
-                    raise FastPathUnsupported("Operator.outputs longer than the buffer")
-                if count:
-                    outputs = (INT32_UNPACK[count](view, p + 4) if count <= CACHED_VECTOR_LEN
-                               else int32_tuple(view, size, p))
-                    units += count
-                    if min(outputs) < 0 or max(outputs) >= n:
-                        raise FastPathUnsupported("operator output index out of range")
+                outputs = int32_tuple(view, size, pos + fo[2] + outputs_rel)
+                units += len(outputs)
+                if outputs and (min(outputs) < 0 or max(outputs) >= n):
+                    raise FastPathUnsupported("operator output index out of range")
             if intermediates_rel is not None:
                 intermediates = int32_tuple(view, size, pos + fo[8] + intermediates_rel)
                 units += len(intermediates)

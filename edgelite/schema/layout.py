@@ -41,7 +41,7 @@ _utf8 = codecs.utf_8_decode
 # int32 vectors up to this length use a cached Struct; longer ones get a fresh one.
 _CACHED_VECTOR_LEN = 256
 _INT32_STRUCTS = [struct.Struct(f"<{n}i") for n in range(_CACHED_VECTOR_LEN + 1)]
-# INT32_UNPACK[n](buf, pos) reads n int32 (n <= CACHED_VECTOR_LEN), for callers that inline.
+# INT32_UNPACK[n](buf, pos) reads n int32 (n <= _CACHED_VECTOR_LEN; fastread inlines it for tensor shapes, at most MAX_RANK long).
 INT32_UNPACK = tuple(st.unpack_from for st in _INT32_STRUCTS)
 _UOFFSET_STRUCTS = [struct.Struct(f"<{n}I") for n in range(_CACHED_VECTOR_LEN + 1)]
 
@@ -293,4 +293,3 @@ def read_string(view, size: int, pos: int) -> tuple[str, int]:
 soffset = _I32.unpack_from
 uint32 = _U32.unpack_from
 utf8_decode = _utf8
-CACHED_VECTOR_LEN = _CACHED_VECTOR_LEN
