@@ -265,6 +265,8 @@ def _plan_or_fail(kernel: Kernel, *args, **kw) -> WindowPlan:
 class _StridedWindowKernel(Kernel):
     """Reads the stride / dilation / padding / fused activation of Conv2D-style options."""
 
+    prepare_reads_constants = False  # prepare keeps views of the filter and bias; eval reads them
+
     def __init__(self, node):
         super().__init__(node)
         o = self.options
@@ -278,8 +280,6 @@ class _StridedWindowKernel(Kernel):
 @register("CONV_2D", kind="float")
 class Conv2D(_StridedWindowKernel):
     """Float CONV_2D: im2col + GEMM (grouped when the filter is shallower than the input)."""
-
-    prepare_reads_constants = False  # keeps views of the filter and bias; reads them in eval
 
     def prepare(self, inputs, outputs):
         x_shape = _nhwc(self, inputs[0], "input")
@@ -391,8 +391,6 @@ class Conv2D(_StridedWindowKernel):
 @register("DEPTHWISE_CONV_2D", kind="float")
 class DepthwiseConv2D(_StridedWindowKernel):
     """Float DEPTHWISE_CONV_2D: a multiply-add of strided slices per kernel tap."""
-
-    prepare_reads_constants = False  # keeps views of the filter and bias; reads them in eval
 
     def prepare(self, inputs, outputs):
         x_shape = _nhwc(self, inputs[0], "input")
