@@ -68,6 +68,16 @@ SHAPE_ARITHMETIC_OPS = frozenset({
 MAX_SHAPE_VALUE_ELEMENTS = 1024  # larger results are left to invoke
 
 
+def _eval_into_new(kernel, inputs: list, shapes: list, dtypes: list) -> list[np.ndarray]:
+    """Run ``kernel`` once into freshly allocated outputs; the arrays it returned, where it
+    returned its own, cast to the output types."""
+    outs = [np.empty(shape, dtype) for shape, dtype in zip(shapes, dtypes)]
+    ret = kernel.eval(inputs, outs)
+    if ret is not None:
+        outs = [o if r is None else np.asarray(r, dtype=o.dtype) for r, o in zip(ret, outs)]
+    return outs
+
+
 def _int_shape(shape) -> tuple[int, ...]:
     """``shape`` as a tuple of Python ints (kernels may return lists or numpy integers)."""
     if type(shape) is tuple:
@@ -481,10 +491,8 @@ class SubgraphExecutor:
                 raise KernelError(f"{op.name} (node {n}): constant_outputs() do not match the "
                                   f"prepared shapes {shapes} and output types")
         else:
-            outs = [np.empty(shape, out_specs[k].dtype) for k, shape in enumerate(shapes)]
-            ret = kernel.eval([self.buffers[t] if t >= 0 else None for t in op.inputs], outs)
-            if ret is not None:
-                outs = [np.asarray(r, dtype=o.dtype) if r is not None else o for r, o in zip(ret, outs)]
+            outs = _eval_into_new(kernel, [self.buffers[t] if t >= 0 else None for t in op.inputs], shapes,
+                                  [spec.dtype for spec in out_specs])
         for t, value in zip(op.outputs, outs):
             value.flags.writeable = False
             self.buffers[t] = value
@@ -509,10 +517,8 @@ class SubgraphExecutor:
         if outs is None:
             if any(spec is not None and spec.data is None for spec in in_specs):
                 return None  # a kernel that needs input values it cannot have yet
-            outs = [np.empty(shape, spec.dtype) for shape, spec in zip(shapes, out_specs)]
-            ret = kernel.eval([None if spec is None else spec.data for spec in in_specs], outs)
-            if ret is not None:
-                outs = [o if r is None else np.asarray(r, dtype=o.dtype) for r, o in zip(ret, outs)]
+            outs = _eval_into_new(kernel, [None if spec is None else spec.data for spec in in_specs], shapes,
+                                  [spec.dtype for spec in out_specs])
         values = []
         for o, shape, spec in zip(outs, shapes, out_specs):
             o = np.array(o, dtype=spec.dtype)  # a copy: the kernel may keep (and reuse) its own
@@ -532,15 +538,9 @@ class SubgraphExecutor:
             return
         pending, self._pending_folds = self._pending_folds, {}
         for n, (kernel, ins, targets) in sorted(pending.items()):
-            op = self.nodes[n].op
             ret = kernel.eval(ins, targets)
             if ret is not None:
-                for r, target in zip(ret, targets):
-                    if r is not None and r is not target:
-                        if np.shape(r) != target.shape:
-                            raise KernelError(f"{op.name} (node {n}): eval returned shape "
-                                              f"{list(np.shape(r))}, prepare said {list(target.shape)}")
-                        np.copyto(target, r, casting="unsafe")
+                self._store_returned(n, ret, targets)  # copied into the reserved targets
             for target in targets:
                 target.flags.writeable = False
 
