@@ -134,16 +134,22 @@ def _round_clip_cast(ctx, node, src, s, z, pshape, perm, out_dt):
 def _quantize_runtime(ctx, node, out_dt, zp_name):
     """QuantizeLinear with a per-tensor scale / zero point computed in the graph."""
     x, scale_name = node.inputs[0], node.inputs[1]
-    for n in (scale_name, zp_name):
-        if n and int(np.prod(ctx.shape(n))) != 1:
-            raise Unsupported("QuantizeLinear with per-axis parameters computed at run time")
-    perm = ctx.layout(x)
-    rank = ctx.rank(x)
-    pshape = L.physical_shape(ctx.shape(x), perm)
+    perm, rank, pshape = _runtime_param_layout(ctx, node, zp_name)
     src = ctx.input(x, perm)
     s = _scalar_float(ctx, scale_name, rank)
     z = _scalar_float(ctx, zp_name, rank) if zp_name else ctx.constant(np.zeros([1] * rank, np.float32))
     _round_clip_cast(ctx, node, src, s, z, pshape, perm, out_dt)
+
+
+def _runtime_param_layout(ctx, node, zp_name) -> tuple:
+    """(layout, rank, physical shape) of a Quantize/DequantizeLinear input whose scale / zero
+    point are computed in the graph; those must be per-tensor (one element)."""
+    x = node.inputs[0]
+    for n in (node.inputs[1], zp_name):
+        if n and int(np.prod(ctx.shape(n))) != 1:
+            raise Unsupported(f"{node.op_type} with per-axis parameters computed at run time")
+    perm = ctx.layout(x)
+    return perm, ctx.rank(x), L.physical_shape(ctx.shape(x), perm)
 
 
 def _scalar_float(ctx, name: str, rank: int) -> int:
@@ -218,12 +224,7 @@ def _same_quantization(q, want) -> bool:
 
 def _dequantize_runtime(ctx, node, zp_name):
     x, scale_name = node.inputs[0], node.inputs[1]
-    for n in (scale_name, zp_name):
-        if n and int(np.prod(ctx.shape(n))) != 1:
-            raise Unsupported("DequantizeLinear with per-axis parameters computed at run time")
-    perm = ctx.layout(x)
-    rank = ctx.rank(x)
-    pshape = L.physical_shape(ctx.shape(x), perm)
+    perm, rank, pshape = _runtime_param_layout(ctx, node, zp_name)
     f = emit_temp(ctx, "CAST", [ctx.input(x, perm)], pshape, np.float32)
     if zp_name:
         f = emit_temp(ctx, "SUB", [f, _scalar_float(ctx, zp_name, rank)], pshape)
