@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -471,49 +472,68 @@ def _compact(model: Model, subgraph_index: int = 0) -> None:
             sig.outputs = {k: mapping[v] for k, v in sig.outputs.items()}
 
 
+def _compact_changed(model: Model, changed: set[int]) -> None:
+    for si in sorted(changed):
+        _compact(model, si)
+
+
 # --- dynamic range and float16 ----------------------------------------------------
 def _quantize_dynamic(model: Model, per_channel: bool, min_elements: int, keep_float: set,
-                      report: QuantizationReport) -> None:
-    sg = model.main
-    for index, op in enumerate(sg.operators):
-        spec = HYBRID_WEIGHTS.get(op.opcode)
-        if spec is None:
-            continue
-        names = {sg.tensors[t].name for t in op.outputs}
-        if op.opcode in keep_float or index in keep_float or names & keep_float:
-            report.float_ops.append((index, op.opcode, next(iter(names), ""), "kept float (keep_float)"))
-            continue
-        positions, axis, version = spec
-        changed = False
-        for pos in positions:
-            if pos >= len(op.inputs) or op.inputs[pos] < 0:
+                      report: QuantizationReport) -> set[int]:
+    """int8 weights for the hybrid-capable ops of every subgraph (signatures, control-flow
+    bodies); op indices in ``keep_float`` name ops of subgraph 0. Returns the subgraphs changed."""
+    changed = set()
+    for si, sg in enumerate(model.subgraphs):
+        for index, op in enumerate(sg.operators):
+            if HYBRID_WEIGHTS.get(op.opcode) is None:
                 continue
-            w = sg.tensors[op.inputs[pos]]
-            if w.data is None or w.dtype != TensorType.FLOAT32 or w.sparsity is not None \
-                    or w.data.size < min_elements:
+            names = {sg.tensors[t].name for t in op.outputs}
+            if op.opcode in keep_float or (si == 0 and index in keep_float) or names & keep_float:
+                report.float_ops.append((index, op.opcode, next(iter(names), ""), "kept float (keep_float)"))
                 continue
-            use_axis = axis if per_channel else None
-            qw, scale = quantize_symmetric(w.data, use_axis)
-            q = Quantization(scale=scale, zero_point=np.zeros(scale.size, np.int64),
-                             quantized_dimension=use_axis or 0)
-            op.inputs[pos] = sg.add_constant(w.name + "_int8", qw, quantization=q)
-            changed = True
-        if changed:
-            if op.options is not None and "asymmetric_quantize_inputs" in op.options:
-                op.options["asymmetric_quantize_inputs"] = True
-            op.version = max(op.version, version)
-            report.quantized[op.opcode] = report.quantized.get(op.opcode, 0) + 1
+            if _hybrid_weights(sg, op, per_channel, min_elements, report):
+                changed.add(si)
+    return changed
+
+
+def _hybrid_weights(sg, op, per_channel: bool, min_elements: int, report: QuantizationReport) -> bool:
+    """Quantize the weights of one hybrid-capable op; True if any was."""
+    positions, axis, version = HYBRID_WEIGHTS[op.opcode]
+    changed = False
+    for pos in positions:
+        if pos >= len(op.inputs) or op.inputs[pos] < 0:
+            continue
+        w = sg.tensors[op.inputs[pos]]
+        if w.data is None or w.dtype != TensorType.FLOAT32 or w.sparsity is not None \
+                or w.data.size < min_elements:
+            continue
+        use_axis = axis if per_channel else None
+        qw, scale = quantize_symmetric(w.data, use_axis)
+        q = Quantization(scale=scale, zero_point=np.zeros(scale.size, np.int64),
+                         quantized_dimension=use_axis or 0)
+        op.inputs[pos] = sg.add_constant(w.name + "_int8", qw, quantization=q)
+        changed = True
+    if changed:
+        if op.options is not None and "asymmetric_quantize_inputs" in op.options:
+            op.options["asymmetric_quantize_inputs"] = True
+        op.version = max(op.version, version)
+        report.quantized[op.opcode] = report.quantized.get(op.opcode, 0) + 1
+    return changed
 
 
 def _fits_float16(data: np.ndarray) -> bool:
     return bool(np.all(np.abs(data) <= _FLOAT16_MAX))
 
 
-def _quantize_float16(model: Model, report: QuantizationReport) -> None:
-    """float32 constants -> float16 + DEQUANTIZE. A sparse constant expanded by DENSIFY
-    stays sparse: float16 values -> DENSIFY (float16) -> DEQUANTIZE, since LiteRT's DENSIFY
-    needs a constant input; sparse constants read directly by other ops stay float32."""
-    sg = model.main
+def _quantize_float16(model: Model, report: QuantizationReport) -> set[int]:
+    """float32 constants -> float16 + DEQUANTIZE, in every subgraph. A sparse constant
+    expanded by DENSIFY stays sparse: float16 values -> DENSIFY (float16) -> DEQUANTIZE,
+    since LiteRT's DENSIFY needs a constant input; sparse constants read directly by other
+    ops stay float32. Returns the subgraphs changed."""
+    return {si for si, sg in enumerate(model.subgraphs) if _float16_subgraph(sg, report)}
+
+
+def _float16_subgraph(sg, report: QuantizationReport) -> bool:
     twins: dict[int, int] = {}
     head: list[Operator] = []
     body: list[Operator] = []
@@ -548,9 +568,11 @@ def _quantize_float16(model: Model, report: QuantizationReport) -> None:
                 twins[t] = out
             op.inputs[pos] = twins[t]
     sg.operators = head + body
-    report.quantized["DEQUANTIZE (float16 weights)"] = len(head) + sparse
-    if sparse:
-        report.quantized["DENSIFY (sparse float16 weights)"] = sparse
+    for key, count in (("DEQUANTIZE (float16 weights)", len(head) + sparse),
+                       ("DENSIFY (sparse float16 weights)", sparse)):
+        if count:
+            report.quantized[key] = report.quantized.get(key, 0) + count
+    return bool(head or sparse)
 
 
 # --- public API ----------------------------------------------------------------------
@@ -583,11 +605,9 @@ def quantize(model: Model | str | bytes, mode: str = "int8", representative_data
     keep = set(keep_float)
     report = QuantizationReport(mode)
     if mode == "dynamic":
-        _quantize_dynamic(m, per_channel, min_elements, keep, report)
-        _compact(m)
+        _compact_changed(m, _quantize_dynamic(m, per_channel, min_elements, keep, report))
     elif mode == "float16":
-        _quantize_float16(m, report)
-        _compact(m)
+        _compact_changed(m, _quantize_float16(m, report))
     else:
         act = "int8" if mode == "int8" else "int16"
         io = tuple(_io_name(v, act) for v in (inference_input_type, inference_output_type))
