@@ -2,8 +2,9 @@
 
 Pipeline: import (shape inference + constant folding) -> ONNX-level passes (BatchNorm folding)
 -> lowering node by node in topological order with layout tracking -> graph outputs in the
-requested layout -> TFLite-level cleanup passes. Every problem found is collected and reported
-together in one :class:`edgelite.ConversionError`.
+requested layout -> TFLite-level cleanup passes -> QDQ folding (quantized ONNX models become int8
+ops, :mod:`edgelite.convert.qdq`). Every problem found is collected and reported together in one
+:class:`edgelite.ConversionError`.
 """
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from . import layout as L
 from . import passes
 from .context import Context, NeedsConstant, Unsupported, Value, tflite_type
 from .lowering import LOWERINGS
-from .onnx_import import import_onnx
+from .onnx_import import import_onnx, load_onnx
+from .qdq import fold_qdq, weight_scale_candidates
 
 
 def from_onnx(model_or_path, *, nhwc_io: bool = False, input_shapes: dict | None = None,
-              bind_inputs: dict | None = None, optimize: bool = True, stats: dict | None = None) -> Model:
+              bind_inputs: dict | None = None, optimize: bool = True, stats: dict | None = None,
+              fold_quantization: bool = True) -> Model:
     """Convert an ONNX model (path, bytes or ``onnx.ModelProto``) to an :class:`edgelite.ir.Model`.
 
     nhwc_io:      4-D and 5-D inputs and outputs are channels-last (NHWC / NDHWC), so conv nets need no
@@ -30,9 +33,13 @@ def from_onnx(model_or_path, *, nhwc_io: bool = False, input_shapes: dict | None
     bind_inputs:  graph inputs to freeze as constants, ``{"name": array}``.
     optimize:     run the cleanup passes (activation fusion, dedup, dead code removal).
     stats:        if a dict is given, it is filled with pass statistics.
+    fold_quantization: a QDQ model's ops between DequantizeLinear and QuantizeLinear become int8 TFLite
+                  ops where TFLite has them (False: they stay float between QUANTIZE and DEQUANTIZE).
     Raises :class:`edgelite.ConversionError` listing every problem found.
     """
-    graph = import_onnx(model_or_path, bind_inputs=bind_inputs, input_shapes=input_shapes)
+    onnx_model = load_onnx(model_or_path)
+    weight_scales = weight_scale_candidates(onnx_model) if fold_quantization else []
+    graph = import_onnx(onnx_model, bind_inputs=bind_inputs, input_shapes=input_shapes)
     problems = list(graph.problems)  # opset / input problems; conversion goes on to find the rest
     io_types = demote_floats(graph)
     n_bn = passes.fold_batchnorm(graph) if optimize else 0
@@ -123,6 +130,9 @@ def from_onnx(model_or_path, *, nhwc_io: bool = False, input_shapes: dict | None
     if optimize:
         info.update(passes.cleanup(sg))
     else:
+        sg.remove_unused()
+    if fold_quantization and any(op.opcode == "DEQUANTIZE" for op in sg.operators):
+        info["int8_ops_from_qdq"] = fold_qdq(sg, weight_scales)
         sg.remove_unused()
     if stats is not None:
         stats.update(info)

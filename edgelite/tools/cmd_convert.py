@@ -22,6 +22,9 @@ def add_parser(subparsers) -> None:
                    help="only check the model's opsets and op types against what the converter supports")
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME:D0,D1,...",
                    help="fix the shape of a dynamic input (repeatable)")
+    p.add_argument("--keep-qdq", action="store_true",
+                   help="a quantized (QDQ) model keeps float ops between QUANTIZE and DEQUANTIZE "
+                        "instead of int8 ops")
     from .cmd_quantize import add_quantize_arguments
     add_quantize_arguments(p.add_argument_group("quantization (as edgelite quantize)"), default_mode=None)
     p.set_defaults(func=run)
@@ -64,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     from ..convert import from_onnx
     t0 = time.perf_counter()
     stats: dict = {}
-    model = from_onnx(onnx_model, nhwc_io=args.nhwc_io, input_shapes=_parse_shapes(args.input_shape), stats=stats)
+    model = from_onnx(onnx_model, nhwc_io=args.nhwc_io, input_shapes=_parse_shapes(args.input_shape), stats=stats,
+                      fold_quantization=not args.keep_qdq)
     dt = time.perf_counter() - t0
     report = None
     if args.mode:

@@ -47,12 +47,18 @@ def _qdq_conv_model(qtype, per_axis_weights: bool):
 
 @pytest.mark.parametrize("qtype", [np.int8, np.uint8])
 @pytest.mark.parametrize("per_axis", [False, True])
-def test_qdq_conv_matches_onnxruntime(qtype, per_axis):
+@pytest.mark.parametrize("fold", [True, False])
+def test_qdq_conv_matches_onnxruntime(qtype, per_axis, fold):
     m = _qdq_conv_model(qtype, per_axis)
     x = np.random.default_rng(1).uniform(-3, 3, (1, 3, 6, 6)).astype(np.float32)
-    model = from_onnx(m)
+    model = from_onnx(m, fold_quantization=fold)
     hist = model.op_histogram()
-    assert hist.get("QUANTIZE") == 2 and hist.get("DEQUANTIZE") == 2, hist
+    if fold:  # x -> QUANTIZE -> int8 CONV_2D -> DEQUANTIZE
+        assert hist.get("QUANTIZE") == 1 and hist.get("DEQUANTIZE") == 1, hist
+        conv = next(op for op in model.main.operators if op.opcode == "CONV_2D")
+        assert model.main.tensors[conv.inputs[1]].numpy_dtype == np.int8
+    else:
+        assert hist.get("QUANTIZE") == 2 and hist.get("DEQUANTIZE") == 2, hist
     ref = run_onnxruntime(m.SerializeToString(), {"x": x})[0]
     for got in _both(model, [x]):
         # one quantization step of the output (0.1) covers a flipped rounding of an accumulated tie
