@@ -57,3 +57,17 @@ def test_convert_without_mode_stays_float(tmp_path, onnx_file):
     assert main(["convert", str(onnx_file), "-o", str(out)]) == 0
     consts = [t for t in load_model(str(out)).main.tensors if t.data is not None]
     assert consts and not {t.dtype for t in consts} & {TensorType.INT8, TensorType.FLOAT16}
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_convert_qdq_model_folds_unless_keep_qdq(tmp_path, keep, capsys):
+    from convert.test_quantize_lowering import _qdq_conv_model
+    src = tmp_path / "qdq.onnx"
+    onnx.save(_qdq_conv_model(np.int8, True), str(src))
+    out = tmp_path / "qdq.tflite"
+    assert main(["convert", str(src), "-o", str(out)] + (["--keep-qdq"] if keep else [])) == 0
+    printed = capsys.readouterr().out
+    assert ("int8_ops_from_qdq" in printed) != keep
+    sg = load_model(str(out)).main
+    conv = next(op for op in sg.operators if op.opcode == "CONV_2D")
+    assert sg.tensors[conv.outputs[0]].dtype == (TensorType.FLOAT32 if keep else TensorType.INT8)
