@@ -9,7 +9,7 @@ from .base import Kernel, KernelError, TensorSpec, lookup, register, registered_
 FAMILIES = [
     "elementwise", "activations", "reduce", "conv", "pooling", "matmul", "shape_ops",
     "array_ops", "image", "detection", "recurrent", "control_flow", "variables",
-    "quantize", "quantized_conv", "quantized_elementwise", "quantized_misc", "quantized_activations", "hybrid", "sparse",
+    "quantize", "quantized_conv", "quantized_elementwise", "quantized_misc", "quantized_activations", "fused_swish", "hybrid", "sparse",
     "bitwise", "bidirectional", "svdf", "integer_lstm",
     "embedding", "segments", "matrix_ops", "hashtable", "spectral", "conv3d", "random_ops",
 ]

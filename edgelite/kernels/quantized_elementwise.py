@@ -423,15 +423,18 @@ class QuantizedBinary(Kernel):
         return self._tables
 
     def eval_by_table(self, x1: np.ndarray, x2: np.ndarray, out: np.ndarray | None):
+        index = np.empty(self.lanes.out_shape, np.uint16)
+        np.multiply(x1.view(np.uint8), np.uint16(256), out=index, dtype=np.uint16)
+        np.bitwise_or(index, x2.view(np.uint8), out=index)
+        return self.lookup(index, *self.pair_tables(), out)
+
+    def lookup(self, index: np.ndarray, scalar, vector, out: np.ndarray | None):
+        """Each output element from the scalar-path or SIMD-path table (``lanes``), at ``index``."""
         lanes = self.lanes
         result = None
         if out is None:
             out = np.empty(lanes.out_shape, self.dtype)
             result = [out]
-        index = np.empty(lanes.out_shape, np.uint16)
-        np.multiply(x1.view(np.uint8), np.uint16(256), out=index, dtype=np.uint16)
-        np.bitwise_or(index, x2.view(np.uint8), out=index)
-        scalar, vector = self.pair_tables()
         if lanes.none:
             np.take(scalar, index, out=out, mode="clip")
         elif lanes.all:
