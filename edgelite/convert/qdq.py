@@ -8,21 +8,22 @@ subgraph, turns every op that TFLite computes in int8 into the int8 op, with the
 parameters the QDQ nodes give (TFLite's quantization spec, as in
 :mod:`edgelite.optimize.rules`):
 
-* **weighted** (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) whose data input is a
+* **weighted** (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV) whose data input is a
   DEQUANTIZE of an int8 tensor and whose output feeds only a QUANTIZE to int8: the op
   reads the int8 tensor and writes the QUANTIZE's output. Its int8 weights are recovered
   from the float constant the DequantizeLinear was folded into: ``round(w / s)`` for the
   scales ``s`` of the model's weight DequantizeLinear nodes, accepted only if it gives back
   every float weight bit for bit (and symmetric, as TFLite requires); otherwise the op stays
   float. The bias becomes int32 of scale ``input_scale * weight_scale``.
-* **rescale** (ADD, SUB, MUL, MEAN): data inputs from int8 DEQUANTIZEs, output into one
-  QUANTIZE, whose parameters the op takes.
+* **rescale** (ADD, SUB, MUL, MEAN, BATCH_MATMUL): data inputs from int8 DEQUANTIZEs, output
+  into one QUANTIZE, whose parameters the op takes; CONCATENATION too, its inputs with other
+  parameters first requantized (int8 -> int8 QUANTIZE, as TF's converter aligns them).
 * **fixed** (SOFTMAX, LOGISTIC, TANH): as rescale, with the output parameters TFLite's
   kernels require (1/256 and -128 for SOFTMAX and LOGISTIC, 1/128 and 0 for TANH); if the
   QUANTIZE after it has other parameters, it becomes an int8-to-int8 requantization (one
   more rounding than the QDQ model does).
-* **same** (pooling and data movement, CONCATENATION when every input has one set of
-  parameters): the int8 output keeps the input's parameters. If the op's output feeds
+* **same** (pooling and data movement, PADV2 with its pad value quantized, CONCATENATION when
+  every input has one set of parameters): the int8 output keeps the input's parameters. If the op's output feeds
   exactly a QUANTIZE with those parameters, that is its output; otherwise a DEQUANTIZE is
   put after the op for its float readers, so the DEQUANTIZE sinks through data movement
   (the layout TRANSPOSEs, a Flatten's RESHAPE) to the next int8 op.
@@ -44,16 +45,17 @@ from collections import defaultdict
 import numpy as np
 
 from ..ir import Operator, Quantization, Subgraph
-from ..optimize.rules import FIXED_OUTPUT, RULES
+from ..optimize.rules import FIXED_OUTPUT, RULES, OpRule
 from ..schema import TensorType
 
-WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
-RESCALE = {"ADD", "SUB", "MUL", "MEAN"}
+WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"}
+RESCALE = {"ADD", "SUB", "MUL", "MEAN", "BATCH_MATMUL"}
 FIXED = {"SOFTMAX", "LOGISTIC", "TANH"}
-SAME = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "TRANSPOSE", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "PAD",
-        "STRIDED_SLICE", "SLICE", "GATHER", "RESIZE_NEAREST_NEIGHBOR", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH",
-        "CONCATENATION"}
+SAME = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "TRANSPOSE", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "PAD", "PADV2",
+        "STRIDED_SLICE", "SLICE", "GATHER", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR", "DEPTH_TO_SPACE",
+        "SPACE_TO_DEPTH", "CONCATENATION"}
 INT32_MAX = 2 ** 31 - 1
+_PADV2 = OpRule("same", (0,), version=2)  # not in the PTQ rules (TF's quantizer gives MaxPool padding PAD)
 
 
 def weight_scale_candidates(onnx_model) -> list[np.ndarray]:
@@ -84,6 +86,10 @@ def weight_scale_candidates(onnx_model) -> list[np.ndarray]:
 
 def _per_tensor(q: Quantization | None) -> bool:
     return q is not None and q.scale.size == 1 and q.zero_point.size <= 1
+
+
+def _quant(scale: float, zp: int) -> Quantization:
+    return Quantization(scale=np.array([scale], np.float32), zero_point=np.array([zp], np.int64))
 
 
 def _params(q: Quantization) -> tuple[float, int]:
@@ -163,31 +169,40 @@ class _Folder:
         self.absorbed.add(id(q))
 
     # -- the op kinds ---------------------------------------------------------------
-    def fold(self, op: Operator) -> list[Operator]:
-        """Fold ``op`` if it can be; returns the ops to insert after it."""
+    def fold(self, op: Operator) -> tuple[list[Operator], list[Operator]]:
+        """Fold ``op`` if it can be; returns the ops to insert before and after it."""
         code = op.opcode
         if code in WEIGHTED:
             self.fold_weighted(op)
         elif code in RESCALE or code in FIXED:
             self.fold_rescale(op)
+        elif code == "CONCATENATION":
+            before = self.fold_concatenation(op)
+            if before is not None:
+                return before, []
+            return [], self.fold_same(op)
         elif code in SAME:
-            return self.fold_same(op)
-        return []
+            return [], self.fold_same(op)
+        return [], []
 
     def fold_weighted(self, op: Operator) -> None:
         rule = RULES[op.opcode]
         sg = self.sg
-        x = self.int8_source(op.inputs[0])
-        q = self.sole_quantize(op.outputs[0])
-        if x is None or q is None or len(op.inputs) < 2:
+        data = rule.data_inputs[0]
+        if len(op.inputs) <= max(data, rule.weight_input):
             return
-        weights = self.int8_weights(op.inputs[1], rule.weight_axis)
+        x = self.int8_source(op.inputs[data])
+        q = self.sole_quantize(op.outputs[0])
+        if x is None or q is None:
+            return
+        weights = self.int8_weights(op.inputs[rule.weight_input], rule.weight_axis)
         if weights is None:
             return
         weights, w_scale = weights
         bias = None
-        if len(op.inputs) > 2 and op.inputs[2] >= 0:
-            b = sg.tensors[op.inputs[2]]
+        has_bias = len(op.inputs) > rule.bias_input and op.inputs[rule.bias_input] >= 0
+        if has_bias:
+            b = sg.tensors[op.inputs[rule.bias_input]]
             if b.data is None or b.dtype != TensorType.FLOAT32:
                 return
             # per channel like the weights, or one scale (XNNPACK refuses a mix)
@@ -197,10 +212,10 @@ class _Folder:
                 return
             bias = sg.add_constant(b.name + "_int32", qb.astype(np.int32),
                                    quantization=Quantization(scale=b_scale, zero_point=np.zeros(b_scale.size, np.int64)))
-        self.set_input(op, 0, x)
-        self.set_input(op, 1, weights)
+        self.set_input(op, data, x)
+        self.set_input(op, rule.weight_input, weights)
         if bias is not None:
-            self.set_input(op, 2, bias)
+            self.set_input(op, rule.bias_input, bias)
         self.take_output(op, 0, q)
         op.version = max(op.version, rule.version)
         self.folded += 1
@@ -252,10 +267,11 @@ class _Folder:
 
     def fold_same(self, op: Operator) -> list[Operator]:
         sg = self.sg
+        rule = _PADV2 if op.opcode == "PADV2" else RULES[op.opcode]
         if op.opcode == "CONCATENATION":
             positions = list(range(len(op.inputs)))
         else:
-            positions = list(RULES[op.opcode].data_inputs)
+            positions = list(rule.data_inputs)
         if len(op.outputs) != 1 or not positions or max(positions) >= len(op.inputs):
             return []
         sources = [self.int8_source(op.inputs[i]) for i in positions]
@@ -265,9 +281,11 @@ class _Folder:
         if len(params) != 1:
             return []
         scale, zp = params.pop()
+        if op.opcode == "PADV2" and not self.quantize_pad_value(op, scale, zp):
+            return []
         for i, s in zip(positions, sources):
             self.set_input(op, i, s)
-        op.version = max(op.version, RULES[op.opcode].version)
+        op.version = max(op.version, rule.version)
         self.folded += 1
         out = op.outputs[0]
         q = self.sole_quantize(out)
@@ -285,6 +303,51 @@ class _Folder:
         self.producer[out] = dq
         self.readers[qt].append(dq)
         return [dq]
+
+    def quantize_pad_value(self, op: Operator, scale: float, zp: int) -> bool:
+        """PADV2's constant pad value, quantized with the data's parameters (-inf, MaxPool's
+        padding, becomes -128); False if it is not a float constant."""
+        if len(op.inputs) < 3 or op.inputs[2] < 0:
+            return True
+        v = self.sg.tensors[op.inputs[2]]
+        if v.data is None or v.dtype != TensorType.FLOAT32:
+            return False
+        with np.errstate(invalid="ignore", over="ignore"):
+            q = np.clip(np.round(np.asarray(v.data, np.float64) / scale) + zp, -128, 127)
+        if np.any(np.isnan(q)):
+            return False
+        self.set_input(op, 2, self.sg.add_constant(v.name + "_int8", q.astype(np.int8),
+                                                   quantization=_quant(scale, zp)))
+        return True
+
+    def fold_concatenation(self, op: Operator) -> list[Operator] | None:
+        """CONCATENATION of int8 inputs with different parameters into one QUANTIZE: inputs
+        that differ from its parameters are requantized first (int8 -> int8 QUANTIZE ops, as
+        TF's converter aligns them). Returns the ops to insert before, or None (not this case)."""
+        sources = [self.int8_source(t) for t in op.inputs]
+        q = self.sole_quantize(op.outputs[0]) if len(op.outputs) == 1 else None
+        if q is None or not sources or any(s is None for s in sources):
+            return None
+        sg = self.sg
+        out = _params(sg.tensors[q.outputs[0]].quantization)
+        if all(_params(sg.tensors[s].quantization) == out for s in sources):
+            return None  # the same-parameters case (fold_same)
+        before = []
+        for pos, s in enumerate(sources):
+            if _params(sg.tensors[s].quantization) != out:
+                src = sg.tensors[s]
+                r = sg.add_tensor(src.name + "_requantized", src.shape, TensorType.INT8,
+                                  quantization=_quant(*out), shape_signature=src.shape_signature)
+                requantize = Operator("QUANTIZE", [s], [r], version=2)
+                self.readers[s].append(requantize)
+                self.producer[r] = requantize
+                before.append(requantize)
+                s = r
+            self.set_input(op, pos, s)
+        self.take_output(op, 0, q)
+        op.version = max(op.version, RULES["CONCATENATION"].version)
+        self.folded += 1
+        return before
 
     # -- QUANTIZE of DEQUANTIZE -------------------------------------------------------
     def simplify_requantize(self, op: Operator) -> bool:
@@ -345,7 +408,9 @@ def fold_qdq(sg: Subgraph, candidates: list[np.ndarray]) -> int:
                 continue
             result.append(op)
             continue
+        before, after = folder.fold(op)
+        result.extend(before)
         result.append(op)
-        result.extend(folder.fold(op))
+        result.extend(after)
     sg.operators = [op for op in result if id(op) not in folder.absorbed]
     return folder.folded

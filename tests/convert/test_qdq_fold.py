@@ -24,7 +24,7 @@ from edgelite.convert import from_onnx
 from edgelite.schema import TensorType
 
 from .helpers import _drive, run_edgelite
-from .nets import MobileNetV2ish
+from .nets import MobileNetV2ish, build
 
 
 class SqueezeExcite(nn.Module):
@@ -46,7 +46,18 @@ class SqueezeExcite(nn.Module):
         return torch.softmax(self.fc(z.mean((2, 3)) @ self.w), -1)
 
 
-NETS = {"mobilenet_v2ish": (MobileNetV2ish, (1, 3, 32, 32)), "squeeze_excite": (SqueezeExcite, (1, 3, 16, 16))}
+NETS = {"mobilenet_v2ish": (MobileNetV2ish, (1, 3, 32, 32)), "squeeze_excite": (SqueezeExcite, (1, 3, 16, 16)),
+        # deeper: PADV2 (MaxPool padding), TRANSPOSE_CONV, CONCATENATION of differently scaled
+        # inputs, RESIZE_BILINEAR
+        "resnet18": (lambda: build("resnet18")[0], (1, 3, 64, 64)), "unet": (lambda: build("unet")[0], (1, 3, 32, 32))}
+# onnxruntime's QLinear kernels requantize in float (ties to even), LiteRT's in fixed point: one
+# layer's result can differ by a rounding near ties, SOFTMAX/LOGISTIC add one (LiteRT's fixed output
+# parameters, then the model's). The shallow nets stay within one output step of onnxruntime; in the
+# deep ones the differences compound through the layers (ResNet-18: up to 3 steps on one logit), so
+# there the check is that the int8 model is as close to the float network as onnxruntime's run of the
+# QDQ model is (mean error at most twice onnxruntime's: ResNet-18 0.9-1.2x, U-Net 1.8x, the U-Net's
+# sigmoid being the extra rounding).
+SHALLOW = {"mobilenet_v2ish", "squeeze_excite"}
 
 
 class _Samples(quantization.CalibrationDataReader):
@@ -108,9 +119,11 @@ def _output_step(model) -> float:
     return float(sg.tensors[last.inputs[0]].quantization.scale[0])
 
 
-@pytest.mark.parametrize("net", list(NETS))
-@pytest.mark.parametrize("per_channel", [True, False])
-@pytest.mark.parametrize("activation", ["QInt8", "QUInt8"])
+CASES = [(net, pc, act) for net in ("mobilenet_v2ish", "squeeze_excite") for pc in (True, False)
+         for act in ("QInt8", "QUInt8")] + [("resnet18", True, "QInt8"), ("unet", True, "QUInt8")]
+
+
+@pytest.mark.parametrize("net,per_channel,activation", CASES)
 def test_qdq_network_becomes_int8(float_onnx, net, per_channel, activation):
     qdq = _quantized(float_onnx[net], per_channel, getattr(quantization.QuantType, activation))
     stats: dict = {}
@@ -128,7 +141,11 @@ def test_qdq_network_becomes_int8(float_onnx, net, per_channel, activation):
     x = np.random.default_rng(5).standard_normal(NETS[net][1]).astype(np.float32)
     ours = run_edgelite(model, [x])[0]
     reference = ort.InferenceSession(str(qdq)).run(None, {"x": x})[0]
-    assert np.max(np.abs(ours - reference)) <= _output_step(model) * 1.001
+    if net in SHALLOW:
+        assert np.max(np.abs(ours - reference)) <= _output_step(model) * 1.001
+    else:
+        exact = ort.InferenceSession(str(float_onnx[net])).run(None, {"x": x})[0]
+        assert np.mean(np.abs(ours - exact)) <= 2 * np.mean(np.abs(reference - exact))
     pytest.importorskip("ai_edge_litert")
     assert np.array_equal(run_litert_builtin(model, [x])[0], ours)
 
