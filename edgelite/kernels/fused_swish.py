@@ -11,13 +11,14 @@ The pair is fused only when nothing else can see the LOGISTIC's output: the MUL 
 only reader, it is not a subgraph output, and the interpreter does not preserve every
 tensor (``experimental_preserve_all_tensors``). Both kernels are chosen by the registry
 (``when`` predicates, one graph analysis per lookup pass): :class:`FusedSwishMul`
-computes the MUL from ``x`` and :class:`SkippedLogistic` does no work.
+computes the MUL from ``x`` and :class:`SkippedLogistic` does no work. The pairing is worked
+out once per interpreter (``Runtime.graph_analysis``), not once per kernel.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .base import lookup_pass_cached, op_data_kind, register
+from .base import op_data_kind, register
 from .quantized_activations import QuantizedLogistic
 from .quantized_elementwise import QuantizedMul
 
@@ -57,8 +58,8 @@ def _pairs_of(node) -> dict[int, tuple[int, int]]:
     if runtime is None:  # a lone kernel (tests): no graph to fuse in
         return {}
     sg = node.subgraph
-    return lookup_pass_cached(("swish_pairs", id(sg)),
-                              lambda: _swish_pairs(sg, bool(getattr(runtime, "preserve_all_tensors", False))))
+    return runtime.graph_analysis(("swish_pairs", id(sg)),
+                                  lambda: _swish_pairs(sg, bool(runtime.preserve_all_tensors)))
 
 
 def _is_fused_mul(node) -> bool:
@@ -66,7 +67,11 @@ def _is_fused_mul(node) -> bool:
 
 
 def _is_fused_logistic(node) -> bool:
-    return node.op.opcode == "LOGISTIC" and any(k == node.index for k, _ in _pairs_of(node).values())
+    if node.op.opcode != "LOGISTIC" or node.runtime is None:
+        return False
+    fused = node.runtime.graph_analysis(("swish_logistics", id(node.subgraph)),
+                                        lambda: {k for k, _ in _pairs_of(node).values()})
+    return node.index in fused
 
 
 @register("LOGISTIC", kind="int8", priority=5, when=_is_fused_logistic)

@@ -123,6 +123,15 @@ class Runtime:
         self.depth = 0  # nesting of subgraph calls (the profiler sees depth 0 only)
         self._checked = False
         self._scratch: list[np.ndarray] = []
+        self._analyses: dict = {}
+
+    def graph_analysis(self, key, compute: Callable[[], object]):
+        """``compute()``, once per ``key`` for this runtime: whole-graph facts that several kernels'
+        ``when`` predicates and prepares share (which LOGISTIC feeds which MUL, say). Like the
+        executors' nodes and kernel choices, it assumes the model is not edited while it runs."""
+        if key not in self._analyses:
+            self._analyses[key] = compute()
+        return self._analyses[key]
 
     def scratch(self, slot: int, nbytes: int) -> np.ndarray:
         """A uint8 work buffer of ``nbytes``, one per ``slot``, shared by all kernels of this runtime.
