@@ -106,6 +106,13 @@ class Kernel:
     def fail(self, message: str) -> "KernelError":
         return KernelError(f"{self.op_desc.name} (node {self.node.index}): {message}")
 
+    def require_io(self, inputs: list, outputs: list, names: str, required: int, optional: int = 0) -> None:
+        """Raise unless there are ``required`` present inputs (then up to ``optional`` more, which
+        may be omitted) and one output; ``names`` lists them for the message, e.g. ``"input, filter[, bias]"``."""
+        if not required <= len(inputs) <= required + optional or len(outputs) != 1 \
+                or any(x is None for x in inputs[:required]):
+            raise self.fail(f"needs inputs ({names}) and one output")
+
     def dims_from(self, value, what: str = "shape") -> tuple[int, ...]:
         """An output shape read from a shape tensor's value; negative dimensions are an error."""
         dims = tuple(int(d) for d in np.asarray(value).reshape(-1))

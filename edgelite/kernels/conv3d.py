@@ -77,8 +77,7 @@ class _Conv3DBase(Kernel):
 @register("CONV_3D", kind="float")
 class Conv3D(_Conv3DBase):
     def prepare(self, inputs, outputs):
-        if len(inputs) not in (2, 3) or len(outputs) != 1 or inputs[0] is None or inputs[1] is None:
-            raise self.fail("needs inputs (input, filter[, bias]) and one output")
+        self.require_io(inputs, outputs, "input, filter[, bias]", 2, optional=1)
         x, w = inputs[0], inputs[1]
         bias = inputs[2] if len(inputs) == 3 else None
         self.check_common(x, w, bias, outputs[0], w.shape[4] if len(w.shape) == 5 else 0)
@@ -121,8 +120,7 @@ class Conv3D(_Conv3DBase):
 @register("CONV_3D_TRANSPOSE", kind="float")
 class Conv3DTranspose(_Conv3DBase):
     def prepare(self, inputs, outputs):
-        if len(inputs) not in (3, 4) or len(outputs) != 1 or None in inputs[:3]:
-            raise self.fail("needs inputs (output_shape, filter, input[, bias]) and one output")
+        self.require_io(inputs, outputs, "output_shape, filter, input[, bias]", 3, optional=1)
         shape, w, x = inputs[:3]
         bias = inputs[3] if len(inputs) == 4 else None
         self.check_common(x, w, bias, outputs[0], w.shape[3] if len(w.shape) == 5 else 0)

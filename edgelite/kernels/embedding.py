@@ -36,8 +36,7 @@ _HYBRID_OUTPUT_TYPES = (np.dtype(np.float32), np.dtype(np.float16))
 @register("EMBEDDING_LOOKUP", kind="any")
 class EmbeddingLookup(Kernel):
     def prepare(self, inputs, outputs):
-        if len(inputs) != 2 or len(outputs) != 1 or None in inputs:
-            raise self.fail("needs inputs (ids, table) and one output")
+        self.require_io(inputs, outputs, "ids, table", 2)
         ids, table = inputs
         out = outputs[0]
         if len(ids.shape) != 1 or ids.dtype != np.int32:
@@ -96,8 +95,7 @@ _COMBINERS = {0: "SUM", 1: "MEAN", 2: "SQRTN"}
 @register("EMBEDDING_LOOKUP_SPARSE", kind="any")
 class EmbeddingLookupSparse(Kernel):
     def prepare(self, inputs, outputs):
-        if len(inputs) != 5 or len(outputs) != 1 or None in inputs:
-            raise self.fail("needs inputs (ids, indices, dense_shape, weights, table) and one output")
+        self.require_io(inputs, outputs, "ids, indices, dense_shape, weights, table", 5)
         ids, indices, shape, weights, table = inputs
         for name, spec, rank, dtype in (("ids", ids, 1, np.int32), ("indices", indices, 2, np.int32),
                                         ("dense_shape", shape, 1, np.int32), ("weights", weights, 1, np.float32)):
@@ -209,8 +207,7 @@ class LshProjection(Kernel):
     """Sign bits of random projections of the input rows (see the module docstring)."""
 
     def prepare(self, inputs, outputs):
-        if len(inputs) not in (2, 3) or len(outputs) != 1 or inputs[0] is None or inputs[1] is None:
-            raise self.fail("needs inputs (hash, input[, weight]) and one output")
+        self.require_io(inputs, outputs, "hash, input[, weight]", 2, optional=1)
         seeds, x = inputs[0], inputs[1]
         weight = inputs[2] if len(inputs) == 3 else None
         if len(seeds.shape) != 2 or seeds.dtype != np.float32:

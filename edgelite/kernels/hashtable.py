@@ -173,8 +173,7 @@ class HashtableImport(_HashtableKernel):
 @register("HASHTABLE_FIND", kind="any")
 class HashtableFind(_HashtableKernel):
     def prepare(self, inputs, outputs):
-        if len(inputs) != 3 or None in inputs or len(outputs) != 1:
-            raise self.fail("needs inputs (handle, keys, default_value) and one output")
+        self.require_io(inputs, outputs, "handle, keys, default_value", 3)
         _, keys, default = inputs
         self.check_pair(keys.dtype, outputs[0].dtype)
         if default.dtype != outputs[0].dtype:

@@ -63,8 +63,7 @@ class MatrixDiag(Kernel):
 @register("MATRIX_SET_DIAG", kind="any")
 class MatrixSetDiag(Kernel):
     def prepare(self, inputs, outputs):
-        if len(inputs) != 2 or len(outputs) != 1 or None in inputs:
-            raise self.fail("needs inputs (input, diagonal) and one output")
+        self.require_io(inputs, outputs, "input, diagonal", 2)
         x, d = inputs
         if len(x.shape) < 2:
             raise self.fail(f"the input must have at least 2 dimensions, got shape {list(x.shape)}")
@@ -95,8 +94,7 @@ _SPARSE_VALUE_TYPES = {np.dtype(t) for t in (np.int32, np.int64, np.int8, np.uin
 @register("SPARSE_TO_DENSE", kind="any")
 class SparseToDense(Kernel):
     def prepare(self, inputs, outputs):
-        if len(inputs) != 4 or len(outputs) != 1 or None in inputs:
-            raise self.fail("needs inputs (indices, output_shape, values, default_value) and one output")
+        self.require_io(inputs, outputs, "indices, output_shape, values, default_value", 4)
         indices, shape, values, default = inputs
         if len(indices.shape) > 2:
             raise self.fail(f"indices must be 0-D, 1-D or 2-D, got {len(indices.shape)} dimensions")
@@ -156,8 +154,7 @@ class SparseToDense(Kernel):
 @register("DYNAMIC_UPDATE_SLICE", kind="any")
 class DynamicUpdateSlice(Kernel):
     def prepare(self, inputs, outputs):
-        if len(inputs) != 3 or len(outputs) != 1 or None in inputs:
-            raise self.fail("needs inputs (operand, update, start_indices) and one output")
+        self.require_io(inputs, outputs, "operand, update, start_indices", 3)
         operand, update, start = inputs
         if update.dtype != operand.dtype or outputs[0].dtype != operand.dtype:
             raise self.fail(f"operand, update and output types must match ({operand.dtype}, {update.dtype}, "
@@ -239,8 +236,7 @@ class Bitcast(Kernel):
 @register("DILATE", kind="any")
 class Dilate(Kernel):
     def prepare(self, inputs, outputs):
-        if len(inputs) != 3 or len(outputs) != 1 or None in inputs:
-            raise self.fail("needs inputs (input, dilations, padding_value) and one output")
+        self.require_io(inputs, outputs, "input, dilations, padding_value", 3)
         x, dil, pad = inputs
         rank = len(x.shape)
         if dil.dtype != np.int32 or tuple(dil.shape) != (rank,):
@@ -289,9 +285,8 @@ _WINDOW_TYPES = {np.dtype(t) for t in (np.bool_, np.int8, np.int16, np.int32, np
 @register("REDUCE_WINDOW", kind="any")
 class ReduceWindow(Kernel):
     def prepare(self, inputs, outputs):
-        if len(inputs) != 5 or len(outputs) != 1 or None in inputs:
-            raise self.fail("needs inputs (input, init_value, window_dimensions, window_strides, "
-                            "window_dilations) and one output")
+        self.require_io(inputs, outputs, "input, init_value, window_dimensions, window_strides, "
+                            "window_dilations", 5)
         x, init, dims, strides, dilations = inputs
         for name, spec in (("window_dimensions", dims), ("window_strides", strides),
                            ("window_dilations", dilations)):

@@ -224,8 +224,7 @@ class RandomStandardNormal(_DistributionKernel):
 @register("MULTINOMIAL", kind="any")
 class Multinomial(_RandomKernel):
     def prepare(self, inputs, outputs):
-        if len(inputs) != 2 or len(outputs) != 1 or None in inputs:
-            raise self.fail("needs inputs (logits, num_samples) and one output")
+        self.require_io(inputs, outputs, "logits, num_samples", 2)
         logits, num = inputs
         if logits.dtype != np.float32:
             raise self.fail(f"logits must be float32, got {logits.dtype}")

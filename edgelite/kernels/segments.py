@@ -36,8 +36,7 @@ class _SegmentKernel(Kernel):
 @register("SEGMENT_SUM", kind="any")
 class SegmentSum(_SegmentKernel):
     def prepare(self, inputs, outputs):
-        if len(inputs) != 2 or len(outputs) != 1 or None in inputs:
-            raise self.fail("needs inputs (data, segment_ids) and one output")
+        self.require_io(inputs, outputs, "data, segment_ids", 2)
         data, ids = inputs
         self.check_types(data, ids)
         if len(data.shape) < 1:
@@ -97,8 +96,7 @@ class UnsortedSegment(_SegmentKernel):
         self.ufunc = _UNSORTED_OPS[node.op.name]
 
     def prepare(self, inputs, outputs):
-        if len(inputs) != 3 or len(outputs) != 1 or None in inputs:
-            raise self.fail("needs inputs (data, segment_ids, num_segments) and one output")
+        self.require_io(inputs, outputs, "data, segment_ids, num_segments", 3)
         data, ids, num = inputs
         self.check_types(data, ids)
         if num.dtype != np.int32:

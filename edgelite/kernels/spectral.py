@@ -24,8 +24,7 @@ def _is_power_of_two(v: int) -> bool:
 @register("RFFT2D", kind="any")
 class Rfft2d(Kernel):
     def prepare(self, inputs, outputs):
-        if len(inputs) != 2 or len(outputs) != 1 or None in inputs:
-            raise self.fail("needs inputs (input, fft_length) and one output")
+        self.require_io(inputs, outputs, "input, fft_length", 2)
         x, length = inputs
         if len(x.shape) < 2:
             raise self.fail(f"the input needs at least 2 dimensions, got shape {list(x.shape)}")
