@@ -12,10 +12,11 @@ parameters the QDQ nodes give (TFLite's quantization spec, as in
   DEQUANTIZE of an int8 tensor and whose output feeds only a QUANTIZE to int8: the op
   reads the int8 tensor and writes the QUANTIZE's output. Its int8 weights are recovered
   from the float constant the DequantizeLinear was folded into: ``round(w / s)`` for the
-  scales ``s`` of the model's weight DequantizeLinear nodes, accepted only if it gives back
-  every float weight bit for bit (and symmetric, as TFLite requires); otherwise the op stays
-  float. The bias becomes int32 of scale ``input_scale * weight_scale``.
-* **rescale** (ADD, SUB, MUL, MEAN, BATCH_MATMUL): data inputs from int8 DEQUANTIZEs, output
+  scales ``s`` of the model's weight DequantizeLinear nodes (zero point 0), accepted only if it
+  gives back every float weight bit for bit; otherwise the op stays float. -128 is accepted:
+  PyTorch's symmetric qint8 weights use it (scale max|w| / 127.5), and LiteRT's builtin and
+  XNNPACK kernels compute it exactly, though TFLite's spec asks for [-127, 127]. The bias becomes int32 of scale ``input_scale * weight_scale``.
+* **rescale** (ADD, SUB, MUL, MEAN, BATCH_MATMUL, RELU, RELU6, LEAKY_RELU, HARD_SWISH): data inputs from int8 DEQUANTIZEs, output
   into one QUANTIZE, whose parameters the op takes; CONCATENATION too, its inputs with other
   parameters first requantized (int8 -> int8 QUANTIZE, as TF's converter aligns them).
 * **fixed** (SOFTMAX, LOGISTIC, TANH): as rescale, with the output parameters TFLite's
@@ -49,7 +50,7 @@ from ..optimize.rules import FIXED_OUTPUT, RULES, OpRule
 from ..schema import TensorType
 
 WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"}
-RESCALE = {"ADD", "SUB", "MUL", "MEAN", "BATCH_MATMUL"}
+RESCALE = {"ADD", "SUB", "MUL", "MEAN", "BATCH_MATMUL", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH"}
 FIXED = {"SOFTMAX", "LOGISTIC", "TANH"}
 SAME = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "TRANSPOSE", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "PAD", "PADV2",
         "STRIDED_SLICE", "SLICE", "GATHER", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR", "DEPTH_TO_SPACE",
@@ -107,7 +108,7 @@ def _recover_weights(w: np.ndarray, axis: int, candidates: list[np.ndarray]):
             shape[axis] = s.size
         s64 = s.astype(np.float64).reshape(shape if s.size > 1 else [1] * w.ndim)
         q = np.round(w.astype(np.float64) / s64)
-        if q.min() < -127 or q.max() > 127:
+        if q.min() < -128 or q.max() > 127:
             continue
         if np.array_equal((q * s64).astype(np.float32), w):
             return q.astype(np.int8), s.copy()

@@ -166,3 +166,52 @@ def test_fold_quantization_false_keeps_float_ops(float_onnx):
     qdq = _quantized(float_onnx["mobilenet_v2ish"], True, quantization.QuantType.QInt8)
     model = from_onnx(str(qdq), fold_quantization=False)
     assert _float_compute_ops(model)["CONV_2D"] > 0
+
+
+def test_pytorch_qat_model_becomes_int8(tmp_path):
+    """PyTorch's own quantization-aware training (eager mode), converted and exported to ONNX:
+    QuantizeLinear -> Cast -> DequantizeLinear chains, qint8 weights reaching -128, int32 biases
+    and a separate ReLU between DequantizeLinear and QuantizeLinear."""
+    from torch.ao.quantization import (
+        DeQuantStub,
+        QuantStub,
+        convert,
+        get_default_qat_qconfig,
+        prepare_qat,
+    )
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant, self.dequant = QuantStub(), DeQuantStub()
+            self.c1, self.c2 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1)
+            self.relu, self.fc = nn.ReLU(), nn.Linear(8 * 8 * 8, 10)
+
+        def forward(self, x):
+            x = self.c2(self.relu(self.c1(self.quant(x))))
+            return self.dequant(self.fc(torch.flatten(x, 1)))
+
+    torch.manual_seed(0)
+    net = Net().train()
+    net.qconfig = get_default_qat_qconfig("x86")
+    net = prepare_qat(net)
+    opt = torch.optim.SGD(net.parameters(), 0.01)
+    for _ in range(5):
+        loss = net(torch.randn(4, 3, 8, 8)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    path = tmp_path / "qat.onnx"
+    torch.onnx.export(convert(net.eval()), torch.randn(1, 3, 8, 8), str(path), input_names=["x"],
+                      output_names=["y"], opset_version=17, dynamo=False)
+    model = from_onnx(str(path))
+    assert not _float_compute_ops(model), _float_compute_ops(model)
+    sg = model.main
+    weights = [sg.tensors[op.inputs[1]].data for op in sg.operators if op.opcode in ("CONV_2D", "FULLY_CONNECTED")]
+    assert len(weights) == 3 and min(int(w.min()) for w in weights) == -128
+    x = np.random.default_rng(0).standard_normal((1, 3, 8, 8)).astype(np.float32)
+    ours = run_edgelite(model, [x])[0]
+    reference = ort.InferenceSession(str(path)).run(None, {"x": x})[0]
+    assert np.max(np.abs(ours - reference)) <= _output_step(model) * 1.001
+    pytest.importorskip("ai_edge_litert")
+    assert np.array_equal(run_litert_builtin(model, [x])[0], ours)
