@@ -154,6 +154,12 @@ class _Folder:
         out = self.sg.tensors[q.outputs[0]]
         return q if out.dtype == TensorType.INT8 and _per_tensor(out.quantization) else None
 
+    def int8_like(self, t: int, suffix: str, scale: float, zp: int) -> int:
+        """A new int8 tensor shaped like ``t``, with these (per-tensor) parameters."""
+        src = self.sg.tensors[t]
+        return self.sg.add_tensor(src.name + suffix, src.shape, TensorType.INT8, quantization=_quant(scale, zp),
+                                  shape_signature=src.shape_signature)
+
     # -- rewiring -----------------------------------------------------------------
     def set_input(self, op: Operator, pos: int, t: int) -> None:
         old = op.inputs[pos]
@@ -254,10 +260,7 @@ class _Folder:
             scale, zp = _params(out.quantization)
             if zp != want[1] or abs(scale - want[0]) > 1e-6 * want[0]:
                 # the kernel's own parameters, then the QUANTIZE requantizes to the model's
-                fixed = self.sg.add_tensor(out.name + "_fixed", out.shape, TensorType.INT8,
-                                           quantization=Quantization(scale=np.array([want[0]], np.float32),
-                                                                     zero_point=np.array([want[1]], np.int64)),
-                                           shape_signature=out.shape_signature)
+                fixed = self.int8_like(q.outputs[0], "_fixed", *want)
                 self.readers[op.outputs[0]] = []
                 op.outputs[0] = fixed
                 self.producer[fixed] = op
@@ -294,10 +297,7 @@ class _Folder:
             self.take_output(op, 0, q)
             return []
         # float readers remain: int8 output with the input's parameters, then a DEQUANTIZE
-        f = sg.tensors[out]
-        quant = Quantization(scale=np.array([scale], np.float32), zero_point=np.array([zp], np.int64))
-        qt = sg.add_tensor(f.name + "_int8", f.shape, TensorType.INT8, quantization=quant,
-                           shape_signature=f.shape_signature)
+        qt = self.int8_like(out, "_int8", scale, zp)
         op.outputs[0] = qt
         self.producer[qt] = op
         dq = Operator("DEQUANTIZE", [qt], [out], version=2)
@@ -336,9 +336,7 @@ class _Folder:
         before = []
         for pos, s in enumerate(sources):
             if _params(sg.tensors[s].quantization) != out:
-                src = sg.tensors[s]
-                r = sg.add_tensor(src.name + "_requantized", src.shape, TensorType.INT8,
-                                  quantization=_quant(*out), shape_signature=src.shape_signature)
+                r = self.int8_like(s, "_requantized", *out)
                 requantize = Operator("QUANTIZE", [s], [r], version=2)
                 self.readers[s].append(requantize)
                 self.producer[r] = requantize
@@ -349,6 +347,23 @@ class _Folder:
         op.version = max(op.version, RULES["CONCATENATION"].version)
         self.folded += 1
         return before
+
+    # -- uint8 activations ------------------------------------------------------------
+    def uint8_to_int8(self) -> None:
+        """uint8 activations between QUANTIZE and DEQUANTIZE become int8 (zero point - 128)."""
+        sg = self.sg
+        io = set(sg.inputs) | self.outputs
+        for t, op in self.producer.items():
+            tensor = sg.tensors[t]
+            if op.opcode != "QUANTIZE" or tensor.dtype != TensorType.UINT8 or t in io \
+                    or not _per_tensor(tensor.quantization) or sg.tensors[op.inputs[0]].dtype != TensorType.FLOAT32:
+                continue
+            readers = self.readers.get(t, [])
+            if not readers or any(r.opcode != "DEQUANTIZE" for r in readers):
+                continue
+            scale, zp = _params(tensor.quantization)
+            tensor.dtype = TensorType.INT8
+            tensor.quantization = _quant(scale, zp - 128)
 
     # -- QUANTIZE of DEQUANTIZE -------------------------------------------------------
     def simplify_requantize(self, op: Operator) -> bool:
@@ -372,34 +387,12 @@ class _Folder:
         return False
 
 
-def _uint8_to_int8(sg: Subgraph) -> None:
-    """uint8 activations between QUANTIZE and DEQUANTIZE become int8 (zero point - 128)."""
-    producer = {t: op for op in sg.operators for t in op.outputs}
-    readers: dict[int, list[Operator]] = defaultdict(list)
-    for op in sg.operators:
-        for t in op.inputs:
-            if t >= 0:
-                readers[t].append(op)
-    io = set(sg.inputs) | set(sg.outputs)
-    for t, op in producer.items():
-        tensor = sg.tensors[t]
-        if op.opcode != "QUANTIZE" or tensor.dtype != TensorType.UINT8 or t in io \
-                or not _per_tensor(tensor.quantization) or sg.tensors[op.inputs[0]].dtype != TensorType.FLOAT32:
-            continue
-        if not readers[t] or any(r.opcode != "DEQUANTIZE" for r in readers[t]):
-            continue
-        scale, zp = _params(tensor.quantization)
-        tensor.dtype = TensorType.INT8
-        tensor.quantization = Quantization(scale=np.array([scale], np.float32),
-                                           zero_point=np.array([zp - 128], np.int64))
-
-
 def fold_qdq(sg: Subgraph, candidates: list[np.ndarray]) -> int:
     """Rewrite ``sg`` as described in the module docstring; returns the number of ops now
-    computed in int8. Run :func:`edgelite.convert.passes.cleanup` afterwards (it drops the
-    DEQUANTIZE ops nobody reads any more)."""
-    _uint8_to_int8(sg)
+    computed in int8. Run ``sg.remove_unused()`` afterwards (it drops the DEQUANTIZE ops
+    nobody reads any more)."""
     folder = _Folder(sg, candidates)
+    folder.uint8_to_int8()
     result: list[Operator] = []
     for op in list(sg.operators):
         if id(op) in folder.absorbed:
