@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import op_data_kind, register
+from .base import Node, op_data_kind, register
 from .quantized_activations import QuantizedLogistic
 from .quantized_elementwise import QuantizedMul
 
@@ -88,12 +88,12 @@ class FusedSwishMul(QuantizedMul):
 
     def prepare(self, inputs, outputs):
         shapes = super().prepare(inputs, outputs)
-        _k, self.gate_position = _pairs_of(self.node)[self.node.index]
+        k, self.gate_position = _pairs_of(self.node)[self.node.index]
         x, gate = inputs[1 - self.gate_position], inputs[self.gate_position]
         if tuple(x.shape) != tuple(shapes[0]):
             raise self.fail(f"swish input of shape {list(x.shape)} but output {list(shapes[0])}")
-        self.logistic = QuantizedLogistic(self.node)
-        self.logistic.options = {}
+        sg = self.node.subgraph  # the LOGISTIC's own kernel gives its table
+        self.logistic = QuantizedLogistic(Node(op=sg.operators[k], index=k, subgraph=sg, runtime=self.node.runtime))
         self.logistic.prepare([x], [gate])
         self._composed = None
         return shapes
