@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgelite.optimize.calibrate import _main_runner
+
 ZOO = Path(os.environ.get("EDGELITE_ZOO", Path(__file__).resolve().parents[2] / "shared" / "zoo"))
 
 # name -> input specs (shape, dtype, low, high), copied from make_zoo.py
@@ -48,19 +50,10 @@ def make_runner(content: bytes, engine: str):
     else:
         from edgelite import Interpreter
         it = Interpreter(model_content=content)
-    shapes = {}
+    invoke = _main_runner(it)  # the calibrator's runner: resizes and allocates when shapes change
 
     def run(inputs):
-        details = it.get_input_details()
-        key = tuple(x.shape for x in inputs)
-        if shapes.get("k") != key:
-            for d, x in zip(details, inputs):
-                it.resize_tensor_input(d["index"], list(x.shape))
-            it.allocate_tensors()
-            shapes["k"] = key
-        for d, x in zip(details, inputs):
-            it.set_tensor(d["index"], x)
-        it.invoke()
+        invoke(inputs)
         return [it.get_tensor(d["index"]).astype(np.float64) for d in it.get_output_details()]
     return run
 
