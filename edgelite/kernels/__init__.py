@@ -12,6 +12,8 @@ FAMILIES = [
     "quantize", "quantized_conv", "quantized_elementwise", "quantized_misc", "quantized_activations", "fused_swish", "hybrid", "sparse",
     "bitwise", "bidirectional", "svdf", "integer_lstm",
     "embedding", "segments", "matrix_ops", "hashtable", "spectral", "conv3d", "random_ops",
+    # custom-op packs, registered by custom code in the same registry
+    "litert_custom", "mediapipe", "signal",
 ]
 
 for _name in FAMILIES:

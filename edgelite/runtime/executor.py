@@ -40,8 +40,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..ir import Model
-from ..kernels.base import (EMPTY_SCALE, EMPTY_ZERO_POINT, KernelError, Node, TensorSpec, data_kind,
-                            lookup_all)
+from ..kernels.base import EMPTY_SCALE, EMPTY_ZERO_POINT, KernelError, Node, TensorSpec, data_kind
+from ..kernels.resolver import OpResolver
 from ..schema import TENSOR_DTYPES
 from .memory_plan import BufferRequest, plan_arena
 
@@ -112,8 +112,9 @@ class OpTiming(NamedTuple):
 class Runtime:
     """The state shared by all subgraphs of one interpreter (``node.runtime`` for kernels)."""
 
-    def __init__(self, model: Model, preserve_all_tensors: bool = False):
+    def __init__(self, model: Model, preserve_all_tensors: bool = False, resolver: OpResolver | None = None):
         self.model = model
+        self.resolver = resolver or OpResolver()
         self.preserve_all_tensors = preserve_all_tensors
         self.executors: list[SubgraphExecutor | None] = [None] * len(model.subgraphs)
         self.variables: dict[str, np.ndarray] = {}  # resource variables (VAR_HANDLE keys)
@@ -226,7 +227,7 @@ class SubgraphExecutor:
         self.index = index
         self.subgraph = sg = runtime.model.subgraphs[index]
         self.nodes = [Node(op=op, index=i, subgraph=sg, runtime=runtime) for i, op in enumerate(sg.operators)]
-        self.kernel_classes = lookup_all(self.nodes)
+        self.kernel_classes = runtime.resolver.lookup_all(self.nodes)
         self._kernel_cache: list[dict] = [{} for _ in self.nodes]
         tensors = sg.tensors
         self.input_shapes: list[tuple] = [tuple(tensors[t].shape) for t in sg.inputs]

@@ -13,7 +13,9 @@ import sys
 
 from ..errors import ConversionError, ModelError
 
-COMMANDS = ["inspect", "run", "bench", "convert", "quantize", "debug_quant"]
+COMMANDS = ["inspect", "run", "bench", "convert", "quantize", "debug_quant",
+            # each listed module is optional until it exists (see build_parser)
+            "metadata", "tasks", "mp_tasks", "micro", "viz", "batch", "export_onnx", "model_maker"]
 
 
 class UserError(Exception):
