@@ -22,10 +22,13 @@ import numpy as np
 from .errors import ModelError
 from .ir import Model
 from .reader import gc_paused, load_model
+from .kernels.custom_ops import apply_registerers
+from .kernels.resolver import OpResolver
 from .runtime import OpTiming, Runtime, UnsupportedOpsError
 from .schema import tensor_type_name, tensor_type_of
 
-__all__ = ["Interpreter", "SignatureRunner", "OpResolverType", "OpTiming", "UnsupportedOpsError"]
+__all__ = ["Interpreter", "InterpreterWithCustomOps", "SignatureRunner", "OpResolverType", "OpTiming",
+           "UnsupportedOpsError"]
 
 
 @enum.unique
@@ -194,8 +197,9 @@ class Interpreter:
                  experimental_default_delegate_latest_features: bool = False,
                  experimental_compress_quantization_zero_points: bool = False,
                  experimental_disable_delegate_node_fusion: bool = False,
-                 experimental_force_delegate_node_profiling: bool = False):
-        # The delegate-related flags are accepted for compatibility; edgelite has no delegates.
+                 experimental_force_delegate_node_profiling: bool = False,
+                 custom_op_registerers: list | None = None):
+        # The other delegate-related flags are accepted for compatibility (no effect in edgelite).
         self._experimental_compress_quantization_zero_points = experimental_compress_quantization_zero_points
         if _resolver_type(experimental_op_resolver_type) is None:
             raise ValueError(f"Unrecognized passed in op resolver type: {experimental_op_resolver_type}")
@@ -221,14 +225,22 @@ class Interpreter:
             raise ValueError("`model_path` or `model_content` must be specified.")
         else:
             raise ValueError("Can't both provide `model_path` and `model_content`")
+        self._delegation = None  # edgelite/delegates: partitions replaced by DELEGATE nodes
         if experimental_delegates:
-            raise ValueError("edgelite runs on numpy and cannot apply delegates "
-                             f"({len(experimental_delegates)} given)")
+            from .delegates.apply import apply_delegates
+            self._delegation = apply_delegates(model, experimental_delegates, num_threads or 1)
+            model = self._delegation.model
         self.model = model
         self._blas_threads = BlasThreads(num_threads or 1)
-        self._runtime = Runtime(model, preserve_all_tensors=bool(experimental_preserve_all_tensors))
+        # custom_op_registerers: kernels for this interpreter's custom ops (docs/custom_ops.md)
+        resolver = OpResolver()
+        apply_registerers(resolver, custom_op_registerers)
+        self._runtime = Runtime(model, preserve_all_tensors=bool(experimental_preserve_all_tensors),
+                                resolver=resolver)
         self._allocated: set[int] = set()
         self._signature_defs = self.get_signature_list()
+        if self._delegation is not None:
+            self._delegation.install(self._runtime.resolver)
 
     # -- helpers ------------------------------------------------------------------
     def _check_subgraph(self, subgraph_index: int) -> None:
@@ -518,3 +530,13 @@ def _sparsity_details(sparsity) -> dict:
                          "array_indices": np.asarray(dm.array_indices, np.int32)})
     return {"traversal_order": np.array(sparsity.traversal_order, np.int32),
             "block_map": np.array(sparsity.block_map, np.int32), "dim_metadata": dims}
+
+
+class InterpreterWithCustomOps(Interpreter):
+    """LiteRT's ``InterpreterWithCustomOps``: ``Interpreter`` with ``custom_op_registerers`` first.
+
+    Registerers are Python callables or names (see :mod:`edgelite.kernels.custom_ops`).
+    """
+
+    def __init__(self, custom_op_registerers: list | None = None, **kwargs):
+        super().__init__(custom_op_registerers=custom_op_registerers, **kwargs)
