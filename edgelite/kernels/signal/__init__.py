@@ -13,6 +13,6 @@ Ops that carry state across invokes keep it in their kernel instance; ``reset_st
 restores it as TFLM's Reset does. See docs/custom_ops.md.
 """
 from . import filterbank_ops, framing_ops, spectral_ops  # noqa: F401  (registers the kernels)
-from .options import SignalKernel, decode_flexbuffer_map
+from .options import SignalKernel
 
-__all__ = ["SignalKernel", "decode_flexbuffer_map"]
+__all__ = ["SignalKernel"]

@@ -6,23 +6,10 @@ in the map (its keys sorted), which is the same as reading them by key.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from ..base import Kernel
-
-
-def decode_flexbuffer_map(buf) -> dict[str, Any]:
-    """The flexbuffers map in ``buf`` as a dict (an empty dict for no options)."""
-    if buf is None or len(buf) == 0:
-        return {}
-    from flatbuffers import flexbuffers
-    raw = np.asarray(buf, dtype=np.uint8).tobytes() if isinstance(buf, np.ndarray) else bytes(buf)
-    value = flexbuffers.GetRoot(raw).Value
-    if not isinstance(value, dict):
-        raise ValueError(f"custom options are a flexbuffers {type(value).__name__}, not a map")
-    return value
+from ..custom_options import flexbuffer_options
 
 
 class SignalKernel(Kernel):
@@ -30,10 +17,7 @@ class SignalKernel(Kernel):
 
     def __init__(self, node):
         super().__init__(node)
-        try:
-            self.signal_options = decode_flexbuffer_map(self.op_desc.custom_options)
-        except Exception as e:  # a corrupt buffer: say which node it is
-            raise self.fail(f"cannot decode its flexbuffers custom options: {e}") from None
+        self.signal_options = flexbuffer_options(self)  # ModelError naming the op if corrupt
 
     def int_option(self, key: str, minimum: int | None = None) -> int:
         """Integer option ``key`` (required), at least ``minimum`` when given."""
