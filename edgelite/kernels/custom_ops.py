@@ -29,9 +29,10 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
+from . import base
 from .base import Kernel, register, registered_ops
 
-__all__ = ["register_custom_op", "apply_registerers", "kernel_from_function", "BUILTIN_PACKS",
+__all__ = ["register_custom_op", "unregister_custom_op", "apply_registerers", "kernel_from_function", "BUILTIN_PACKS",
            "CustomOpRegisterer"]
 
 # Registerer names accepted by Interpreter(custom_op_registerers=[...]) -> the module of the pack.
@@ -44,7 +45,8 @@ BUILTIN_PACKS: dict[str, str] = {
 CustomOpRegisterer = Any  # a callable (resolver -> None | pairs | dict) or a str (see module doc)
 
 # User registrations outrank the packs shipped with edgelite, and later ones outrank earlier ones.
-_USER_PRIORITY = itertools.count(1_000_000)
+USER_PRIORITY_BASE = 1_000_000
+_USER_PRIORITY = itertools.count(USER_PRIORITY_BASE)
 
 
 def _as_kernel_class(name: str, kernel) -> type:
@@ -71,6 +73,21 @@ def register_custom_op(name: str, kernel) -> type:
     cls = _as_kernel_class(name, kernel)
     register(name, kind="any", priority=next(_USER_PRIORITY))(cls)
     return cls
+
+
+def unregister_custom_op(name: str) -> int:
+    """Remove the kernels :func:`register_custom_op` registered for ``name`` (edgelite's own stay).
+
+    Returns how many were removed.
+    """
+    entries = base._REGISTRY.get(name, [])
+    kept = [e for e in entries if e[0] < USER_PRIORITY_BASE]
+    removed = len(entries) - len(kept)
+    if kept:
+        base._REGISTRY[name] = kept
+    else:
+        base._REGISTRY.pop(name, None)
+    return removed
 
 
 def kernel_from_function(name: str, function: Callable[..., Any]) -> type:
@@ -114,7 +131,12 @@ def _add_pairs(resolver, result, source: str) -> None:
 
 def _by_name(resolver, name: str) -> None:
     if name in BUILTIN_PACKS:
-        importlib.import_module(BUILTIN_PACKS[name])
+        try:
+            importlib.import_module(BUILTIN_PACKS[name])
+        except ModuleNotFoundError as e:
+            if e.name != BUILTIN_PACKS[name]:
+                raise
+            raise ValueError(f"custom op registerer {name!r}: this edgelite has no {name} pack") from None
         return
     if ":" in name:
         module, _, attr = name.partition(":")
