@@ -640,6 +640,11 @@ class SubgraphExecutor:
     def reset_variable_tensors(self) -> None:
         for t, buf in self._variable_buffers.items():
             np.copyto(buf, self._initial_variable(t, buf.shape))
+        for cache in self._kernel_cache:  # kernels that carry state across invokes (TFLM's Reset)
+            for kernel, _shapes in cache.values():
+                reset_state = getattr(kernel, "reset_state", None)
+                if reset_state is not None:
+                    reset_state()
 
     # -- data -------------------------------------------------------------------
     def write_input(self, t: int, value: np.ndarray, where: str) -> None:
