@@ -6,7 +6,8 @@ int8 ("full integer"), int16x8 (int16 activations, int8 weights) and legacy uint
 both with zero points, int32 bias) follow TFLite's arithmetic:
 
 * real multipliers ``input_scale * filter_scale[c] / output_scale`` computed in
-  double from the float32 scales, turned into Q31 multiplier + shift per
+  double from the float32 scales (uint8: the product ``input_scale * filter_scale``
+  in float32, then divided in double), turned into Q31 multiplier + shift per
   output channel (``quant_math.quantize_multiplier``);
 * accumulators ``sum (x - x_zp) * (w - w_zp)`` computed exactly: GEMMs run in
   float BLAS on integer-valued operands (``int_gemm``), the input zero point
@@ -64,10 +65,18 @@ def conv_out_and_padding(in_size: int, filt: int, stride: int, dilation: int, pa
 
 
 def channel_multipliers(input_scale: float, filter_scales: np.ndarray, output_scale: float,
-                        channels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-output-channel (multiplier, shift, real scale in double), broadcast to ``channels``."""
-    fs = np.asarray(filter_scales, np.float32).astype(np.float64)
-    real = np.float64(np.float32(input_scale)) * fs / np.float64(np.float32(output_scale))
+                        channels: int, float_product: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-output-channel (multiplier, shift, real scale in double), broadcast to ``channels``.
+
+    ``float_product``: LiteRT's legacy uint8 kernels multiply input and filter scale in
+    float32 before dividing by the output scale in double (measured: it changes the Q31
+    multiplier's last bits, and so the rounding of accumulators near a tie).
+    """
+    fs = np.asarray(filter_scales, np.float32)
+    if float_product:
+        real = (np.float32(input_scale) * fs).astype(np.float64) / np.float64(np.float32(output_scale))
+    else:
+        real = np.float64(np.float32(input_scale)) * fs.astype(np.float64) / np.float64(np.float32(output_scale))
     if real.size == 1:
         real = np.full(channels, real[0])
     if real.size != channels:
@@ -275,9 +284,11 @@ def _make_requantizer(kernel, x, w, out, channels: int, mode: str,
     x_scale, w_scale, out_scale = x.scale.item(0), w.scale, out.scale.item(0)
     out_zp = int(_first(out.zero_point))
     qmin, qmax = dtype_range(out.dtype)
+    legacy_uint8 = np.dtype(x.dtype) == np.uint8
 
     def build() -> Requantizer:
-        mult, shift, real = channel_multipliers(x_scale, w_scale, out_scale, channels)
+        mult, shift, real = channel_multipliers(x_scale, w_scale, out_scale, channels,
+                                                float_product=legacy_uint8)
         lo, hi = activation_range(act, float(out_scale), out_zp, qmin, qmax)
         return Requantizer(mult, shift, real, out_zp, lo, hi, mode, simd_channels)
     return LazyRequantizer(build)

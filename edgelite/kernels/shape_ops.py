@@ -137,11 +137,18 @@ class Reshape(ReshapingKernel):
         elif self.empty_shape_input:
             requested = []
         else:
-            requested = [int(d) for d in (self.options.get("new_shape") or [])]
+            requested = option_ints(self.options, "new_shape")
             if requested == [0]:
                 requested = []  # legacy models spell a scalar as new_shape [0]
         self.out_shape = resolve_reshape(self, shapes[0], requested)
         return [self.out_shape]
+
+
+def option_ints(options: dict, name: str) -> list[int]:
+    """An int-vector option as a list; absent means empty. The reader may decode it as a
+    list or as a numpy array (so it is never tested for truth)."""
+    value = options.get(name)
+    return [] if value is None else [int(d) for d in np.asarray(value).reshape(-1)]
 
 
 def resolve_reshape(kernel: Kernel, in_shape, requested: list[int]) -> tuple[int, ...]:
@@ -216,7 +223,7 @@ class ExpandDims(ReshapingKernel):
 class Squeeze(ReshapingKernel):
     def plan(self, shapes, values):
         shape = shapes[0]
-        dims = [int(d) for d in (self.options.get("squeeze_dims") or [])]
+        dims = option_ints(self.options, "squeeze_dims")
         if dims:
             drop = {normalize_axis(self, d, len(shape), "squeeze_dims entry") for d in dims}
             for d in drop:
