@@ -417,3 +417,47 @@ def test_bad_options_are_clear_errors():
     model = signal_model("SignalRfft", {"T": 9, "fft_length": 8}, [np.zeros(8, np.int16)], [((10,), np.int16)])
     with pytest.raises(ModelError, match="T=9"):
         Interpreter(model_content=model).allocate_tensors()
+
+
+def test_reset_all_variables_is_tflm_reset():
+    """Interpreter.reset_all_variables() forgets the carried state, as TFLM's reset() does."""
+    path = _preprocessor("tflm_audio_preprocessor_int8")
+    wav = REAL / "audio" / "yes_1000ms.wav"
+    if not wav.exists():
+        pytest.skip(f"{wav} not found")
+    with wave.open(str(wav)) as w:
+        audio = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.int16)
+    frames = [audio[s:s + 480].reshape(1, 480) for s in range(0, 3200, 320)]
+    runtime = _tflm()
+    tflm = runtime.Interpreter.from_file(str(path), arena_size=1 << 20)
+    ours = Interpreter(model_path=str(path))
+    ours.allocate_tensors()
+    i, o = ours.get_input_details()[0]["index"], ours.get_output_details()[0]["index"]
+
+    def stream(chunk):
+        for frame in chunk:
+            tflm.set_input(frame, 0)
+            tflm.invoke()
+            ours.set_tensor(i, frame)
+            ours.invoke()
+            np.testing.assert_array_equal(ours.get_tensor(o), tflm.get_output(0))
+        return ours.get_tensor(o).copy()
+
+    carried = stream(frames)
+    tflm.reset()
+    ours.reset_all_variables()
+    after_reset = stream(frames[-1:])
+    assert not np.array_equal(carried, after_reset)  # the state mattered, and both forgot it
+
+
+def test_reset_all_variables_restores_initial_state_by_hand():
+    model = signal_model("SignalDelay", {"delay_length": 2}, [np.zeros(2, np.int16)], [((2,), np.int16)])
+    it = Interpreter(model_content=model)
+    it.allocate_tensors()
+    i, o = it.get_input_details()[0]["index"], it.get_output_details()[0]["index"]
+    it.set_tensor(i, np.array([5, 6], np.int16))
+    it.invoke()
+    it.reset_all_variables()
+    it.set_tensor(i, np.array([7, 8], np.int16))
+    it.invoke()
+    assert it.get_tensor(o).tolist() == [0, 0]  # not [5, 6]: the delay line was emptied
