@@ -12,7 +12,8 @@ from .reader import load_model
 
 __version__ = "0.1.0"
 
-__all__ = ["load_model", "ModelError", "ConversionError", "Interpreter", "__version__"]
+__all__ = ["load_model", "ModelError", "ConversionError", "Interpreter", "register_custom_op",
+           "__version__"]
 
 
 def __getattr__(name):
@@ -20,4 +21,7 @@ def __getattr__(name):
     if name == "Interpreter":
         from .interpreter import Interpreter
         return Interpreter
+    if name == "register_custom_op":  # docs/custom_ops.md
+        from .kernels.custom_ops import register_custom_op
+        return register_custom_op
     raise AttributeError(f"module 'edgelite' has no attribute {name!r}")

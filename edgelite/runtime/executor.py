@@ -42,7 +42,7 @@ import numpy as np
 from ..ir import Model
 from ..kernels.base import EMPTY_SCALE, EMPTY_ZERO_POINT, KernelError, Node, TensorSpec, data_kind
 from ..kernels.resolver import OpResolver
-from ..schema import TENSOR_DTYPES
+from ..schema import OPCODE_NAMES, TENSOR_DTYPES
 from .memory_plan import BufferRequest, plan_arena
 
 
@@ -89,6 +89,9 @@ def _int_shape(shape) -> tuple[int, ...]:
     return tuple([int(d) for d in shape])
 
 
+_BUILTIN_OP_NAMES = frozenset(OPCODE_NAMES.values())
+
+
 class UnsupportedOpsError(RuntimeError):
     """The model has ops edgelite has no kernel for. ``ops`` lists (subgraph, node, op name, kind)."""
 
@@ -96,8 +99,12 @@ class UnsupportedOpsError(RuntimeError):
         self.ops = ops
         names = sorted({f"{o[2]} ({o[3]})" for o in ops})
         lines = "\n".join(f"  - {name} ({kind}) at subgraph {sg}, node {i}" for sg, i, name, kind in ops)
+        custom = sorted({o[2] for o in ops} - _BUILTIN_OP_NAMES)
+        hint = (f"\n{', '.join(custom)}: custom op(s) without a kernel; give them one with "
+                f"edgelite.register_custom_op(name, KernelClass) or "
+                f"Interpreter(..., custom_op_registerers=[...]) (see docs/custom_ops.md)") if custom else ""
         super().__init__(f"edgelite has no kernel for {len(ops)} node(s) of this model: {', '.join(names)}"
-                         f"\n{lines}")
+                         f"\n{lines}{hint}")
 
 
 class OpTiming(NamedTuple):

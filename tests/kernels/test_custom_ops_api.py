@@ -99,8 +99,9 @@ def test_struct_options_read_a_c_struct():
 
 # -- registration ---------------------------------------------------------------------------
 def test_missing_kernel_names_the_custom_code():
-    with pytest.raises(UnsupportedOpsError, match=CODE):
+    with pytest.raises(UnsupportedOpsError, match=CODE) as caught:
         edgelite.Interpreter(model_content=custom_model()).allocate_tensors()
+    assert "register_custom_op" in str(caught.value) and "docs/custom_ops.md" in str(caught.value)
 
 
 def test_registerer_calling_add_custom_is_per_interpreter():
