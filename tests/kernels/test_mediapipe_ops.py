@@ -181,6 +181,11 @@ def test_max_pool_argmax_relu_and_channels():
     np.testing.assert_array_equal(idx.reshape(-1), np.array([1, 2], F32) + F32(0.1))
 
 
+def test_max_pool_argmax_window_larger_than_input():
+    out, idx = max_pool_argmax(np.ones((1, 2, 2, 3), F32), pool_params(VALID, 1, 1, 3, 3))
+    assert out.shape == idx.shape == (1, 0, 0, 3)
+
+
 def test_max_unpooling_inverts_the_pool():
     rng = np.random.default_rng(3)
     x = rng.permutation(64).astype(F32).reshape(1, 4, 4, 4)

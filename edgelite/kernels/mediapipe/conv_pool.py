@@ -156,6 +156,9 @@ class MaxPoolingWithArgmax2D(_PoolParamsKernel):
         n, h, w, c = x.shape
         (out_h, out_w), (pad_t, pad_l) = self.out_hw, self.pad
         (s_h, s_w), (f_h, f_w) = self.stride, self.filter
+        if min(n, out_h, out_w, c) == 0:
+            empty = np.zeros((n, out_h, out_w, c), np.float32)
+            return [empty, empty.copy()]
         need_h, need_w = (out_h - 1) * s_h + f_h, (out_w - 1) * s_w + f_w
         padded = np.full((n, max(need_h, pad_t + h), max(need_w, pad_l + w), c), -np.inf, np.float32)
         padded[:, pad_t:pad_t + h, pad_l:pad_l + w, :] = x
