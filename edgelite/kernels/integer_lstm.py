@@ -6,7 +6,8 @@ output and output state, int8 weights (symmetric), int32 gate / projection biase
 int16 cell state with a power-of-two scale 2^cell_scale, int16 peephole weights and
 layer-norm coefficients, and 5 *intermediate* tensors whose quantization carries the
 scales of the four gate pre-activations (used only with layer norm; otherwise the gates
-are Q3.12) and of the hidden value ``o * tanh(c)`` (intermediate 4).
+are Q3.12, and newer converters leave these four unquantized) and of the hidden value
+``o * tanh(c)`` (intermediate 4, always needed).
 
 Prepare (as LiteRT's PopulateQuantizedLstmParams8x8_16):
 
@@ -234,8 +235,17 @@ class IntegerLstmParams:
         if not 0 <= 15 + cell_scale <= 6:
             raise fail(f"cell state scale 2^{cell_scale} is outside LiteRT's supported 2^-15..2^-9")
         self.cell_scale = cell_scale
-        if len(intermediates) != 5 or any(t is None or t.scale.size == 0 for t in intermediates):
-            raise fail("the integer LSTM needs 5 quantized intermediate tensors")
+        # Without layer norm the gate pre-activations are Q3.12 whatever the gate intermediates
+        # say: newer converters leave those four unquantized (float32, no parameters) and only
+        # quantize the hidden one (intermediate 4), which is always needed.
+        if len(intermediates) != 5:
+            raise fail(f"the integer LSTM needs 5 intermediate tensors, got {len(intermediates)}")
+        needed = range(5) if self.use_layer_norm else (4,)
+        missing = [k for k in needed if intermediates[k] is None or intermediates[k].scale.size == 0]
+        if missing:
+            raise fail(f"intermediate tensor(s) {missing} must be quantized"
+                       + (" (the layer-norm LSTM reads the gate scales from them)" if self.use_layer_norm else
+                          " (it holds the scale of o * tanh(c))"))
         gate_scales = [float(t.scale[0]) if self.use_layer_norm else GATE_Q3_12_SCALE for t in intermediates[:4]]
         hidden_scale = _f32(intermediates[4].scale[0])
         self.hidden_zp = int(intermediates[4].zero_point[0]) if intermediates[4].zero_point.size else 0
