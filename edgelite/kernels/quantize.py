@@ -8,7 +8,7 @@ QUANTIZE
   ``round_half_away(double(x) / double(scale))``. Then ``+ zero_point`` and clamp.
 * float32 -> per-axis quantized output: TFLite's PerChannelQuantize (float
   division by the channel's float scale).
-* int8/uint8/int16/int32 -> int8/uint8/int16 (requantize): the effective scale
+* int8/uint8/int16/int32 -> int8/uint8/int16/int32 (requantize): the effective scale
   ``in_scale / out_scale`` (double) becomes a fixed-point multiplier and
   ``MultiplyByQuantizedMultiplier(q - in_zp) + out_zp`` is clamped. For 8-bit
   to 8-bit, LiteRT's x86 build processes blocks of 16 elements with SIMD code
@@ -47,8 +47,9 @@ class Quantize(Kernel):
 
     def prepare(self, inputs, outputs):
         x, out = inputs[0], outputs[0]
-        if out.dtype not in _QUANT_OUT:
-            raise self.fail(f"output type {out.dtype} is not int8, uint8 or int16")
+        if out.dtype not in _QUANT_OUT and not (out.dtype == np.int32 and x.dtype in _REQUANT_IN):
+            raise self.fail(f"output type {out.dtype} is not int8, uint8 or int16 "
+                            f"(int32 only from an integer input)")
         if not out.quantized:
             raise self.fail("output tensor has no quantization parameters")
         self.qmin, self.qmax = dtype_range(out.dtype)
