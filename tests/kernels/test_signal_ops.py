@@ -174,6 +174,24 @@ def test_rfft(dtype, code, length, rows, width):
     assert_same(model, feeds)
 
 
+@pytest.mark.parametrize("dtype,code", [(np.int16, INT16), (np.int32, INT32)])
+@pytest.mark.parametrize("length", [64, 60, 20])
+def test_rfft_and_irfft_at_full_scale(dtype, code, length):
+    """Full-scale values make kissfft's fixed-point sums wrap: they must wrap as in TFLM."""
+    info = np.iinfo(dtype)
+    def feeds(width):
+        full = rng.integers(info.min, info.max, size=(2, width), endpoint=True).astype(dtype)
+        alternating = np.where(np.arange(width) % 2, info.max, info.min).astype(dtype)
+        return [[full], [np.full((2, width), info.min, dtype)], [np.full((2, width), info.max, dtype)],
+                [np.tile(alternating, (2, 1))]]
+    forward = feeds(length)
+    assert_same(signal_model("SignalRfft", {"T": code, "fft_length": length}, [forward[0][0]],
+                             [((2, length + 2), dtype)]), forward)
+    inverse = feeds(length + 2)
+    assert_same(signal_model("SignalIrfft", {"T": code, "fft_length": length}, [inverse[0][0]],
+                             [((2, length), dtype)]), inverse)
+
+
 @pytest.mark.parametrize("dtype,code,length", [
     (np.int16, INT16, 64), (np.int16, INT16, 60), (np.int32, INT32, 128), (np.float32, FLOAT32, 64),
     (np.float32, FLOAT32, 24),
@@ -221,6 +239,17 @@ def test_filter_bank(num_channels):
     assert_same(model, [[spectrum], [spectrum // 7], [np.full(n_bins, 0xFFFFFFFF, np.uint32)]])
 
 
+def test_filter_bank_with_negative_weights_wraps_like_uint64():
+    weights, unweights, freq_starts, weight_starts, widths = filterbank_config(12, 129)
+    weights = rng.integers(-32768, 32768, size=weights.size).astype(np.int16)
+    unweights = rng.integers(-32768, 32768, size=weights.size).astype(np.int16)
+    config = (weights, unweights, freq_starts, weight_starts, widths)
+    spectrum = rng.integers(0, 1 << 32, size=129, dtype=np.uint64).astype(np.uint32)
+    model = signal_model("SignalFilterBank", {"num_channels": 12}, [spectrum, *config], [((12,), np.uint64)],
+                         constants={k: c for k, c in enumerate(config, 1)})
+    assert_same(model, [[spectrum]])
+
+
 def test_filter_bank_square_root():
     values = np.array([0, 1, 2, 3, 4, 8, 15, 16, 24, 25, 0xFFFE0001, 0xFFFF0000, 0xFFFFFFFF, 1 << 32,
                        (1 << 32) + 5, (1 << 40) + 12345, (1 << 64) - 1, 123456789012345], dtype=np.uint64)
@@ -265,6 +294,14 @@ def test_pcan(snr_shift):
     model = signal_model("SignalPCAN", {"snr_shift": snr_shift}, [x, noise, lut], [((n,), np.uint32)],
                          constants={2: lut})
     assert_same(model, [[x, noise], [x >> 8, noise >> 4], [np.full(n, 0xFFFFFFFF, np.uint32), noise]])
+
+
+def test_pcan_with_any_gain_table():
+    lut = rng.integers(-32768, 32768, size=125).astype(np.int16)  # negative gains wrap to uint32
+    x = rng.integers(0, 1 << 32, size=40, dtype=np.uint64).astype(np.uint32)
+    noise = rng.integers(0, 1 << 32, size=40, dtype=np.uint64).astype(np.uint32)
+    model = signal_model("SignalPCAN", {"snr_shift": 13}, [x, noise, lut], [((40,), np.uint32)], constants={2: lut})
+    assert_same(model, [[x, noise], [x >> 16, noise >> 3]])
 
 
 @pytest.mark.parametrize("output_scale,correction_bits", [(64, 3), (1600, 0), (1 << 20, 5)])
