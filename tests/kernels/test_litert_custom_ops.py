@@ -205,6 +205,41 @@ def test_ssd_mobilenet_equals_litert_reference():
         np.testing.assert_array_equal(out, data[f"ref_{j}"])
 
 
+@pytest.mark.parametrize("regular, per_box", [(False, 3), (True, 1), (True, 2)])
+def test_ssd_tensors_in_both_nms_modes_equal_litert(regular, per_box):
+    """The SSD model's own uint8 box and score tensors (1917 anchors x 91 classes, many tied
+    scores) through fast NMS with 3 classes per box and regular NMS, against LiteRT."""
+    lite = pytest.importorskip("ai_edge_litert.interpreter")
+    root = Path("/work/shared/support/conformance")
+    name = "support_ssd_mobilenet_v1"
+    if not (root / "manifest.json").exists():
+        pytest.skip("the tflite-support conformance models are not here")
+    entry = json.loads((root / "manifest.json").read_text())[name]
+    it = edgelite.Interpreter(model_path=str(root / entry["file"]), experimental_preserve_all_tensors=True)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], np.load(root / f"{name}.npz")["input_0"])
+    it.invoke()
+    sg = it.model.subgraphs[0]
+    op = next(o for o in sg.operators if o.opcode == "CUSTOM")
+    boxes, scores = (np.array(it.get_tensor(t)) for t in op.inputs[:2])
+    anchors = sg.tensors[op.inputs[2]]
+
+    def qp(t):
+        return float(t.quantization.scale[0]), int(t.quantization.zero_point[0])
+
+    options = dict(BASE_OPTIONS, max_detections=20, max_classes_per_detection=per_box, nms_score_threshold=1e-8,
+                   nms_iou_threshold=0.6, use_regular_nms=regular, detections_per_class=10)
+    content = detection_model(boxes.shape[1], 90, 1, options, anchors.data,
+                              {"boxes": qp(sg.tensors[op.inputs[0]]), "scores": qp(sg.tensors[op.inputs[1]]),
+                               "anchors": qp(anchors)})
+    want = run(lite.Interpreter, content, boxes, scores)
+    got = run(edgelite.Interpreter, content, boxes, scores)
+    np.testing.assert_array_equal(got[3], want[3])
+    mask = written_slots(options, 90, int(want[3][0]))
+    for j in range(3):
+        np.testing.assert_array_equal(got[j][0][mask], want[j][0][mask])
+
+
 # -- AudioSpectrogram and Mfcc -------------------------------------------------------------
 def audio_model(samples: int, channels: int, spectrogram: dict, mfcc: dict | None, rate: int) -> bytes:
     sg = Subgraph(name="main")

@@ -138,35 +138,51 @@ def _dequantize(x: np.ndarray, spec) -> np.ndarray:
 
 
 # -- NMS ---------------------------------------------------------------------------------
+def _iou_exceeds(boxes: np.ndarray, areas: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                 threshold: np.float32) -> np.ndarray:
+    """[len(rows), len(cols)]: ComputeIntersectionOverUnion(row, col) > threshold, in float32
+    (IoU 0 where either box has a non-positive area)."""
+    a, b = boxes[rows][:, None, :], boxes[cols][None, :, :]
+    area_a, area_b = areas[rows][:, None], areas[cols][None, :]
+    with np.errstate(all="ignore"):
+        ih = np.maximum(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), F32(0))
+        iw = np.maximum(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), F32(0))
+        inter = ih * iw
+        iou = inter / (area_a + area_b - inter)
+    return (iou > threshold) & (area_a > 0) & (area_b > 0)
+
+
 def single_class_nms(boxes: np.ndarray, areas: np.ndarray, scores: np.ndarray, max_detections: int,
                      score_threshold: np.float32, iou_threshold: np.float32) -> list[int]:
-    """NonMaxSuppressionSingleClassHelper: the selected anchor indices, best first."""
+    """NonMaxSuppressionSingleClassHelper: the selected anchor indices, best first.
+
+    A candidate is selected when no box selected before it overlaps it by more than the
+    threshold, which is what the C++ greedy pass (deactivating the later candidates of every
+    selection) amounts to. Candidates are examined in growing chunks of the score order: first
+    against the earlier selections at once, then one by one against the chunk's own selections.
+    """
     keep = np.flatnonzero(scores >= score_threshold)
     order = keep[np.argsort(-scores[keep], kind="stable")]
     output_size = min(len(order), max_detections)
     selected: list[int] = []
-    active = np.ones(len(order), bool)
-    cand_boxes, cand_areas = boxes[order], areas[order]
-    for i in range(len(order)):
-        if len(selected) >= output_size:
-            break
-        if not active[i]:
+    pos, chunk = 0, 32
+    while len(selected) < output_size and pos < len(order):
+        candidates = order[pos:pos + chunk]
+        pos, chunk = pos + len(candidates), min(chunk * 2, 1024)
+        if selected:
+            suppressed = _iou_exceeds(boxes, areas, np.asarray(selected), candidates, iou_threshold).any(axis=0)
+            candidates = candidates[~suppressed]
+        if not len(candidates):
             continue
-        selected.append(int(order[i]))
-        active[i] = False
-        rest = np.flatnonzero(active[i + 1:]) + (i + 1)
-        if not rest.size:
-            break
-        if areas[order[i]] <= 0:
-            continue  # IoU 0 with everything
-        b, other = cand_boxes[i], cand_boxes[rest]
-        with np.errstate(all="ignore"):
-            ih = np.maximum(np.minimum(b[2], other[:, 2]) - np.maximum(b[0], other[:, 0]), F32(0))
-            iw = np.maximum(np.minimum(b[3], other[:, 3]) - np.maximum(b[1], other[:, 1]), F32(0))
-            inter = ih * iw
-            iou = inter / (cand_areas[i] + cand_areas[rest] - inter)
-        suppress = (iou > iou_threshold) & (cand_areas[rest] > 0)
-        active[rest[suppress]] = False
+        overlaps = _iou_exceeds(boxes, areas, candidates, candidates, iou_threshold)
+        active = np.ones(len(candidates), bool)
+        for k in range(len(candidates)):
+            if not active[k]:
+                continue
+            selected.append(int(candidates[k]))
+            if len(selected) >= output_size:
+                break
+            active[k + 1:] &= ~overlaps[k, k + 1:]
     return selected
 
 
@@ -255,10 +271,12 @@ class DetectionPostProcess(Kernel):
             out_count[0] = k
         else:
             per = min(self.max_classes_per_detection, self.num_classes)
-            top = top_classes(scores, per)
-            best = np.take_along_axis(scores, top[:, :1], axis=1)[:, 0]
+            best = scores.max(axis=1)  # the score of each anchor's first class, whatever the order
             selected = single_class_nms(boxes, areas, best, self.max_detections,
                                         self.score_threshold, self.iou_threshold)
+            top = np.zeros((scores.shape[0], per), np.int64)
+            if selected:
+                top[selected] = top_classes(scores[selected], per)
             for slot, anchor in enumerate(selected):
                 base = slot * self.max_classes_per_detection
                 boxes_flat[base:base + per] = boxes[anchor]
