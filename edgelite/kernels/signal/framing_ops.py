@@ -12,8 +12,8 @@ a plain numpy queue per outer row gives the same values.
   axis holds ``n`` steps of ``frame_step`` new samples; each step pushed makes a frame of
   the last ``frame_size`` samples once that many are queued (with ``prefill`` the queue
   starts with ``frame_size - frame_step`` zeros). ``output_valid`` is False when a frame
-  could not be made; that frame keeps the values of the previous invoke, as TFLM leaves
-  the output buffer untouched.
+  could not be made; that frame is not written (TFLM leaves whatever its arena held there,
+  here it keeps the previous invoke's frame, zeros at first).
 * ``SignalOverlapAdd`` (options ``frame_step``, ``T``: int16 or float32): adds each frame
   of the input (..., n_frames, frame_size) into a ``frame_size`` accumulator, emits its
   first ``frame_step`` samples and shifts it; int16 saturates at every add.
@@ -21,7 +21,7 @@ a plain numpy queue per outer row gives the same values.
   ``stacker_right_context``, ``stacker_step``): stacks ``left + 1 + right`` consecutive
   frames of ``num_channels`` values (the first frame is repeated ``left`` extra times),
   then drops ``stacker_step`` frames; ``output_valid`` tells whether a stack was complete
-  (if not the output keeps its previous values).
+  (if not, the output is not written: it keeps the previous stack here, zeros at first).
 """
 from __future__ import annotations
 
