@@ -1,0 +1,5 @@
+"""Audio tasks: ``from edgelite.tasks import audio`` as ``from tflite_support.task import audio``."""
+from .audio_classifier import AudioClassifier, AudioClassifierOptions
+from .tensor_audio import AudioFormat, TensorAudio
+
+__all__ = ["AudioClassifier", "AudioClassifierOptions", "AudioFormat", "TensorAudio"]
