@@ -115,7 +115,9 @@ class ClassificationPostprocessor:
             return np.float32(scale) * (flat.astype(np.int32) - zero_point).astype(np.float32)
         return flat.astype(np.float32)
 
-    def postprocess(self, output: np.ndarray) -> Classifications:
+    def postprocess(self, output: np.ndarray, with_head_name: bool = True) -> Classifications:
+        """The categories of one output (tflite-support's vision ImageClassifier leaves
+        ``head_name`` empty: ``with_head_name=False``)."""
         scores = [float(s) for s in self.scores(output)]
         labels = self.head.labels
         if self.head.calibration is not None:
@@ -140,4 +142,4 @@ class ClassificationPostprocessor:
         return Classifications(
             categories=[Category(index=i, score=s, display_name=labels[i].display_name,
                                  category_name=labels[i].name) for i, s in categories],
-            head_index=self.output_index, head_name=self.head.name)
+            head_index=self.output_index, head_name=self.head.name if with_head_name else "")

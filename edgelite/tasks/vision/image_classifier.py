@@ -44,7 +44,8 @@ class ImageClassifier:
         """Classify ``image``, or only its region ``bounding_box``."""
         outputs = self._model.run([self._preprocessor.preprocess(image.buffer, bounding_box)])
         return ClassificationResult(
-            classifications=[head.postprocess(outputs[head.output_index]) for head in self._heads])
+            classifications=[head.postprocess(outputs[head.output_index], with_head_name=False)
+                             for head in self._heads])
 
     @property
     def options(self) -> ImageClassifierOptions:

@@ -1,0 +1,216 @@
+"""edgelite.tasks against tflite-support 0.4.4's Task Library (results recorded in fixtures/).
+
+Checks:
+- edgelite end to end on float models: tflite-support's categories, in the same order, with
+  scores within float rounding (1e-5); segmentation masks equal to the golden PNGs;
+- the Task Library layer alone on uint8 models: tflite-support runs them with XNNPACK, whose
+  quantized outputs differ from TFLite's builtin kernels by up to 6 steps here, so the model is
+  run with LiteRT's XNNPACK path and everything else is edgelite's: results must be identical,
+  tied scores' order included (see task_fixtures.with_litert_outputs);
+- edgelite end to end on uint8 models: identical to the same task run on LiteRT's builtin
+  kernels (which is what edgelite's interpreter reproduces).
+Images that tflite-support decoded itself (stb_image) are compared like arrays for PNG; JPEG
+decoders differ (stb_image vs libjpeg), so JPEG file inputs need tflite-support's best category
+among our top 3.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+from edgelite.tasks import audio, core, processor, text, vision
+from edgelite.tasks.core import TaskError
+from task_fixtures import (FIXTURES as FIXTURES_DIR, SUPPORT, VISION, load, needs_support, pillow_rgb, plain, random_image,
+                           with_litert_outputs)
+
+pytestmark = needs_support
+pytest.importorskip("edgelite.metadata", reason="the models' metadata is read with edgelite.metadata")
+
+
+def case_id(case):
+    keys = [case.get("image", case.get("wav", case.get("text", ""))[:20]), case.get("input", "")]
+    keys += [f"{k}={v}" for k, v in sorted(case.get("options", {}).items())]
+    return "-".join([case["model"].split("/")[-1][:24]] + [k for k in keys if k])
+
+
+def image_of(case):
+    if case["input"] == "file":
+        return vision.TensorImage.create_from_file(str(VISION / case["image"]))
+    return vision.TensorImage.create_from_array(pillow_rgb(case["image"]))
+
+
+def is_uint8(task) -> bool:
+    return task._model.outputs[0]["dtype"] == np.uint8
+
+
+def assert_categories_close(ours, theirs, atol):
+    assert [c["index"] for c in ours] == [c["index"] for c in theirs]
+    assert [c["category_name"] for c in ours] == [c["category_name"] for c in theirs]
+    assert [c["display_name"] for c in ours] == [c["display_name"] for c in theirs]
+    np.testing.assert_allclose([c["score"] for c in ours], [c["score"] for c in theirs], atol=atol)
+
+
+# -- image classification ------------------------------------------------------------------
+@pytest.mark.parametrize("case", load("resize"), ids=lambda c: f"{c['width']}x{c['height']}")
+def test_resize_paths_give_tflite_support_scores(case):
+    classifier = vision.ImageClassifier.create_from_options(vision.ImageClassifierOptions(
+        core.BaseOptions(file_name=str(SUPPORT / case["model"])),
+        processor.ClassificationOptions(max_results=5)))
+    result = classifier.classify(vision.TensorImage.create_from_array(
+        random_image(case["width"], case["height"])))
+    assert_categories_close(plain(result)["classifications"][0]["categories"],
+                            case["result"]["classifications"][0]["categories"], atol=1e-5)
+
+
+CLASSIFIER_CASES = load("image_classifier")
+
+
+def make_classifier(case):
+    return vision.ImageClassifier.create_from_options(vision.ImageClassifierOptions(
+        core.BaseOptions(file_name=str(SUPPORT / case["model"])),
+        processor.ClassificationOptions(**case["options"])))
+
+
+@pytest.mark.parametrize("case", [c for c in CLASSIFIER_CASES if "error" in c], ids=case_id)
+def test_image_classifier_refuses_as_tflite_support(case):
+    with pytest.raises(TaskError, match="requires labels to be present"):
+        make_classifier(case)
+
+
+@pytest.mark.parametrize("case", [c for c in CLASSIFIER_CASES if "result" in c], ids=case_id)
+def test_image_classifier(case):
+    classifier = make_classifier(case)
+    box = processor.BoundingBox(**case["bounding_box"]) if "bounding_box" in case else None
+    jpeg_file = case["input"] == "file" and case["image"].endswith(".jpg")
+    expected = case["result"]["classifications"][0]
+    ours = plain(classifier.classify(image_of(case), box))["classifications"][0]
+    assert ours["head_index"] == expected["head_index"]
+    if jpeg_file:
+        assert expected["categories"][0]["index"] in [c["index"] for c in ours["categories"][:3]]
+    elif not is_uint8(classifier):
+        assert_categories_close(ours["categories"], expected["categories"], atol=1e-5)
+    else:
+        builtin = make_classifier(case)
+        with_litert_outputs(builtin, SUPPORT / case["model"], builtin=True)
+        assert plain(builtin.classify(image_of(case), box))["classifications"][0] == ours
+        with_litert_outputs(classifier, SUPPORT / case["model"])
+        assert plain(classifier.classify(image_of(case), box))["classifications"][0] == expected
+
+
+# -- object detection ----------------------------------------------------------------------
+def make_detector(case):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # this model's metadata names its outputs 'locations'...
+        return vision.ObjectDetector.create_from_options(vision.ObjectDetectorOptions(
+            core.BaseOptions(file_name=str(SUPPORT / case["model"])),
+            processor.DetectionOptions(**case["options"])))
+
+
+@pytest.mark.parametrize("case", load("object_detector"), ids=case_id)
+def test_object_detector(case):
+    detector = make_detector(case)
+    expected = case["result"]["detections"]
+    ours = plain(detector.detect(image_of(case)))["detections"]
+    if case["input"] == "file":  # JPEG decoded by stb_image there
+        best = expected[0]["categories"][0]["index"]
+        assert best in [d["categories"][0]["index"] for d in ours[:3]]
+        return
+    builtin = make_detector(case)
+    with_litert_outputs(builtin, SUPPORT / case["model"], builtin=True)
+    assert plain(builtin.detect(image_of(case)))["detections"] == ours
+    with_litert_outputs(detector, SUPPORT / case["model"])
+    assert plain(detector.detect(image_of(case)))["detections"] == expected
+
+
+# -- segmentation --------------------------------------------------------------------------
+@pytest.mark.parametrize("case", load("image_segmenter"), ids=case_id)
+def test_image_segmenter(case):
+    Image = pytest.importorskip("PIL.Image")
+    model = str(SUPPORT / case["model"])
+    result = vision.ImageSegmenter.create_from_file(model).segment(image_of(case))
+    segmentation = result.segmentations[0]
+    assert (segmentation.height, segmentation.width) == (case["height"], case["width"])
+    assert plain(segmentation.colored_labels) == case["colored_labels"]
+    mask = segmentation.category_mask
+    if case["image"] == "segmentation_input_rotation0.jpg":
+        # tflite-support's golden mask (class index x 10), identical pixel for pixel
+        golden = np.asarray(Image.open(VISION / "segmentation_golden_rotation0.png"))
+        assert np.array_equal(mask.astype(np.int32) * 10, golden)
+    if case["input"] == "array":
+        recorded = np.asarray(Image.open(FIXTURES_DIR / case["category_mask_png"]))
+        assert np.array_equal(mask, recorded)
+        options = vision.ImageSegmenterOptions(
+            core.BaseOptions(file_name=model),
+            processor.SegmentationOptions(output_type=processor.OutputType.CONFIDENCE_MASK))
+        confidence = vision.ImageSegmenter.create_from_options(options).segment(image_of(case))
+        masks = np.stack([m.value for m in confidence.segmentations[0].confidence_masks])
+        assert list(masks.shape) == case["confidence_shape"]
+        np.testing.assert_allclose(masks[:, ::32, ::32], case["confidence_sample"], atol=1e-4)
+
+
+# -- embedders -----------------------------------------------------------------------------
+@pytest.mark.parametrize("case", load("image_embedder"), ids=case_id)
+def test_image_embedder(case):
+    embedder = vision.ImageEmbedder.create_from_options(vision.ImageEmbedderOptions(
+        core.BaseOptions(file_name=str(SUPPORT / case["model"])),
+        processor.EmbeddingOptions(**case["options"])))
+    a, b = (embedder.embed(vision.TensorImage.create_from_array(pillow_rgb(name)))
+            .embeddings[0].feature_vector for name in case["images"])
+    assert str(a.value.dtype) == case["dtype"]
+    if case["dtype"] == "uint8":
+        assert a.value.tolist() == case["embedding"]
+    else:
+        np.testing.assert_allclose(a.value, case["embedding"], atol=1e-6, rtol=1e-5)
+    assert embedder.cosine_similarity(a, b) == pytest.approx(case["cosine_similarity"], abs=1e-6)
+    assert embedder.get_embedding_dimension(0) == len(case["embedding"])
+
+
+# -- audio ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", load("audio_classifier"), ids=case_id)
+def test_audio_classifier(case):
+    model = SUPPORT / case["model"]
+    classifier = audio.AudioClassifier.create_from_options(audio.AudioClassifierOptions(
+        core.BaseOptions(file_name=str(model)), processor.ClassificationOptions(**case["options"])))
+    assert classifier.required_input_buffer_size == case["buffer_size"]
+    assert classifier.required_audio_format == audio.AudioFormat(case["channels"],
+                                                                 case["sample_rate"])
+    tensor = audio.TensorAudio.create_from_wav_file(str(SUPPORT / "task/audio" / case["wav"]),
+                                                    classifier.required_input_buffer_size)
+    assert tensor.buffer[:8, 0].tolist() == case["buffer_head"]
+    expected = case["result"]["classifications"][0]
+    ours = plain(classifier.classify(tensor))["classifications"][0]
+    assert ours["head_name"] == expected["head_name"]
+    builtin = audio.AudioClassifier.create_from_options(classifier.options)
+    with_litert_outputs(builtin, model, builtin=True)
+    assert plain(builtin.classify(tensor))["classifications"][0] == ours
+    with_litert_outputs(classifier, model)  # YAMNet is quantized inside
+    assert plain(classifier.classify(tensor))["classifications"][0] == expected
+
+
+# -- text ----------------------------------------------------------------------------------
+TEXT_CASES = load("text")
+
+
+@pytest.mark.parametrize("case", [c for c in TEXT_CASES if c["task"] == "nl_classifier"],
+                         ids=case_id)
+def test_nl_classifier(case):
+    classifier = text.NLClassifier.create_from_file(str(SUPPORT / case["model"]))
+    ours = plain(classifier.classify(case["text"]))["classifications"][0]
+    expected = case["result"]["classifications"][0]
+    assert (ours["head_index"], ours["head_name"]) == (expected["head_index"], expected["head_name"])
+    assert_categories_close(ours["categories"], expected["categories"], atol=1e-6)
+
+
+@pytest.mark.parametrize("case", [c for c in TEXT_CASES if c["task"] == "text_embedder"],
+                         ids=case_id)
+def test_text_embedder(case):
+    embedder = text.TextEmbedder.create_from_file(str(SUPPORT / case["model"]))
+    results = [embedder.embed(t) for t in case["texts"]]
+    for ours, expected in zip(results, case["embeddings"]):
+        values = [e["feature_vector"]["value"] for e in expected["embeddings"]]
+        assert len(ours.embeddings) == len(values)
+        for embedding, value in zip(ours.embeddings, values):
+            np.testing.assert_allclose(embedding.feature_vector.value, value, atol=1e-6)
+    similarity = embedder.cosine_similarity(results[0].embeddings[0].feature_vector,
+                                            results[1].embeddings[0].feature_vector)
+    assert similarity == pytest.approx(case["cosine_similarity"], abs=1e-6)
