@@ -198,7 +198,7 @@ class Interpreter:
                  experimental_compress_quantization_zero_points: bool = False,
                  experimental_disable_delegate_node_fusion: bool = False,
                  experimental_force_delegate_node_profiling: bool = False,
-                 custom_op_registerers: list | None = None):
+                 custom_op_registerers: list | None = None, numerics: str = "litert"):
         # The other delegate-related flags are accepted for compatibility (no effect in edgelite).
         self._experimental_compress_quantization_zero_points = experimental_compress_quantization_zero_points
         if _resolver_type(experimental_op_resolver_type) is None:
@@ -233,7 +233,8 @@ class Interpreter:
         self.model = model
         self._blas_threads = BlasThreads(num_threads or 1)
         # custom_op_registerers: kernels for this interpreter's custom ops (docs/custom_ops.md)
-        resolver = OpResolver()
+        # numerics: "litert" (LiteRT's builtin kernels) or "tflm" (TFLite Micro's; docs/micro.md)
+        resolver = OpResolver(numerics=numerics)
         apply_registerers(resolver, custom_op_registerers)
         self._runtime = Runtime(model, preserve_all_tensors=bool(experimental_preserve_all_tensors),
                                 resolver=resolver)

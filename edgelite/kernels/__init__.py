@@ -14,6 +14,8 @@ FAMILIES = [
     "embedding", "segments", "matrix_ops", "hashtable", "spectral", "conv3d", "random_ops",
     # custom-op packs, registered by custom code in the same registry
     "litert_custom", "mediapipe", "signal",
+    # kernel variants with TFLite Micro's arithmetic (Interpreter(numerics="tflm"))
+    "tflm",
 ]
 
 for _name in FAMILIES:

@@ -44,6 +44,9 @@ class OpResolver:
                 own = self.custom_ops.get(node.op.name) if node.op.opcode == "CUSTOM" else None
                 if own is not None:
                     classes[i] = own
+        if self.numerics == "tflm":  # ops TFLite Micro lacks fail at allocate, naming the op
+            from .tflm.missing import tflm_classes
+            classes = tflm_classes(nodes, classes)
         return classes
 
 
