@@ -175,3 +175,75 @@ def test_tensor_image_decodes_png_with_pillow(tmp_path):
     image = TensorImage.create_from_file(str(tmp_path / "x.png"))
     assert image.color_space_type == ColorSpaceType.RGBA
     assert np.array_equal(image.buffer, pixels)
+
+
+class MetadataOnlyModel:
+    """What the post-processors read from a TaskModel: output details, metadata, files."""
+
+    def __init__(self, outputs, output_metadata, files):
+        self.outputs, self._metadata, self._files = outputs, output_metadata, files
+
+    def output_metadata(self, index):
+        return self._metadata[index]
+
+    def associated_file(self, name):
+        if name not in self._files:
+            raise TaskError(f"No associated file with name: {name}")
+        return self._files[name]
+
+
+def classification_model(process_units):
+    # the calibration file is split on '\n' as is (4 lines: no trailing newline), labels drop
+    # their trailing empty line
+    files = {"labels.txt": b"cat\ndog\nbird\nfish\n",
+             "labels_fr.txt": b"chat\nchien\noiseau\npoisson\n",
+             "labels_de.txt": b"Katze\nHund\nVogel\nFisch\n",
+             "calibration.csv": b"1,1,0\n\n2,1,0\n1,1,0,0.5"}
+    metadata = {"name": "probs", "process_units": process_units, "associated_files": [
+        {"name": "labels.txt", "type": "TENSOR_AXIS_LABELS"},
+        {"name": "labels_de.txt", "type": "TENSOR_AXIS_LABELS", "locale": "de"},
+        {"name": "labels_fr.txt", "type": "TENSOR_AXIS_LABELS", "locale": "fr"},
+        {"name": "calibration.csv", "type": "TENSOR_AXIS_SCORE_CALIBRATION"}]}
+    outputs = [{"shape": np.array([1, 4]), "dtype": np.uint8, "quantization": (0.25, 0),
+                "name": "probs"}]
+    return MetadataOnlyModel(outputs, [metadata], files)
+
+
+def test_classification_postprocessor_reads_labels_locale_and_threshold_from_metadata():
+    from edgelite.tasks.processor.classification import ClassificationPostprocessor
+    from edgelite.tasks.processor.options import ClassificationOptions
+
+    model = classification_model([{"options_type": "ScoreThresholdingOptions",
+                                   "options": {"global_score_threshold": 0.3}}])
+    head = ClassificationPostprocessor(model, 0, ClassificationOptions(display_names_locale="fr"))
+    result = head.postprocess(np.array([[1, 4, 2, 0]], np.uint8))   # 0.25, 1.0, 0.5, 0.0
+    assert [(c.index, c.score, c.category_name, c.display_name) for c in result.categories] == [
+        (1, 1.0, "dog", "chien"), (2, 0.5, "bird", "oiseau")]      # 0.25 < 0.3 dropped
+    assert (result.head_index, result.head_name) == (0, "probs")
+    # default locale "en": no such file, no display names; an explicit threshold wins
+    head = ClassificationPostprocessor(model, 0, ClassificationOptions(score_threshold=0.0))
+    assert [c.display_name for c in head.postprocess(np.array([[1, 4, 2, 0]], np.uint8)).categories] \
+        == ["", "", "", ""]
+    head = ClassificationPostprocessor(model, 0, ClassificationOptions(
+        category_name_allowlist=["cat", "fish", "unknown"], score_threshold=0.0))
+    assert [c.category_name for c in head.postprocess(np.array([[1, 4, 2, 0]], np.uint8)).categories] \
+        == ["cat", "fish"]
+    with pytest.raises(TaskError, match="none match"):
+        ClassificationPostprocessor(model, 0, ClassificationOptions(category_name_denylist=["cow"]))
+    with pytest.raises(TaskError, match="max_results"):
+        ClassificationPostprocessor(model, 0, ClassificationOptions(max_results=0))
+
+
+def test_classification_postprocessor_calibrates_scores():
+    from edgelite.tasks.processor.classification import ClassificationPostprocessor
+
+    model = classification_model([{"options_type": "ScoreCalibrationOptions",
+                                   "options": {"score_transformation": "IDENTITY",
+                                               "default_score": 0.125}}])
+    head = ClassificationPostprocessor(model, 0, None)
+    scores = {c.category_name: c.score
+              for c in head.postprocess(np.array([[0, 4, 2, 1]], np.uint8)).categories}
+    assert scores["cat"] == pytest.approx(0.5)                       # sigmoid(0)
+    assert scores["dog"] == 0.125                                    # empty line: default score
+    assert scores["bird"] == pytest.approx(2 / (1 + math.exp(-0.5)))
+    assert scores["fish"] == 0.125                                   # 0.25 < min score 0.5
