@@ -27,6 +27,7 @@ import gc
 import mmap
 import os
 import struct
+import warnings
 from typing import Any
 
 import numpy as np
@@ -252,7 +253,7 @@ class _ModelBuilder:
         t = Tensor(name=raw["name"] or "", shape=shape, dtype=raw["type"], shape_signature=signature,
                    is_variable=raw["is_variable"], has_rank=raw["has_rank"])
         if raw["quantization"] is not None:
-            t.quantization = self._quantization(raw["quantization"], shape, where + ".quantization")
+            t.quantization = self._quantization(raw["quantization"], shape, where + ".quantization", t.name)
         if raw["sparsity"] is not None:
             t.sparsity = build_sparsity(raw["sparsity"], where + ".sparsity")
         for key in ("variant_tensors", "external_buffer"):
@@ -294,12 +295,19 @@ class _ModelBuilder:
         return arr
 
     @staticmethod
-    def _quantization(raw: dict, shape: tuple, where: str) -> Quantization:
+    def _quantization(raw: dict, shape: tuple, where: str, name: str = "") -> Quantization:
         scale = raw["scale"] if raw["scale"] is not None else _NO_SCALE
         zp = raw["zero_point"] if raw["zero_point"] is not None else _NO_ZERO_POINT
         if scale.size and zp.size and scale.size != zp.size:
             raise ModelError(f"{where}: {scale.size} scales but {zp.size} zero points")
         qdim = raw["quantized_dimension"]
+        if scale.size > 1 and len(shape) == 1 and shape[0] == scale.size and qdim != 0:
+            # A 1-D per-channel tensor (a bias) whose quantized_dimension was copied from its
+            # filter (TFLM's person_detect: 3). TFLM runs it, LiteRT refuses it; the only
+            # dimension is the one the scales can belong to.
+            warnings.warn(f"{where}: tensor {name!r} is 1-D with {scale.size} per-axis scales but "
+                          f"quantized_dimension {qdim}; read as quantized_dimension 0", stacklevel=2)
+            qdim = 0
         if scale.size > 1 and not (0 <= qdim < len(shape) and shape[qdim] == scale.size):
             raise ModelError(f"{where}.quantized_dimension: {scale.size} per-axis scales do not "
                              f"match dimension {qdim} of shape {list(shape)}")
