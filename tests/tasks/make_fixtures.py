@@ -105,6 +105,14 @@ def image_classifier_cases():
     cases.append(dict(model=str(CLASSIFIERS["mobilenet_v1_quant"]), image="cats_and_dogs.jpg",
                       input="array", options=dict(max_results=5), bounding_box=plain(box),
                       result=plain(result)))
+    # A model with a dynamic input size: the image is fed at its own size.
+    model = VISION / "dilated_conv.tflite"
+    classifier = vision.ImageClassifier.create_from_options(vision.ImageClassifierOptions(
+        base_options=core.BaseOptions(file_name=str(model)),
+        classification_options=processor.ClassificationOptions(max_results=3)))
+    result = classifier.classify(vision.TensorImage.create_from_array(random_image(50, 40)))
+    cases.append(dict(model=str(model), image="noise 50x40", input="array",
+                      options=dict(max_results=3), result=plain(result)))
     return cases
 
 
