@@ -10,3 +10,6 @@ Submodules: :mod:`~edgelite.tasks.core` (``BaseOptions`` and the model wrapper s
 task), :mod:`~edgelite.tasks.processor` (options, results and the reusable pre/post-processing),
 :mod:`~edgelite.tasks.vision`, :mod:`~edgelite.tasks.audio`, :mod:`~edgelite.tasks.text`.
 """
+from . import audio, core, processor, text, vision  # noqa: E402  (as tflite_support.task does)
+
+__all__ = ["audio", "core", "processor", "text", "vision"]
