@@ -13,7 +13,7 @@ FAMILIES = [
     "bitwise", "bidirectional", "svdf", "integer_lstm",
     "embedding", "segments", "matrix_ops", "hashtable", "spectral", "conv3d", "random_ops",
     # custom-op packs, registered by custom code in the same registry
-    "litert_custom", "mediapipe", "signal",
+    "litert_custom", "mediapipe", "signal", "ethos_u",
     # kernel variants with TFLite Micro's arithmetic (Interpreter(numerics="tflm"))
     "tflm",
 ]
