@@ -17,6 +17,19 @@ row (symmetric, or asymmetric with ``asymmetric_quantize_inputs``), the feature
 projection is an exact integer product scaled by ``input scale * weights_feature
 scale``, and ``weights_time`` is dequantized once; the newest column is left at zero
 when the whole input is zero, as LiteRT skips the product then.
+
+Integer SVDF (int8 input, weights_feature and output, int32 bias; weights_time and state
+both int16 -- LiteRT's EvalIntegerSVDF -- or both int8 -- TFLite Micro only, LiteRT
+crashes on it): with the effective scales ``in * weights_feature / state`` and
+``state * weights_time / out`` computed in float32 (as both engines do) and turned into
+Q31 multipliers,
+
+1. the newest column is ``clamp(MBQM(sum (x - x_zp) * wf) + state_zp)`` to the state type;
+2. ``s[b, f] = sum_m weights_time[f, m] * (state[b, f, m] - state_zp)`` in integers;
+3. the rank sums plus the bias become ``clamp(MBQM(acc) + out_zp)`` to int8.
+
+The fused activation is not applied (neither engine does; models pair it with an output
+zero point at the bottom of the int8 range). With an int16 state the zero point is 0.
 """
 from __future__ import annotations
 
@@ -26,6 +39,7 @@ from .activation_fn import apply_activation, check_activation
 from .base import Kernel, register
 from .hybrid import _quantize as quantize_rows  # per-row symmetric / asymmetric input quantization
 from .int_gemm import exact_matmul
+from .quant_math import dtype_range, multiply_by_quantized_multiplier, quantize_multiplier_scalar
 
 F32 = np.float32
 INPUT, WEIGHTS_FEATURE, WEIGHTS_TIME, BIAS, STATE = range(5)
@@ -128,3 +142,65 @@ class HybridSVDF(SVDF):
             acc = acc - np.asarray(zero_point)[:, None] * self.feature_row_sums
         factor = (scale * self.feature_scale).astype(F32)
         return acc.astype(F32) * factor[:, None]
+
+
+def _float32_scale(a, b, c) -> float:
+    """``a * b / c`` in float32 arithmetic, as the engines compute effective scales."""
+    return float(F32(F32(F32(a) * F32(b)) / F32(c)))
+
+
+@register("SVDF", kind="int8")
+@register("SVDF", kind="int16")
+class IntegerSVDF(SVDF):
+    """Full-integer SVDF: int16 state and weights_time (LiteRT) or int8 ones (TFLite Micro)."""
+
+    def prepare(self, inputs, outputs):
+        shapes = super().prepare(inputs, outputs)
+        x, wf, wt, _bias, state = inputs
+        out = outputs[0]
+        if x.dtype != np.int8 or wf.dtype != np.int8 or out.dtype != np.int8:
+            raise self.fail(f"integer SVDF needs int8 input, weights_feature and output, "
+                            f"got {x.dtype}, {wf.dtype}, {out.dtype}")
+        if state.dtype not in (np.int8, np.int16) or wt.dtype != state.dtype:
+            raise self.fail(f"integer SVDF needs weights_time and state both int16 or both int8, "
+                            f"got {wt.dtype} and {state.dtype}")
+        for name, t in (("input", x), ("weights_feature", wf), ("weights_time", wt), ("state", state),
+                        ("output", out)):
+            if not t.quantized:
+                raise self.fail(f"{name} must be quantized")
+        self.m1 = quantize_multiplier_scalar(_float32_scale(x.scale[0], wf.scale[0], state.scale[0]))
+        self.m2 = quantize_multiplier_scalar(_float32_scale(state.scale[0], wt.scale[0], out.scale[0]))
+        zp = lambda t: int(t.zero_point[0]) if t.zero_point.size else 0  # noqa: E731
+        self.in_zp, self.state_zp, self.out_zp = zp(x), zp(state), zp(out)
+        self.state_dtype = np.dtype(state.dtype)
+        self.state_range = dtype_range(state.dtype)
+        return shapes
+
+    def prepare_weights(self, wf, wt, bias):
+        for name, w in (("weights_feature", wf), ("weights_time", wt)):
+            if w.data is None:
+                raise self.fail(f"integer SVDF needs a constant {name}")
+        if bias is not None and (bias.data is None or bias.dtype != np.int32):
+            raise self.fail(f"integer SVDF needs a constant int32 bias, got {bias.dtype}")
+        self.feature_q_t = np.ascontiguousarray(np.asarray(wf.data, np.int64).T, F32)  # [I, F], exact
+        self.time_q = np.asarray(wt.data, np.int64)
+        self.int_bias = None if bias is None else np.asarray(bias.data, np.int64).reshape(-1)
+
+    def eval(self, inputs, outputs):
+        batch, n_filters, memory = self.batch, self.n_filters, self.memory
+        old = np.asarray(inputs[STATE]).reshape(batch, n_filters, memory)
+        state = np.empty((batch, n_filters, memory), np.int64)
+        state[:, :, :-1] = old[:, :, 1:]
+        x = np.asarray(inputs[INPUT], np.int64) - self.in_zp
+        acc = exact_matmul(x.astype(F32), self.feature_q_t, 256, 128)  # [B, F]
+        lo, hi = self.state_range
+        state[:, :, -1] = np.clip(multiply_by_quantized_multiplier(acc, *self.m1) + self.state_zp, lo, hi)
+        filtered = np.einsum("bfm,fm->bf", state - self.state_zp, self.time_q)
+        total = filtered.reshape(batch, self.n_units, self.rank).sum(axis=-1)
+        if self.int_bias is not None:
+            total = total + self.int_bias
+        out = multiply_by_quantized_multiplier(total, *self.m2) + self.out_zp
+        outputs[0][...] = np.clip(out, -128, 127)
+        target = inputs[STATE]
+        if isinstance(target, np.ndarray) and target.flags.writeable:
+            np.copyto(target, state.astype(self.state_dtype).reshape(target.shape))
