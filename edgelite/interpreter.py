@@ -7,7 +7,9 @@ engine differs (see ``edgelite.runtime`` and docs/interpreter.md).
 
 Extensions beyond LiteRT's API: ``set_profiler(callback)`` (per-op timings, used by
 ``edgelite bench --profile``), ``arena_bytes()`` / ``planned_bytes()`` (memory plan
-sizes) and ``model`` (the loaded :class:`edgelite.ir.Model`).
+sizes), ``model`` (the loaded :class:`edgelite.ir.Model`), and the reliability controls of
+docs/reliability.md: ``max_memory_bytes``, ``max_loop_iterations``, ``invoke(timeout=...)``,
+``cancel()`` and ``exclusive()``.
 """
 from __future__ import annotations
 
@@ -25,6 +27,10 @@ from .reader import gc_paused, load_model
 from .kernels.custom_ops import apply_registerers
 from .kernels.resolver import OpResolver
 from .runtime import OpTiming, Runtime, UnsupportedOpsError
+from .runtime.budget import MemoryBudget
+from .runtime.cancel import CancelToken
+from .runtime.concurrency import UseGuard
+from .structure_checks import check_structure
 from .schema import tensor_type_name, tensor_type_of
 
 __all__ = ["Interpreter", "InterpreterWithCustomOps", "SignatureRunner", "OpResolverType", "OpTiming",
@@ -158,15 +164,18 @@ class SignatureRunner:
             raise ValueError("Invalid number of inputs provided for running a SignatureDef, "
                              f"expected {len(self._inputs)} vs provided {len(kwargs)}")
         it = self._interpreter
-        for name, value in kwargs.items():
-            if name not in self._inputs:
-                raise ValueError(f"Invalid Input name ({name}) for SignatureDef")
-            it._resize(self._inputs[name], np.shape(value), False, self._subgraph_index)
-        it._allocate(self._subgraph_index)
-        for name, value in kwargs.items():
-            it._set(self._inputs[name], value, self._subgraph_index)
-        it._invoke(self._subgraph_index)
-        return {name: it.get_tensor(t, self._subgraph_index) for name, t in self._outputs.items()}
+        with it._guard.exclusive():  # the whole call is one atomic sequence (runtime/concurrency.py)
+            for name, value in kwargs.items():
+                if name not in self._inputs:
+                    raise ValueError(f"Invalid Input name ({name}) for SignatureDef")
+                it._resize(self._inputs[name], np.shape(value), False, self._subgraph_index)
+            it._allocate(self._subgraph_index)
+            it._guard.before_set()
+            for name, value in kwargs.items():
+                it._set(self._inputs[name], value, self._subgraph_index)
+            it._guard.before_invoke()
+            it._invoke(self._subgraph_index)
+            return {name: it.get_tensor(t, self._subgraph_index) for name, t in self._outputs.items()}
 
     def get_input_details(self) -> dict[str, dict]:
         """Input name -> tensor details (the same fields as Interpreter.get_input_details)."""
@@ -198,7 +207,9 @@ class Interpreter:
                  experimental_compress_quantization_zero_points: bool = False,
                  experimental_disable_delegate_node_fusion: bool = False,
                  experimental_force_delegate_node_profiling: bool = False,
-                 custom_op_registerers: list | None = None, numerics: str = "litert"):
+                 custom_op_registerers: list | None = None,
+                 max_memory_bytes: int | None = None, max_loop_iterations: int | None = None,
+                 numerics: str = "litert"):
         # The other delegate-related flags are accepted for compatibility (no effect in edgelite).
         self._experimental_compress_quantization_zero_points = experimental_compress_quantization_zero_points
         if _resolver_type(experimental_op_resolver_type) is None:
@@ -225,6 +236,7 @@ class Interpreter:
             raise ValueError("`model_path` or `model_content` must be specified.")
         else:
             raise ValueError("Can't both provide `model_path` and `model_content`")
+        check_structure(model)  # call cycles, control-flow signatures (docs/reliability.md)
         self._delegation = None  # edgelite/delegates: partitions replaced by DELEGATE nodes
         if experimental_delegates:
             from .delegates.apply import apply_delegates
@@ -237,7 +249,9 @@ class Interpreter:
         resolver = OpResolver(numerics=numerics)
         apply_registerers(resolver, custom_op_registerers)
         self._runtime = Runtime(model, preserve_all_tensors=bool(experimental_preserve_all_tensors),
-                                resolver=resolver)
+                                resolver=resolver, budget=MemoryBudget(max_memory_bytes),
+                                cancel_token=CancelToken(max_loop_iterations))
+        self._guard = UseGuard()  # one call at a time; interleaved sequences raise (runtime/concurrency.py)
         self._allocated: set[int] = set()
         self._signature_defs = self.get_signature_list()
         if self._delegation is not None:
@@ -285,8 +299,9 @@ class Interpreter:
     # -- allocation ---------------------------------------------------------------
     def allocate_tensors(self) -> None:
         """Prepare every node for the current input shapes and plan memory (needed before invoke)."""
-        self._ensure_safe()
-        self._allocate(0)
+        with self._guard.lock:
+            self._ensure_safe()
+            self._allocate(0)
 
     def _allocate(self, subgraph_index: int) -> None:
         with gc_paused():  # kernels, specs and buffers are long-lived: see reader.gc_paused
@@ -297,8 +312,9 @@ class Interpreter:
 
     def resize_tensor_input(self, input_index: int, tensor_size, strict: bool = False) -> None:
         """Resize an input tensor (then call allocate_tensors). With ``strict`` only -1 dims may change."""
-        self._ensure_safe()
-        self._resize(input_index, np.array(tensor_size, dtype=np.int32), strict, 0)
+        with self._guard.lock:
+            self._ensure_safe()
+            self._resize(input_index, np.array(tensor_size, dtype=np.int32), strict, 0)
 
     def _resize(self, tensor_index, shape, strict: bool, subgraph_index: int) -> None:
         ex = self._ex(subgraph_index)
@@ -339,7 +355,9 @@ class Interpreter:
     # -- data ---------------------------------------------------------------------
     def set_tensor(self, tensor_index: int, value) -> None:
         """Copy ``value`` into a tensor (its dtype and shape must match exactly)."""
-        self._set(tensor_index, value, 0)
+        with self._guard.lock:
+            self._guard.before_set()
+            self._set(tensor_index, value, 0)
 
     def _set(self, tensor_index, value, subgraph_index: int) -> None:
         t = self._check_tensor(tensor_index, subgraph_index)
@@ -366,13 +384,15 @@ class Interpreter:
     def get_tensor(self, tensor_index: int, subgraph_index: int = 0) -> np.ndarray:
         """A copy of a tensor's value (inputs, outputs, constants; intermediates only with
         ``experimental_preserve_all_tensors=True``, otherwise their memory may have been reused)."""
-        t = self._check_tensor(tensor_index, subgraph_index)
-        ex = self._ex(subgraph_index)
-        buf = ex.buffers[t]
-        if buf is None or not (ex.allocated or t in ex._consts):
-            raise ValueError("Tensor data is null. Run allocate_tensors() first")
-        ex.fill_pending_constants(t)  # a folded constant whose values wait for the first invoke
-        return np.array(buf, copy=True)
+        with self._guard.lock:
+            t = self._check_tensor(tensor_index, subgraph_index)
+            self._guard.before_get()
+            ex = self._ex(subgraph_index)
+            buf = ex.buffers[t]
+            if buf is None or not (ex.allocated or t in ex._consts):
+                raise ValueError("Tensor data is null. Run allocate_tensors() first")
+            ex.fill_pending_constants(t)  # a folded constant whose values wait for the first invoke
+            return np.array(buf, copy=True)
 
     def tensor(self, tensor_index: int) -> Callable[[], np.ndarray]:
         """A function returning a numpy view of the tensor's current buffer (no copy).
@@ -395,22 +415,45 @@ class Interpreter:
         return view
 
     # -- running ------------------------------------------------------------------
-    def invoke(self) -> None:
-        """Run the model (subgraph 0). Raises RuntimeError if tensors are not allocated."""
-        self._ensure_safe()
-        self._invoke(0)
+    def invoke(self, timeout: float | None = None) -> None:
+        """Run the model (subgraph 0). Raises RuntimeError if tensors are not allocated.
 
-    def _invoke(self, subgraph_index: int) -> None:
+        edgelite extension: with ``timeout`` (seconds) the run stops with
+        :class:`edgelite.CancelledError` once it has taken longer (see :meth:`cancel`)."""
+        with self._guard.lock:
+            self._ensure_safe()
+            self._guard.before_invoke()
+            self._invoke(0, timeout)
+
+    def _invoke(self, subgraph_index: int, timeout: float | None = None) -> None:
         ex = self._ex(subgraph_index)
         if subgraph_index not in self._allocated or not ex.allocated:
             raise RuntimeError("Invoke called on model that is not ready: call allocate_tensors() first "
                                "(and again after resize_tensor_input).")
-        with self._blas_threads:
-            ex.invoke()
+        token = self._runtime.cancel_token
+        token.start(timeout)  # clears an old cancel request (as LiteRT), arms the timeout
+        try:
+            with self._blas_threads:
+                ex.invoke()
+        finally:
+            token.finish()
+
+    def cancel(self) -> None:
+        """edgelite extension (LiteRT's C++ ``Interpreter::Cancel``): from any thread, stop the
+        invoke in progress at its next node or WHILE iteration; it raises
+        :class:`edgelite.CancelledError` and the interpreter stays usable. A request made while
+        no invoke runs is dropped when the next one starts."""
+        self._runtime.cancel_token.cancel()
+
+    def exclusive(self):
+        """edgelite extension: ``with interpreter.exclusive(): set_tensor ... invoke ... get_tensor``
+        keeps other threads' calls out for the whole sequence (docs/reliability.md)."""
+        return self._guard.exclusive()
 
     def reset_all_variables(self) -> None:
         """Reset variable tensors (``is_variable``, e.g. RNN states) to their initial values."""
-        self._runtime.reset_variable_tensors()
+        with self._guard.lock:
+            self._runtime.reset_variable_tensors()
 
     def set_profiler(self, callback: Callable[[OpTiming], None] | None) -> None:
         """edgelite extension: call ``callback(OpTiming(node_index, op_name, seconds, subgraph_index))``

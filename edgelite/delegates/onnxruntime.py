@@ -1,0 +1,156 @@
+"""The ONNX Runtime delegate: partitions of a .tflite graph run as ONNX Runtime sessions.
+
+``edgelite.load_delegate("onnxruntime", options={...})``; needs ``pip install edgelite[ort]``
+(onnx and onnxruntime, imported when the first partition is prepared). Nodes that
+:func:`edgelite.export_onnx.supports` accepts are delegated; each partition is lowered to
+ONNX (:func:`edgelite.export_onnx.lower_subgraph`) with the shapes of the current
+allocation and becomes one ``InferenceSession``, built at ``allocate_tensors`` (again
+after ``resize_tensor_input``: sessions are cached per input shapes).
+
+Options (all optional):
+
+* ``providers`` — execution providers, e.g. ``["CUDAExecutionProvider", "CPUExecutionProvider"]``
+  (default: CPU), ``provider_options`` — a list of dicts, one per provider;
+* ``intra_op_num_threads`` — default: the interpreter's ``num_threads`` (1 when not given);
+* ``allow_spinning`` — default False: ORT's pool threads sleep between runs instead of
+  spinning (spinning pools fight each other and the caller on few cores);
+* ``graph_optimization_level`` — "disable", "basic", "extended" or "all" (default "all");
+* ``min_partition_size`` — smallest partition worth a session (default 1);
+* ``session_config`` — extra ``SessionOptions.add_session_config_entry`` pairs;
+* ``fallback`` — when a partition fails to lower or to load in ORT: "edgelite" (default;
+  the partition runs on edgelite's kernels, with a warning) or "raise".
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import Delegate, DelegateError, DelegateKernel, Partition
+
+_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED",
+           "all": "ORT_ENABLE_ALL"}
+_OPTIONS = {"providers", "provider_options", "intra_op_num_threads", "allow_spinning", "graph_optimization_level",
+            "min_partition_size", "session_config", "fallback"}
+
+
+def _onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError as e:  # optional extra
+        raise DelegateError("the onnxruntime delegate needs onnxruntime and onnx: pip install 'edgelite[ort]'"
+                            ) from e
+    return onnxruntime
+
+
+class OnnxRuntimeDelegate(Delegate):
+    """Runs the ONNX-lowerable parts of a model in ONNX Runtime (see the module docstring)."""
+
+    name = "onnxruntime"
+
+    def __init__(self, **options):
+        unknown = set(options) - _OPTIONS
+        if unknown:
+            raise DelegateError(f"unknown onnxruntime delegate option(s) {sorted(unknown)}; "
+                                f"valid: {sorted(_OPTIONS)}")
+        self.options = options
+        self.providers = list(options.get("providers") or ["CPUExecutionProvider"])
+        self.provider_options = options.get("provider_options")
+        level = str(options.get("graph_optimization_level", "all")).lower()
+        if level not in _LEVELS:
+            raise DelegateError(f"graph_optimization_level must be one of {sorted(_LEVELS)}, not {level!r}")
+        self.level = level
+        self.min_partition_size = int(options.get("min_partition_size", 1))
+        self.allow_spinning = _flag(options.get("allow_spinning", False))
+        threads = options.get("intra_op_num_threads")
+        self.threads = None if threads is None else int(threads)
+        self.fallback = options.get("fallback", "edgelite")
+        if self.fallback not in ("edgelite", "raise"):
+            raise DelegateError(f"fallback must be 'edgelite' or 'raise', not {self.fallback!r}")
+        self.session_config = dict(options.get("session_config") or {})
+        self.fallbacks: list[str] = []  # messages of partitions that ran on edgelite instead
+
+    def supported_nodes(self, subgraph, subgraph_index: int) -> set[int]:
+        from ..export_onnx import supports
+        producers = {t: op for op in subgraph.operators for t in op.outputs}
+        return {n for n, op in enumerate(subgraph.operators) if supports(op, subgraph, producers)}
+
+    def supports(self, op, subgraph) -> bool:
+        from ..export_onnx import supports
+        return supports(op, subgraph)
+
+    def create_kernel(self, partition: Partition) -> DelegateKernel:
+        return OnnxRuntimeKernel(partition, self)
+
+    def session_options(self, num_threads: int):
+        ort = _onnxruntime()
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = self.threads or num_threads or 1
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _LEVELS[self.level])
+        spin = "1" if self.allow_spinning else "0"
+        so.add_session_config_entry("session.intra_op.allow_spinning", spin)
+        so.add_session_config_entry("session.inter_op.allow_spinning", spin)
+        for key, value in self.session_config.items():
+            so.add_session_config_entry(str(key), str(value))
+        so.log_severity_level = 3
+        return so
+
+
+def _flag(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+class OnnxRuntimeKernel(DelegateKernel):
+    """One partition, lowered to ONNX for one set of input shapes, as an ORT session."""
+
+    def __init__(self, partition: Partition, delegate: OnnxRuntimeDelegate):
+        super().__init__(partition)
+        self.delegate = delegate
+        self.session = None
+        self.fallback_executor = None
+        self.onnx_model = None
+
+    def prepare(self, input_shapes):
+        from ..export_onnx import LoweringError, lower_subgraph, output_names
+        part = self.partition
+        sg = part.subgraph
+        shapes, values, ex = part.infer_shapes(input_shapes)
+        out_shapes = [shapes.get(t) for t in sg.outputs]
+        try:
+            if any(s is None for s in out_shapes):
+                raise LoweringError("an output shape is known only at run time")
+            self.onnx_model = lower_subgraph(sg, shapes, values, name=f"partition_{part.index}")
+            ort = _onnxruntime()
+            self.session = ort.InferenceSession(self.onnx_model.SerializeToString(),
+                                                self.delegate.session_options(part.num_threads),
+                                                providers=self.delegate.providers,
+                                                provider_options=self.delegate.provider_options)
+        except DelegateError:
+            raise
+        except Exception as e:  # lowering or ORT refused this partition
+            if self.delegate.fallback == "raise":
+                raise DelegateError(f"onnxruntime delegate, partition {part.index} "
+                                    f"({len(sg.operators)} nodes): {e}") from e
+            message = f"partition {part.index} ({len(sg.operators)} nodes) runs on edgelite: {e}"
+            self.delegate.fallbacks.append(message)
+            warnings.warn(f"onnxruntime delegate: {message}", RuntimeWarning, stacklevel=2)
+            self.session = None
+            self.fallback_executor = ex
+            return out_shapes
+        self._input_names = [f"t{t}" for t in sg.inputs]
+        self._output_names = output_names(sg)
+        return out_shapes
+
+    def invoke(self, inputs):
+        if self.session is None:
+            ex, sg = self.fallback_executor, self.partition.subgraph
+            for k, (t, a) in enumerate(zip(sg.inputs, inputs)):
+                ex.write_input(t, a, f"input {k} of partition {self.partition.index}")
+            ex.invoke()
+            return [np.array(ex.buffers[t]) for t in sg.outputs]
+        feeds = {name: np.ascontiguousarray(a) for name, a in zip(self._input_names, inputs)}
+        return self.session.run(self._output_names, feeds)
