@@ -76,24 +76,25 @@ def bilinear_sample(image: np.ndarray, x: np.ndarray, y: np.ndarray,
                     border_replicate: bool = False) -> np.ndarray:
     """Sample an (H, W[, C]) array at pixel coordinates (pixel centers at integers)."""
     h, w = image.shape[:2]
-    x0 = np.floor(x).astype(np.int64)
-    y0 = np.floor(y).astype(np.int64)
+    flat = image.reshape(h * w, -1)
+    x0 = np.floor(x)
+    y0 = np.floor(y)
     fx = (x - x0).astype(np.float32)
     fy = (y - y0).astype(np.float32)
-    img = image.astype(np.float32)
-    if img.ndim == 2:
-        img = img[:, :, None]
-    out = np.zeros(x.shape + (img.shape[2],), dtype=np.float32)
+    x0 = x0.astype(np.int64)
+    y0 = y0.astype(np.int64)
+    out = np.zeros(x.shape + (flat.shape[1],), dtype=np.float32)
     for dy, wy in ((0, 1.0 - fy), (1, fy)):
+        yi = y0 + dy
+        rows = np.clip(yi, 0, h - 1) * w
+        row_inside = None if border_replicate else (yi >= 0) & (yi < h)
         for dx, wx in ((0, 1.0 - fx), (1, fx)):
-            xi, yi = x0 + dx, y0 + dy
-            if border_replicate:
-                values = img[np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)]
-            else:
-                inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-                values = img[np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)]
-                values = values * inside[..., None]
-            out += values * (wx * wy)[..., None]
+            xi = x0 + dx
+            weight = wx * wy
+            if row_inside is not None:
+                weight = weight * (row_inside & (xi >= 0) & (xi < w))
+            values = flat[rows + np.clip(xi, 0, w - 1)]
+            out += values * weight[..., None]
     return out if image.ndim == 3 else out[..., 0]
 
 
