@@ -146,8 +146,7 @@ def lower_subgraph(subgraph: Subgraph, shapes: dict[int, tuple], values: dict[in
             if t >= 0 and t not in b.names:
                 raise LoweringError(f"{op.name} (node {n}): output {t} was not produced")
     graph_outputs = []
-    for t in subgraph.outputs:
-        name_t = b.tensor_name(t) + ("_out" if t in subgraph.inputs else "")
+    for t, name_t in zip(subgraph.outputs, output_names(subgraph)):
         b.node("Identity", [b.from_storage(t, b.names[t])], [name_t])
         graph_outputs.append(helper.make_tensor_value_info(name_t, _onnx_type(subgraph, t), list(b.shape(t))))
     graph_inputs = [helper.make_tensor_value_info(b.tensor_name(t), _onnx_type(subgraph, t), list(b.shape(t)))
@@ -161,7 +160,10 @@ def lower_subgraph(subgraph: Subgraph, shapes: dict[int, tuple], values: dict[in
 
 def output_names(subgraph: Subgraph) -> list[str]:
     """The ONNX output names :func:`lower_subgraph` gives ``subgraph``'s outputs."""
-    return [f"t{t}_out" if t in subgraph.inputs else f"t{t}" for t in subgraph.outputs]
+    names = []
+    for k, t in enumerate(subgraph.outputs):
+        names.append(f"t{t}_out{k}" if t in subgraph.inputs or t in subgraph.outputs[:k] else f"t{t}")
+    return names
 
 
 def _onnx_type(subgraph: Subgraph, t: int) -> int:
@@ -189,7 +191,7 @@ def infer_static(model: Model, subgraph_index: int = 0, input_shapes=None):
 
 
 def export_onnx(model: Model | str | os.PathLike, output: str | os.PathLike | None = None,
-                input_shapes=None, subgraph_index: int = 0):
+                input_shapes=None, subgraph_index: int = 0, qlinear: bool = True):
     """Lower a model's subgraph (all of it: no fallback) to an ONNX model; save it to ``output``.
 
     Raises :class:`LoweringError` naming every node that cannot be lowered."""
@@ -203,7 +205,7 @@ def export_onnx(model: Model | str | os.PathLike, output: str | os.PathLike | No
         raise LoweringError(f"{len(bad)} node(s) have no ONNX lowering: {', '.join(bad[:20])}"
                             + (" ..." if len(bad) > 20 else ""))
     shapes, values = infer_static(model, subgraph_index, input_shapes)
-    proto = lower_subgraph(sg, shapes, values, name=sg.name or "main")
+    proto = lower_subgraph(sg, shapes, values, name=sg.name or "main", qlinear=qlinear)
     if output is not None:
         import onnx
         onnx.save(proto, os.fspath(output))
