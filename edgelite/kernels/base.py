@@ -151,8 +151,10 @@ def register(op: str | tuple[str, ...], kind: str = "float", versions: range | N
 
     def deco(cls):
         for name in ops:
-            _REGISTRY.setdefault(name, []).append((priority, when, versions, kind, cls))
-            _REGISTRY[name].sort(key=lambda e: -e[0])
+            # a new sorted list swapped in whole: lookups in other threads never see a list
+            # being sorted (list.sort empties it meanwhile)
+            entries = [*_REGISTRY.get(name, ()), (priority, when, versions, kind, cls)]
+            _REGISTRY[name] = sorted(entries, key=lambda e: -e[0])
         if not cls.op:
             cls.op = ops[0]
         return cls

@@ -94,10 +94,15 @@ class While(_SubgraphCaller):
     def eval(self, inputs, outputs):
         rt = self.runtime()
         values = list(inputs)
+        token = getattr(rt, "cancel_token", None)  # cancel()/timeout/max_loop_iterations (runtime/cancel.py)
+        iterations = 0
         while True:
             cond = rt.run_subgraph(self.cond_index, values)[0]
             if not bool(np.asarray(cond).reshape(-1)[0]):
                 break
+            if token is not None:
+                token.check_loop(iterations, self.node.index)
+            iterations += 1
             values = [np.array(r, copy=True) for r in rt.run_subgraph(self.body_index, values)]
         return self._deliver(values, outputs)
 

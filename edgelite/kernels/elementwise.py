@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..runtime.budget import check_output
 from .base import Kernel, register
 
 # ----------------------------------------------------------------------------- helpers
@@ -480,6 +481,8 @@ class FillKernel(Kernel):
         value = np.asarray(value).reshape(())
         out = outputs[0]
         if out is None:
-            return [np.full(self._shape(dims), value, dtype=value.dtype)]
+            shape = self._shape(dims)
+            check_output(self.node, shape, value.dtype)  # dims read at run time: ask the budget
+            return [np.full(shape, value, dtype=value.dtype)]
         out[...] = value
         return None

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import struct
+import threading
 
 import numpy as np
 
@@ -349,6 +350,7 @@ def store_result(out: np.ndarray | None, values: np.ndarray, dtype):
 _TABLES: dict[tuple, object] = {}  # lookup tables shared by kernels with the same op and quantization
 _TABLES_MAX_BYTES = 32 << 20  # past this the cache starts afresh (kernels keep their own references)
 _tables_bytes = 0
+_TABLES_LOCK = threading.Lock()
 
 
 def _remember(key: tuple, tables) -> None:
@@ -358,11 +360,12 @@ def _remember(key: tuple, tables) -> None:
     for t in arrays:
         t.flags.writeable = False
     size = sum(t.nbytes for t in arrays)
-    if _tables_bytes + size > _TABLES_MAX_BYTES:
-        _TABLES.clear()
-        _tables_bytes = 0
-    _TABLES[key] = tables
-    _tables_bytes += size
+    with _TABLES_LOCK:  # interpreters in several threads share this cache of read-only tables
+        if _tables_bytes + size > _TABLES_MAX_BYTES:
+            _TABLES.clear()
+            _tables_bytes = 0
+        _TABLES[key] = tables
+        _tables_bytes += size
 
 
 PAIR_TABLE_SIZE = 1 << 16

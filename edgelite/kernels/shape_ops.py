@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..runtime.budget import check_output
 from .activation_fn import apply_fused_activation
 from .base import Kernel, TensorSpec, register
 
@@ -67,7 +68,9 @@ class PlannedKernel(Kernel):
             key = (tuple(None if x is None else np.shape(x) for x in inputs),
                    tuple((k, v.dtype.str, v.tobytes()) for k, v in values.items()))
             if key != self._cache_key:
-                self.plan([None if x is None else tuple(np.shape(x)) for x in inputs], values)
+                shapes = self.plan([None if x is None else tuple(np.shape(x)) for x in inputs], values)
+                for k, shape in enumerate(shapes):  # a size read from values: ask the memory budget
+                    check_output(self.node, shape, self.out_specs[k].dtype, k)
                 self._cache_key = key
             # dynamic outputs are kept by the interpreter: never hand back views of inputs
             return [np.array(r) for r in self.compute(inputs)]
@@ -670,6 +673,7 @@ class Range(PlannedKernel):
             size = (abs(int(limit) - int(start)) + abs(int(delta)) - 1) // abs(int(delta))
         else:
             size = int(np.ceil(np.abs((dtype.type(limit) - dtype.type(start)) / dtype.type(delta))))
+        check_output(self.node, (size,), dtype)
         steps = np.full(size, delta, dtype=dtype)
         if size:
             steps[0] = start
@@ -691,9 +695,10 @@ class OneHot(PlannedKernel):
         rank = len(shapes[0])
         axis = int(self.options.get("axis", -1))
         self.axis = rank if axis == -1 else normalize_axis(self, axis, rank + 1)
-        self.classes = np.arange(depth)
         out = list(shapes[0])
         out.insert(self.axis, depth)
+        check_output(self.node, out, self.out_specs[0].dtype)
+        self.classes = np.arange(depth)
         return [out]
 
     def compute(self, inputs):

@@ -42,7 +42,10 @@ import numpy as np
 from ..ir import Model
 from ..kernels.base import EMPTY_SCALE, EMPTY_ZERO_POINT, KernelError, Node, TensorSpec, data_kind
 from ..kernels.resolver import OpResolver
+from ..errors import ModelError, ResourceError
 from ..schema import OPCODE_NAMES, TENSOR_DTYPES
+from .budget import MemoryBudget
+from .cancel import CancelToken
 from .memory_plan import BufferRequest, plan_arena
 
 
@@ -66,6 +69,16 @@ SHAPE_ARITHMETIC_OPS = frozenset({
     "EXPAND_DIMS", "CAST", "ADD", "SUB", "MUL", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD",
     "SUM", "FILL"})
 MAX_SHAPE_VALUE_ELEMENTS = 1024  # larger results are left to invoke
+# What a kernel raises when a hostile or broken model trips it up without a KernelError
+# (an IndexError on a missing input, a ValueError from numpy...): prepare, allocate and
+# invoke turn these into a KernelError naming the node, its __cause__ the original
+# (docs/reliability.md: every bad model gives a typed edgelite error).
+KERNEL_FAILURES = (IndexError, KeyError, ValueError, TypeError, OverflowError, ZeroDivisionError,
+                   FloatingPointError, AttributeError, AssertionError, RecursionError, np.linalg.LinAlgError)
+
+
+def _kernel_failure(where: str, e: BaseException) -> KernelError:
+    return KernelError(f"{where} failed: {type(e).__name__}: {e}")
 
 
 def _eval_into_new(kernel, inputs: list, shapes: list, dtypes: list) -> list[np.ndarray]:
@@ -119,9 +132,12 @@ class OpTiming(NamedTuple):
 class Runtime:
     """The state shared by all subgraphs of one interpreter (``node.runtime`` for kernels)."""
 
-    def __init__(self, model: Model, preserve_all_tensors: bool = False, resolver: OpResolver | None = None):
+    def __init__(self, model: Model, preserve_all_tensors: bool = False, resolver: OpResolver | None = None,
+                 budget: MemoryBudget | None = None, cancel_token: CancelToken | None = None):
         self.model = model
         self.resolver = resolver or OpResolver()
+        self.budget = budget or MemoryBudget()  # runtime/budget.py: checked before model-sized allocations
+        self.cancel_token = cancel_token or CancelToken()  # runtime/cancel.py: read between nodes
         self.preserve_all_tensors = preserve_all_tensors
         self.executors: list[SubgraphExecutor | None] = [None] * len(model.subgraphs)
         self.variables: dict[str, np.ndarray] = {}  # resource variables (VAR_HANDLE keys)
@@ -153,6 +169,9 @@ class Runtime:
         while len(bufs) <= slot:
             bufs.append(np.empty(0, np.uint8))
         if bufs[slot].size < nbytes:
+            budget = getattr(self, "budget", None)  # (tests build bare runtimes with __new__)
+            if budget is not None:
+                budget.reserve(("scratch", slot), nbytes, f"scratch buffer {slot} (a kernel's work memory)")
             bufs[slot] = np.empty(nbytes, np.uint8)
         return bufs[slot][:nbytes]
 
@@ -368,20 +387,46 @@ class SubgraphExecutor:
             cls = self.kernel_classes[n]
             if cls is None:
                 raise UnsupportedOpsError([(self.index, n, self.nodes[n].op.name, "?")])
-            kernel = cls(self.nodes[n])
-            shapes = kernel.prepare(in_specs, out_specs)
-            if shapes is None or len(shapes) != len(out_specs):
-                raise KernelError(f"{self.nodes[n].op.name} (node {n}): prepare returned "
-                                  f"{shapes!r} for {len(out_specs)} outputs")
-            shapes = [None if s is None else _int_shape(s) for s in shapes]
+            try:
+                kernel, shapes = self._prepare_kernel(n, cls, in_specs, out_specs)
+            except KERNEL_FAILURES as e:
+                if isinstance(e, ModelError):
+                    raise
+                where = f"{self.nodes[n].op.name} (node {n}) of subgraph {self.index}: prepare"
+                raise _kernel_failure(where, e) from e
             cached = cache[key] = (kernel, shapes)
         return cached
+
+    def _prepare_kernel(self, n: int, cls, in_specs: list, out_specs: list):
+        """A new kernel of class ``cls`` for node ``n``, prepared: (kernel, output shapes)."""
+        kernel = cls(self.nodes[n])
+        for spec in in_specs:
+            if spec is not None and spec.sparsity is not None:  # prepare densifies it
+                self.runtime.budget.check_array(spec.shape, spec.dtype,
+                                                self._describe(spec.index, "dense form of"))
+        shapes = kernel.prepare(in_specs, out_specs)
+        if shapes is None or len(shapes) != len(out_specs):
+            raise KernelError(f"{self.nodes[n].op.name} (node {n}): prepare returned "
+                              f"{shapes!r} for {len(out_specs)} outputs")
+        shapes = [None if s is None else _int_shape(s) for s in shapes]
+        return kernel, shapes
 
     # -- allocation ---------------------------------------------------------------
     def allocate(self) -> None:
         """Prepare every node whose input shapes are known, then plan and place the buffers."""
         if self.allocated:
             return
+        try:
+            self._allocate()
+        except KERNEL_FAILURES as e:  # a fold or shape computation at allocate (prepare has its own)
+            if isinstance(e, ModelError):
+                raise
+            raise _kernel_failure(f"allocating subgraph {self.index}", e) from e
+        except MemoryError as e:
+            raise ResourceError(f"allocating subgraph {self.index} ran out of memory: {e}", 0,
+                                self.runtime.budget.limit) from e
+
+    def _allocate(self) -> None:
         sg = self.subgraph
         tensors = sg.tensors
         known: dict[int, tuple] = dict(zip(sg.inputs, self.input_shapes))
@@ -494,6 +539,11 @@ class SubgraphExecutor:
         kernel, shapes = self._kernel_for(n, in_specs, out_specs)
         if any(s is None for s in shapes):
             raise KernelError(f"{op.name} (node {n}): constant inputs but a dynamic output shape")
+        budget = self.runtime.budget
+        for t, shape, spec in zip(op.outputs, shapes, out_specs):  # constant expansion (float16, sparse)
+            budget.check_array(shape, spec.dtype, lambda: self._describe(t, f"{op.name} (node {n}) expanding"))
+            budget.reserve(("constant", self.index, t), math.prod(shape) * spec.dtype.itemsize,
+                           self._describe(t, "constant"))
         if lazy:
             # reserved, not written: the readers promised not to read values in prepare, invoke
             # and get_tensor fill them first (fill_pending_constants) and the fill writes it all
@@ -561,6 +611,11 @@ class SubgraphExecutor:
             for target in targets:
                 target.flags.writeable = False
 
+    def _describe(self, t: int, prefix: str = "") -> str:
+        """``subgraph 0 tensor 3 ('name')``, for budget messages."""
+        name = self.subgraph.tensors[t].name if 0 <= t < len(self.subgraph.tensors) else "?"
+        return f"{prefix + ' ' if prefix else ''}subgraph {self.index} tensor {t} ({name!r})"
+
     def _fixed(self, t: int) -> bool:
         return t in self.shapes
 
@@ -600,6 +655,7 @@ class SubgraphExecutor:
         tensors = self.subgraph.tensors
         consts, variables, dtypes = self._consts, self._variables, self._dtypes
         buffers = self.buffers
+        budget = self.runtime.budget
         planned: list[int] = []
         for t, shape in known.items():
             if t in consts or t in values:
@@ -607,9 +663,13 @@ class SubgraphExecutor:
             if t in variables:
                 buf = self._variable_buffers.get(t)
                 if buf is None or buf.shape != shape:
+                    budget.check_array(shape, dtypes[t], self._describe(t, "variable"))
+                    budget.reserve(("variable", self.index, t), math.prod(shape) * dtypes[t].itemsize,
+                                   self._describe(t, "variable"))
                     buf = self._variable_buffers[t] = self._initial_variable(t, shape)
                 buffers[t] = buf
             elif dtypes[t].hasobject:
+                budget.check_array(shape, dtypes[t], self._describe(t))
                 buffers[t] = np.empty(shape, dtype=object)
             else:
                 planned.append(t)
@@ -621,10 +681,21 @@ class SubgraphExecutor:
         default = (0, len(self.nodes))
         spans = {} if self.runtime.preserve_all_tensors else self._lifetime_spans()
         requests = []
+        limit = budget.limit
         for t in planned:
             first, last = spans.get(t, default)
-            requests.append(BufferRequest(t, math.prod(known[t]) * dtypes[t].itemsize, first, last))
+            nbytes = math.prod(known[t]) * dtypes[t].itemsize
+            if nbytes > limit:
+                budget.check_array(known[t], dtypes[t], self._describe(t))
+            requests.append(BufferRequest(t, nbytes, first, last))
         plan = plan_arena(requests)
+        detail = ""
+        if requests and not budget.fits(("arena", self.index), plan.size):
+            biggest = max(requests, key=lambda r: r.size)
+            detail = (f" (largest tensor: {self._describe(biggest.key)}, shape {list(known[biggest.key])}, "
+                      f"{biggest.size} bytes)")
+        budget.reserve(("arena", self.index), plan.size, f"the activation arena of subgraph {self.index}", detail)
+        self.arena = None  # let the old arena go before the new one is made
         self.arena = arena = np.zeros(max(plan.size, 1), dtype=np.uint8)
         self.arena_guard = ArenaHandle(arena)
         offsets = self.offsets = plan.offsets
@@ -673,17 +744,30 @@ class SubgraphExecutor:
         if self._pending_folds:
             self.fill_pending_constants()
         profiler = self.runtime.profiler if self.runtime.depth == 0 else None
+        token = self.runtime.cancel_token
         self.running = True
+        n = -1
         try:
             for n, placed in enumerate(self._placed):
                 if placed is None:  # folded into a constant at allocate
                     continue
+                if token.stop:  # Interpreter.cancel() / invoke(timeout=...): see runtime/cancel.py
+                    token.raise_cancelled(f"subgraph {self.index} node {n}")
                 if profiler is None:
                     self._run_node(n, placed)
                 else:
                     t0 = time.perf_counter()
                     self._run_node(n, placed)
                     profiler(OpTiming(n, self.nodes[n].op.name, time.perf_counter() - t0, self.index))
+        except KERNEL_FAILURES as e:
+            if isinstance(e, ModelError):
+                raise
+            op_name = self.nodes[n].op.name if 0 <= n < len(self.nodes) else "?"
+            raise _kernel_failure(f"{op_name} (node {n}) of subgraph {self.index}: eval", e) from e
+        except MemoryError as e:  # an allocation inside a kernel that no budget check foresaw
+            op_name = self.nodes[n].op.name if 0 <= n < len(self.nodes) else "?"
+            raise ResourceError(f"{op_name} (node {n}) of subgraph {self.index} ran out of memory: "
+                                f"{str(e) or 'MemoryError'}", 0, self.runtime.budget.limit) from e
         finally:
             self.running = False
 
@@ -705,6 +789,10 @@ class SubgraphExecutor:
             in_specs = [self._spec(t, a.shape) if t >= 0 else None for t, a in zip(op.inputs, ins)]
             out_specs = [self._spec(t, self.subgraph.tensors[t].shape) for t in op.outputs]
             kernel, shapes = self._kernel_for(n, in_specs, out_specs)
+            check = self.runtime.budget.check_array
+            for t, shape in zip(op.outputs, shapes):
+                if shape is not None:
+                    check(shape, self._dtypes[t], lambda: self._describe(t, f"{op.name} (node {n}) output"))
             outs = [None if shape is None else np.empty(shape, self._base_spec(t).dtype)
                     for t, shape in zip(op.outputs, shapes)]
             for t, o in zip(op.outputs, outs):
