@@ -30,6 +30,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--threads", type=int, default=None, help="thread limit for numpy's BLAS")
     p.add_argument("--profile", action="store_true", help="print per-op timings")
     p.add_argument("--signature", metavar="KEY", help="benchmark this signature")
+    p.add_argument("--delegate", metavar="NAME", help="run through a delegate, e.g. onnxruntime (docs/delegates.md)")
+    p.add_argument("--delegate-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option of the delegate (repeatable), e.g. providers=CUDAExecutionProvider")
     p.set_defaults(func=run)
 
 
@@ -87,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     from ..interpreter import Interpreter
     from .cmd_run import run_once
     t0 = time.perf_counter()
-    it = Interpreter(model_path=args.model, num_threads=args.threads)
+    delegates = _delegates(args)
+    it = Interpreter(model_path=args.model, num_threads=args.threads, experimental_delegates=delegates)
     init_s = time.perf_counter() - t0
     # random input data is not init (benchmark_model makes it after init too)
     feeds, details = prepare_inputs(it, args.signature, {}, 0)
@@ -134,8 +138,65 @@ def run(args: argparse.Namespace) -> int:
           f"median {s['median']:.3f}  p95 {s['p95']:.3f}  (count {s['count']})")
     print(f"Peak memory (max RSS): {peak_rss_mb():.1f} MB   activation arena: "
           f"{it.arena_bytes() / 2**20:.2f} MB")
+    if delegates:
+        print(_placement(it))
     if args.profile:
         sub = it.model.subgraphs[0 if args.signature is None else it._signature_subgraph(args.signature)]
         names = {i: (sub.tensors[op.outputs[0]].name if op.outputs else "") for i, op in enumerate(sub.operators)}
         print(profile_tables(records, names, args.num_runs))
     return 0
+
+
+def _delegates(args: argparse.Namespace) -> list | None:
+    """The delegate of --delegate with its --delegate-option values (lists split on commas)."""
+    if not args.delegate:
+        if args.delegate_option:
+            raise UserError("--delegate-option needs --delegate")
+        return None
+    from ..delegates import DelegateError, load_delegate
+    options: dict = {}
+    for item in args.delegate_option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--delegate-option {item!r}: expected KEY=VALUE")
+        options[key.strip()] = value.split(",") if key.strip() == "providers" else _option_value(value)
+    try:
+        return [load_delegate(args.delegate, options)]
+    except DelegateError as e:
+        raise UserError(str(e)) from None
+
+
+def _option_value(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _placement(it) -> str:
+    """Which nodes went where: each delegate partition and what stayed on edgelite."""
+    delegation = it._delegation
+    lines = ["", "============================== Delegation =============================="]
+    delegated = 0
+    for p in delegation.summary():
+        hist: dict[str, int] = defaultdict(int)
+        for name in p["ops"]:
+            hist[name] += 1
+        delegated += len(p["nodes"])
+        nodes = p["nodes"]
+        span = f"{nodes[0]}..{nodes[-1]}" if len(nodes) > 1 else str(nodes[0])
+        lines.append(f"partition {p['partition']} -> {p['delegate']} (subgraph {p['subgraph']}): {len(nodes)} nodes "
+                     f"[{span}]: " + ", ".join(f"{k} {v}" for k, v in sorted(hist.items(), key=lambda kv: -kv[1])))
+    total = sum(len(sg.operators) for sg in delegation.original.subgraphs)
+    kept: dict[str, int] = defaultdict(int)
+    for sg in it.model.subgraphs:
+        for op in sg.operators:
+            if not (op.opcode == "CUSTOM" and op.custom_code == "DELEGATE"):
+                kept[op.name] += 1
+    lines.append(f"{delegated} of {total} nodes delegated; on edgelite: "
+                 + (", ".join(f"{k} {v}" for k, v in sorted(kept.items(), key=lambda kv: -kv[1])) or "none"))
+    fallbacks = getattr(delegation.partitions[0].delegate, "fallbacks", []) if delegation.partitions else []
+    lines += [f"fallback: {m}" for m in fallbacks]
+    return "\n".join(lines)
