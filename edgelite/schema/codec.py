@@ -66,10 +66,10 @@ UNION_TABLES = {kind[1]: {v: k for k, v in ENUMS[kind[1]].items() if v}
 _SCALAR, _BOOL, _STRING, _TABLE, _VECTOR, _UNION = range(6)
 
 
-def _plan(tname: str) -> tuple[dict, tuple]:
-    """(defaults, handlers by vtable slot) for one table; handlers are tuples:
+def _plan(tname: str, tables: dict, force_align: dict, union_tables: dict) -> tuple[dict, tuple]:
+    """(defaults, handlers by vtable slot) for one table of ``tables``; handlers are tuples:
     (code, name, arg, extra) with arg a Struct, table name, element type or union map."""
-    fields = TABLES[tname]
+    fields = tables[tname]
     defaults = {name: default for _slot, name, _kind, default in fields}
     n_slots = fields[-1][0] + 1 if fields else 0
     handlers: list = [None] * n_slots
@@ -82,21 +82,43 @@ def _plan(tname: str) -> tuple[dict, tuple]:
         elif kind[0] == "table":
             handlers[slot] = (_TABLE, name, kind[1], None)
         elif kind[0] == "vector":
-            handlers[slot] = (_VECTOR, name, kind[1], FORCE_ALIGN.get((tname, name)))
+            handlers[slot] = (_VECTOR, name, kind[1], force_align.get((tname, name)))
         else:
-            handlers[slot] = (_UNION, name, UNION_TABLES[kind[1]], kind[1])
+            handlers[slot] = (_UNION, name, union_tables[kind[1]], kind[1])
     return defaults, tuple(handlers)
 
 
-_PLANS = {tname: _plan(tname) for tname in TABLES}
-_SLOT_STRUCTS = [struct.Struct(f"<{n}H") for n in range(max(len(h) for _d, h in _PLANS.values()) + 1)]
+_SLOT_STRUCTS: list = []  # struct for n uint16 vtable slots, index n
+
+
+class SchemaFacts:
+    """A FlatBuffer schema's facts (``TABLES``/``ENUMS``-shaped, as in ``_spec``) with their
+    decoding plans, so that :class:`Decoder` and :func:`encode_table` read and write it. The
+    TFLite schema is :data:`TFLITE_SCHEMA`; others (the TFLite metadata schema) pass theirs."""
+
+    def __init__(self, tables: dict, enums: dict, force_align: dict | None = None):
+        self.tables, self.enums = tables, enums
+        self.force_align = dict(force_align or {})
+        self.union_tables = {kind[1]: {v: k for k, v in enums[kind[1]].items() if v}
+                             for fields in tables.values() for _slot, _name, kind, _d in fields
+                             if kind[0] == "union"}
+        self.plans = {t: _plan(t, tables, self.force_align, self.union_tables) for t in tables}
+        widest = max((len(h) for _d, h in self.plans.values()), default=0)
+        for n in range(len(_SLOT_STRUCTS), widest + 1):
+            _SLOT_STRUCTS.append(struct.Struct(f"<{n}H"))
+
+
+TFLITE_SCHEMA = SchemaFacts(TABLES, ENUMS, FORCE_ALIGN)
+_PLANS = TFLITE_SCHEMA.plans
 _utf8 = codecs.utf_8_decode
 
 
 class Decoder:
-    """Decode a FlatBuffer held in ``buf`` (bytes, bytearray, mmap or memoryview)."""
+    """Decode a FlatBuffer held in ``buf`` (bytes, bytearray, mmap or memoryview) of the TFLite
+    schema, or of ``schema`` (a :class:`SchemaFacts`)."""
 
-    def __init__(self, buf):
+    def __init__(self, buf, schema: SchemaFacts | None = None):
+        self._plans = _PLANS if schema is None else schema.plans
         self.buf = buf
         self.view = memoryview(buf)
         if self.view.ndim != 1 or self.view.itemsize != 1:
@@ -155,7 +177,7 @@ class Decoder:
             raise ModelError(f"{where}: invalid table size {t_size}")
         if pos + t_size > size:
             self._need(pos, t_size, where)
-        defaults, handlers = _PLANS[tname]
+        defaults, handlers = self._plans[tname]
         out = defaults.copy()
         n = (vt_size - 4) >> 1
         if n > len(handlers):  # slots of a newer schema: ignored
@@ -189,7 +211,7 @@ class Decoder:
             elif code == _TABLE:
                 out[name] = self.table(target, arg, f"{where}.{name}")
             else:  # union: its type was decoded just before, in the preceding slot
-                utype = out.get(name + "_type", 0)
+                utype = out.get(name + "_type") or 0
                 if utype == 0:
                     out[name] = None
                 elif utype not in arg:
@@ -279,9 +301,11 @@ def encode_bytes(builder, data, itemsize: int = 1, align: int = 1) -> int:
     return builder.EndVector()
 
 
-def encode_table(builder, tname: str, value: dict) -> int:
-    """Encode ``value`` (a dict like those :class:`Decoder` returns) as table ``tname``."""
-    fields = TABLES[tname]
+def encode_table(builder, tname: str, value: dict, schema: SchemaFacts | None = None) -> int:
+    """Encode ``value`` (a dict like those :class:`Decoder` returns) as table ``tname`` of the
+    TFLite schema, or of ``schema``."""
+    schema = TFLITE_SCHEMA if schema is None else schema
+    fields = schema.tables[tname]
     offsets = {}
     for slot, name, kind, _default in fields:
         v = value.get(name)
@@ -290,13 +314,14 @@ def encode_table(builder, tname: str, value: dict) -> int:
         if kind[0] == "string":
             offsets[slot] = builder.CreateString(v)
         elif kind[0] == "table":
-            offsets[slot] = encode_table(builder, kind[1], v)
+            offsets[slot] = encode_table(builder, kind[1], v, schema)
         elif kind[0] == "union":
             utype = value.get(name + "_type", 0)
             if utype:
-                offsets[slot] = encode_table(builder, UNION_TABLES[kind[1]][utype], v)
+                offsets[slot] = encode_table(builder, schema.union_tables[kind[1]][utype], v, schema)
         else:
-            offsets[slot] = _encode_vector(builder, kind[1], v, FORCE_ALIGN.get((tname, name), 1))
+            offsets[slot] = _encode_vector(builder, kind[1], v, schema.force_align.get((tname, name), 1),
+                                           schema)
     builder.StartObject(fields[-1][0] + 1 if fields else 0)
     for slot, name, kind, default in fields:
         if kind[0] == "scalar":
@@ -308,12 +333,12 @@ def encode_table(builder, tname: str, value: dict) -> int:
     return builder.EndObject()
 
 
-def _encode_vector(builder, etype: str, items, align: int) -> int:
+def _encode_vector(builder, etype: str, items, align: int, schema: SchemaFacts | None = None) -> int:
     if etype == "string" or etype.startswith("table:"):
         if etype == "string":
             offs = [builder.CreateString(s) for s in items]
         else:
-            offs = [encode_table(builder, etype[6:], t) for t in items]
+            offs = [encode_table(builder, etype[6:], t, schema) for t in items]
         builder.StartVector(4, len(offs), 4)
         for off in reversed(offs):
             builder.PrependUOffsetTRelative(off)
