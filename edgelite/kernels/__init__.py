@@ -10,7 +10,7 @@ FAMILIES = [
     "elementwise", "activations", "reduce", "conv", "pooling", "matmul", "shape_ops",
     "array_ops", "image", "detection", "recurrent", "control_flow", "variables",
     "quantize", "quantized_conv", "quantized_elementwise", "quantized_misc", "quantized_activations", "fused_swish", "hybrid", "sparse",
-    "bitwise", "bidirectional", "svdf", "integer_lstm",
+    "bitwise", "bidirectional", "svdf", "integer_lstm", "exact_logistic",
     "embedding", "segments", "matrix_ops", "hashtable", "spectral", "conv3d", "random_ops",
     # custom-op packs, registered by custom code in the same registry
     "litert_custom", "mediapipe", "signal", "ethos_u",
