@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import warnings
-from typing import List, Optional
+from typing import List
 
 import numpy as np
 

@@ -16,7 +16,6 @@ import dataclasses
 import enum
 import json
 import pathlib
-import wave
 
 import numpy as np
 from tflite_support.task import audio, core, processor, text, vision  # before Pillow: it crashes otherwise
