@@ -2,7 +2,7 @@
 """edgelite vs LiteRT on the zoo (or chosen models): latency, init time and peak RSS.
 
     python bench/compare.py [KEY ...] [--runs 20] [--warmup 3] [--threads 1] [--json OUT]
-                            [--init-repeats N] [--init-only]
+                            [--init-repeats N] [--init-only] [--delegate onnxruntime]
 
 Each (model, engine) is measured in its own subprocess, so that peak RSS
 (ru_maxrss) belongs to that engine alone: init = constructing the interpreter +
@@ -11,7 +11,9 @@ allocate_tensors + setting the inputs; latency = median of --runs invokes after
 (interleaved) and reports the median (init is a few milliseconds: one process is
 noisy); ``--init-only`` skips the invokes (latency is then nan, peak RSS covers init only). LiteRT uses
 BUILTIN_WITHOUT_DEFAULT_DELEGATES (its reference-numerics kernels, no XNNPACK)
-unless --xnnpack. Ratios are edgelite / LiteRT.
+unless --xnnpack. Ratios are edgelite / LiteRT. ``--delegate NAME`` runs edgelite through that
+delegate (edgelite.load_delegate(NAME); its imports happen before the clock, building its
+sessions at allocate_tensors is init).
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ZOO = Path(os.environ.get("EDGELITE_ZOO", ROOT.parent / "shared" / "zoo"))
 
 
-def worker(engine: str, key: str, runs: int, warmup: int, threads: int, xnnpack: bool) -> dict:
+def worker(engine: str, key: str, runs: int, warmup: int, threads: int, xnnpack: bool, delegate: str = "") -> dict:
     """Measure one engine on one model in this process; returns the numbers as a dict."""
     manifest = json.loads((ZOO / "manifest.json").read_text())
     path = str(ZOO / manifest[key]["file"])
@@ -39,6 +41,13 @@ def worker(engine: str, key: str, runs: int, warmup: int, threads: int, xnnpack:
         import edgelite.kernels  # noqa: F401
         from edgelite import Interpreter
         kw = {}
+        if delegate:
+            from edgelite.delegates import load_delegate
+            d = load_delegate(delegate)
+            if delegate in ("onnxruntime", "ort"):  # imported lazily by the delegate: not init
+                import onnx  # noqa: F401
+                import onnxruntime  # noqa: F401
+            kw = {"experimental_delegates": [d]}
     else:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
         resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
@@ -75,7 +84,8 @@ def worker(engine: str, key: str, runs: int, warmup: int, threads: int, xnnpack:
 def measure(engine: str, key: str, a, init_only: bool = False) -> dict:
     runs, warmup = (0, 0) if init_only else (a.runs, a.warmup)
     cmd = [sys.executable, __file__, "--worker", engine, key, "--runs", str(runs), "--warmup", str(warmup),
-           "--threads", str(a.threads)] + (["--xnnpack"] if a.xnnpack else [])
+           "--threads", str(a.threads)] + (["--xnnpack"] if a.xnnpack else []) + \
+        (["--delegate", a.delegate] if a.delegate and engine == "edgelite" else [])
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout)
     if proc.returncode != 0 or not proc.stdout.strip():
         last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
@@ -98,11 +108,12 @@ def main() -> int:
     ap.add_argument("--init-repeats", type=int, default=1,
                     help="fresh processes per engine for init time (median reported)")
     ap.add_argument("--init-only", action="store_true", help="measure init only (no invokes)")
+    ap.add_argument("--delegate", default="", help="run edgelite through this delegate (e.g. onnxruntime)")
     ap.add_argument("--worker", nargs=2, metavar=("ENGINE", "KEY"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
         try:
-            result = worker(a.worker[0], a.worker[1], a.runs, a.warmup, a.threads, a.xnnpack)
+            result = worker(a.worker[0], a.worker[1], a.runs, a.warmup, a.threads, a.xnnpack, a.delegate)
         except Exception as e:  # reported in the table, the other models still run
             result = {"error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"}
         print(json.dumps(result))

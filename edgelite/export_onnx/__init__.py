@@ -121,13 +121,19 @@ def supports(op: Operator, subgraph: Subgraph, producers: dict[int, Operator] | 
 
 
 def lower_subgraph(subgraph: Subgraph, shapes: dict[int, tuple], values: dict[int, np.ndarray] | None = None,
-                   name: str = "edgelite", qlinear: bool = True):
+                   name: str = "edgelite", qlinear: bool = True, external: dict | None = None,
+                   external_min_bytes: int = 1024):
     """An ONNX ModelProto computing ``subgraph`` (inputs/outputs as its own, static shapes).
 
     ``qlinear``: int8 convolutions become QLinearConv (faster in ONNX Runtime, see
-    docs/delegates.md) instead of DequantizeLinear -> Conv -> QuantizeLinear."""
+    docs/delegates.md) instead of DequantizeLinear -> Conv -> QuantizeLinear. With a dict as
+    ``external``, constants of ``external_min_bytes`` or more are not copied into the graph:
+    they become graph inputs and ``external`` maps their names to the arrays (for ONNX
+    Runtime's ``SessionOptions.add_initializer``; it saves the protobuf copy of the weights)."""
     from onnx import helper
     b = OnnxBuilder(subgraph, shapes, values, qlinear=qlinear)
+    if external is not None:
+        b.external_min_bytes = external_min_bytes
     for t in subgraph.inputs:
         b.names[t] = b.to_storage(t, b.tensor_name(t))
     outputs = set(subgraph.outputs)
@@ -151,6 +157,11 @@ def lower_subgraph(subgraph: Subgraph, shapes: dict[int, tuple], values: dict[in
         graph_outputs.append(helper.make_tensor_value_info(name_t, _onnx_type(subgraph, t), list(b.shape(t))))
     graph_inputs = [helper.make_tensor_value_info(b.tensor_name(t), _onnx_type(subgraph, t), list(b.shape(t)))
                     for t in subgraph.inputs]
+    for key, arr in b.external.items():
+        graph_inputs.append(helper.make_tensor_value_info(key, helper.np_dtype_to_tensor_dtype(arr.dtype),
+                                                          list(arr.shape)))
+    if external is not None:
+        external.update(b.external)
     graph = helper.make_graph(b.nodes, name, graph_inputs, graph_outputs, initializer=b.initializers)
     model = helper.make_model(graph, producer_name="edgelite",
                               opset_imports=[helper.make_opsetid("", ONNX_OPSET)])

@@ -67,6 +67,10 @@ class OnnxBuilder:
         self.op_index = -1  # the TFLite node being lowered (for messages)
         self.qlinear = qlinear  # int8 convolutions as QLinearConv (else QDQ around a float Conv)
         self.u8 = qlinear  # int8 activations stored as uint8 (see shifted())
+        # constants of at least this many bytes are kept out of the graph (name -> array), as
+        # graph inputs for the runtime to bind (ONNX Runtime: SessionOptions.add_initializer)
+        self.external_min_bytes: int | None = None
+        self.external: dict[str, np.ndarray] = {}
 
     # -- naming -----------------------------------------------------------------
     def fresh(self, hint: str = "v") -> str:
@@ -147,7 +151,10 @@ class OnnxBuilder:
         name = self.fresh(hint)
         if not arr.flags.c_contiguous:  # (np.ascontiguousarray would make a 0-d value 1-d)
             arr = arr.copy(order="C")
-        self.initializers.append(self.numpy_helper.from_array(arr, name))
+        if self.external_min_bytes is not None and arr.nbytes >= self.external_min_bytes:
+            self.external[name] = arr  # handed to the runtime without a protobuf copy
+        else:
+            self.initializers.append(self.numpy_helper.from_array(arr, name))
         if key is not None:
             self._const_cache[key] = name
         return name
