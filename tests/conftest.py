@@ -20,16 +20,53 @@ def zoo_data(key: str):
     return np.load(ZOO / f"{key}.npz")
 
 
-def zoo_inputs(key: str) -> list:
-    z = zoo_data(key)
+def npz_inputs(z) -> list:
+    """``input_0, input_1, ...`` of a zoo-format .npz, in order."""
     n = len([k for k in z.files if k.startswith("input_")])
     return [z[f"input_{i}"] for i in range(n)]
 
 
-def zoo_refs(key: str) -> list:
-    z = zoo_data(key)
+def npz_refs(z) -> list:
+    """``ref_0, ref_1, ...`` of a zoo-format .npz, in order (empty: no reference)."""
     n = len([k for k in z.files if k.startswith("ref_")])
     return [z[f"ref_{j}"] for j in range(n)]
+
+
+def zoo_inputs(key: str) -> list:
+    return npz_inputs(zoo_data(key))
+
+
+def zoo_refs(key: str) -> list:
+    return npz_refs(zoo_data(key))
+
+
+def assert_matches(out, ref, what, tol: float = 1e-5):
+    """Integers identical (same dtype); floats within ``tol * max(1, max|ref|)``."""
+    out = np.asarray(out)
+    assert out.shape == ref.shape, f"{what}: shape {out.shape} != {ref.shape}"
+    if ref.dtype.kind in "iub":
+        assert out.dtype == ref.dtype, f"{what}: dtype {out.dtype} != {ref.dtype}"
+        diff = int(np.abs(out.astype(np.int64) - ref.astype(np.int64)).max()) if ref.size else 0
+        assert diff == 0, f"{what}: integers differ by up to {diff}"
+    elif ref.size:
+        bound = tol * max(1.0, float(np.abs(ref).max()))
+        diff = float(np.abs(out.astype(np.float64) - ref.astype(np.float64)).max())
+        assert diff <= bound, f"{what}: max|diff| {diff:.3g} > {bound:.3g}"
+
+
+# Third-party model corpora in the zoo's format (manifest.json, NAME.npz; an entry's "file"
+# is relative to its folder). Each entry names its "oracle" and "float_tolerance".
+CORPORA = {
+    "realmodels": Path(os.environ.get("EDGELITE_REALMODELS", REPO.parent / "shared" / "realmodels")),
+    "conformance": Path(os.environ.get("EDGELITE_CONFORMANCE",
+                                       REPO.parent / "shared" / "support" / "conformance")),
+}
+
+
+def corpus_manifest(folder: Path) -> dict:
+    """A corpus folder's manifest, or {} where the folder (or its manifest) is missing."""
+    path = folder / "manifest.json"
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 @pytest.fixture(params=ZOO_KEYS)

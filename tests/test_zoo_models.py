@@ -5,20 +5,8 @@ Floats within 1e-5 * max(1, max|ref|); integers exactly equal.
 import numpy as np
 import pytest
 
-from conftest import MANIFEST, ZOO_KEYS, run_with_inputs, zoo_data, zoo_inputs, zoo_path, zoo_refs
-
-
-def assert_matches(out, ref, what):
-    out = np.asarray(out)
-    assert out.shape == ref.shape, f"{what}: shape {out.shape} != {ref.shape}"
-    if ref.dtype.kind in "iub":
-        assert out.dtype == ref.dtype, f"{what}: dtype {out.dtype} != {ref.dtype}"
-        diff = int(np.abs(out.astype(np.int64) - ref.astype(np.int64)).max()) if ref.size else 0
-        assert diff == 0, f"{what}: integers differ by up to {diff}"
-    elif ref.size:
-        tol = 1e-5 * max(1.0, float(np.abs(ref).max()))
-        diff = float(np.abs(out.astype(np.float64) - ref.astype(np.float64)).max())
-        assert diff <= tol, f"{what}: max|diff| {diff:.3g} > {tol:.3g}"
+from conftest import (MANIFEST, ZOO_KEYS, assert_matches, run_with_inputs, zoo_data, zoo_inputs, zoo_path,
+                      zoo_refs)
 
 
 def run_plain(key):
