@@ -275,6 +275,9 @@ class Model:
     metadata: dict[str, bytes | np.ndarray] = field(default_factory=dict)
     signature_defs: list[SignatureDef] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # A zip archive the file carries after its FlatBuffer (the associated files of TFLite
+    # metadata), offsets counted from its own start; saved after the model (edgelite.appended_zip).
+    appended_zip: bytes | None = None
 
     # -- I/O -------------------------------------------------------------------
     def to_bytes(self, **kw) -> bytes:

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .appended_zip import split_appended_zip
 from .errors import ModelError
 from .ir import Model, Operator, Quantization, Subgraph, Tensor, expected_data_bytes
 from .schema import BUILTIN_OPTIONS2_NAMES, BUILTIN_OPTIONS_NAMES, TENSOR_DTYPES, TensorType, opcode_name
@@ -106,16 +107,24 @@ def parse_model(buf) -> Model:
         raise ModelError(f"Model: file identifier is {bytes(view[4:8])!r}, expected b'TFL3' "
                          "(not a .tflite FlatBuffer)")
     try:
-        return FastModelBuilder(buf).build()
+        model = FastModelBuilder(buf).build()
     except _FAST_PATH_GIVES_UP:
-        pass  # decode again with the checked decoder, which names the problem
-    return parse_model_checked(buf)
+        return parse_model_checked(buf)  # decode again with the checked decoder, which names the problem
+    return _keep_appended_zip(model, buf)
 
 
 def parse_model_checked(buf) -> Model:
     """The checked (slow) decoder alone: the reference the fast path must agree with."""
     raw = Decoder(buf).root("Model")
-    return _ModelBuilder(raw, buf, len(memoryview(buf))).build()
+    return _keep_appended_zip(_ModelBuilder(raw, buf, len(memoryview(buf))).build(), buf)
+
+
+def _keep_appended_zip(model: Model, buf) -> Model:
+    """Keep the zip of associated files appended after the FlatBuffer (TFLite metadata)."""
+    found = split_appended_zip(buf)
+    if found is not None:
+        model.appended_zip = found[1]
+    return model
 
 
 def parse_model_fast(buf) -> Model:

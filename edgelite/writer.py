@@ -20,6 +20,7 @@ import os
 import flatbuffers
 import numpy as np
 
+from .appended_zip import relocate_zip
 from .errors import ModelError
 from .ir import Model, Operator, Sparsity, Tensor
 from .schema import (BUILTIN_OPTIONS2_CODES, BUILTIN_OPTIONS_CODES, ENUMS,
@@ -46,6 +47,19 @@ def save_model(model: Model, path: str | os.PathLike, external: bool | None = No
 
 
 def _chunks(model: Model, external: bool | None):
+    """The file's bytes in pieces: the FlatBuffer, external buffers, the appended zip."""
+    archive = model.appended_zip
+    if archive:
+        relocate_zip(archive, 0)  # refuse a broken archive before writing anything
+    size = 0
+    for chunk in _model_chunks(model, external):
+        size += len(chunk)
+        yield chunk
+    if archive:  # associated files of TFLite metadata: offsets count from the file's start
+        yield relocate_zip(archive, size)
+
+
+def _model_chunks(model: Model, external: bool | None):
     model.validate()
     blobs, tensor_buffers, metadata_buffers = _assign_buffers(model)
     total = sum(b.nbytes for b in blobs)
