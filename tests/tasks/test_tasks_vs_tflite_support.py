@@ -54,6 +54,30 @@ def assert_categories_close(ours, theirs, atol):
                                rtol=1e-6)
 
 
+# messages of tflite-support 0.4.4 on the same models
+REFUSALS = [
+    (vision.ObjectDetector,
+     "metadata/object_detector/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29_no_metadata.tflite",
+     "Object detection models require TFLite Model Metadata but none was found"),
+    (vision.ObjectDetector, "task/vision/mobilenet_v1_0.25_224_quant.tflite",
+     "Mobile SSD models are expected to have exactly 4 outputs, found 1"),
+    (vision.ImageClassifier, "task/vision/mobilenet_v1_0.25_224_1_default_1.tflite",
+     "Input tensor has type kTfLiteFloat32: it requires specifying NormalizationOptions metadata"),
+    (vision.ImageSegmenter, "task/vision/mobilenet_v1_0.25_224_quant.tflite",
+     "Output tensor is expected to have 4 dimensions, found 2."),
+    (audio.AudioClassifier, "task/audio/model_without_metadata.tflite",
+     "input tensor 0 is missing TensorMetadata."),
+]
+
+
+@pytest.mark.parametrize("task, model, message", REFUSALS,
+                         ids=[f"{t.__name__}-{m.split('/')[-1][:30]}" for t, m, _ in REFUSALS])
+def test_refuses_models_as_tflite_support(task, model, message):
+    with pytest.raises(TaskError) as error:
+        task.create_from_file(str(SUPPORT / model))
+    assert str(error.value).startswith(message)
+
+
 # -- image classification ------------------------------------------------------------------
 @pytest.mark.parametrize("case", load("resize"), ids=lambda c: f"{c['width']}x{c['height']}")
 def test_resize_paths_give_tflite_support_scores(case):

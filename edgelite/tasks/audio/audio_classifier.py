@@ -32,6 +32,8 @@ class AudioClassifier:
         self._model = model
         if len(model.inputs) != 1:
             raise TaskError(f"Audio models are expected to have 1 input, found {len(model.inputs)}")
+        if model.input_metadata(0) is None:
+            raise TaskError("input tensor 0 is missing TensorMetadata.")
         kind, properties = content_properties(model.input_metadata(0))
         if kind != "AudioProperties":
             raise TaskError("Missing audio format metadata in the model.")
