@@ -294,6 +294,11 @@ class Model:
     def main(self) -> Subgraph:
         return self.subgraphs[0]
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the model as edgelite.viz's graph viewer (imported only here)."""
+        from .viz import View
+        return View(self)._repr_html_()
+
     def op_histogram(self) -> dict[str, int]:
         hist: dict[str, int] = {}
         for sg in self.subgraphs:
