@@ -29,11 +29,21 @@ def record_outputs() -> None:
 
 
 def record_arenas() -> None:
-    from edgelite.micro.tflm_oracle import tflm_minimum_arena
+    """TFLM's minimum arena and head for each model, as is and with edgelite's offline plan."""
+    from edgelite.micro import plan_arena, with_offline_plan
+    from edgelite.micro.tflm_oracle import tflm_allocations, tflm_minimum_arena
+    from edgelite.reader import load_model
     from micro_cases import SHARED
     table = {}
-    for name, path in ARENA_MODELS.items():
-        table[name] = tflm_minimum_arena(SHARED / path)
+    for name, rel in ARENA_MODELS.items():
+        path = SHARED / rel
+        model = load_model(path)
+        planned = with_offline_plan(model, plan_arena(model)).to_bytes()
+        table[name] = {"model": rel,
+                       "tflm_minimum_arena": tflm_minimum_arena(path),
+                       "tflm_head": tflm_allocations(path)["head"],
+                       "planned_minimum_arena": tflm_minimum_arena(planned),
+                       "planned_head": tflm_allocations(planned)["head"]}
         print(name, table[name], flush=True)
     ARENAS_FIXTURE.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
 

@@ -1,0 +1,55 @@
+"""An estimate of the arena tail TFLite Micro allocates (persistent memory), by part.
+
+The parts are those ``RecordingMicroAllocator`` reports, with the struct sizes of the 64-bit
+host build that the tflite-micro wheel runs (a 32-bit MCU needs a little less):
+
+* ``TfLiteEvalTensor`` (24 bytes) for every tensor of every subgraph;
+* a persistent ``TfLiteTensor`` (64 bytes) and its quantization (2 x 16 bytes when quantized)
+  for each input and output of subgraph 0;
+* ``NodeAndRegistration`` (64 bytes) per operator;
+* kernels' persistent data: for the convolution family and FULLY_CONNECTED an op-data struct
+  and per-channel multipliers and shifts (int32 each), a small struct for other ops;
+* the interpreter's own bookkeeping (about 488 bytes, plus 8 per tensor and 4 per operator,
+  fitted to the wheel's reports).
+
+When the wheel is installed, ``edgelite micro plan`` reports TFLM's own figures next to these.
+"""
+from __future__ import annotations
+
+from ..ir import Model
+from .lifetimes import align_up
+
+_PER_CHANNEL_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "FULLY_CONNECTED"}
+
+
+def _kernel_data(model: Model) -> int:
+    total = 0
+    for sg in model.subgraphs:
+        for op in sg.operators:
+            if op.name in _PER_CHANNEL_OPS:
+                w = sg.tensors[op.inputs[1]] if len(op.inputs) > 1 and op.inputs[1] >= 0 else None
+                if w is None or not w.shape:
+                    total += 64
+                    continue
+                channels = w.shape[-1] if op.name == "DEPTHWISE_CONV_2D" else w.shape[0]
+                total += align_up(64) + 2 * align_up(4 * channels)
+            else:
+                total += 32
+    return total
+
+
+def estimate_tail(model: Model) -> dict[str, int]:
+    """Estimated tail bytes by part (see the module docstring)."""
+    tensors = sum(len(sg.tensors) for sg in model.subgraphs)
+    ops = sum(len(sg.operators) for sg in model.subgraphs)
+    main = model.subgraphs[0] if model.subgraphs else None
+    io = list(main.inputs) + list(main.outputs) if main else []
+    quantized = sum(1 for i in io if main.tensors[i].quantization is not None
+                    and main.tensors[i].quantization.scale.size)
+    return {
+        "eval_tensors": 24 * tensors,
+        "io_tensors": 64 * len(io) + 32 * quantized,
+        "node_records": 64 * ops,
+        "kernel_data": _kernel_data(model),
+        "interpreter": 488 + 8 * tensors + 4 * ops,
+    }
