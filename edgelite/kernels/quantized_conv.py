@@ -30,9 +30,10 @@ with tie-heavy power-of-two scales, see tests/kernels/test_quantized_conv.py):
   handled in SIMD blocks of 8, gemmlowp's rounding for the ``channels % 8`` rest;
 * int8 BATCH_MATMUL and sparse-weight FULLY_CONNECTED: gemmlowp's double
   rounding (ties away from zero);
-* uint8 CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV: ruy's ties-up rounding on every
-  channel; uint8 DEPTHWISE_CONV_2D: gemmlowp's double rounding on every channel
-  (see :data:`UINT8_MODES`);
+* uint8 CONV_2D, FULLY_CONNECTED: ruy's ties-up rounding on every channel; uint8
+  DEPTHWISE_CONV_2D: gemmlowp's double rounding on every channel (see :data:`UINT8_MODES`);
+  uint8 TRANSPOSE_CONV: over the flattened output, blocks of 16 values ties up, the
+  ``size % 16`` rest gemmlowp's rounding;
 * int16 convolutions and BATCH_MATMUL: the int64 MultiplyByQuantizedMultiplier;
 * int16 FULLY_CONNECTED with an int64 bias, ``quantized_bias_type`` INT64 or
   non-zero zero points: TFLite's reference kernel,
@@ -324,8 +325,11 @@ def _bias_vector(kernel, bias, channels: int) -> np.ndarray:
 
 
 # Requantization mode of the uint8 kernels (measured with tie-heavy power-of-two scales).
+# TRANSPOSE_CONV's entry is only its default: it rounds the flattened output in blocks
+# (UINT8_TRANSPOSE_CONV_BLOCK values ties up, the rest gemmlowp's way; QuantizedTransposeConv).
 UINT8_MODES = {"CONV_2D": "ruy", "DEPTHWISE_CONV_2D": "mbqm32", "TRANSPOSE_CONV": "ruy",
                "FULLY_CONNECTED": "ruy"}
+UINT8_TRANSPOSE_CONV_BLOCK = 16
 
 
 # -- packed constant weights --------------------------------------------------------------------
@@ -557,6 +561,13 @@ class QuantizedTransposeConv(_ConstantFilterKernel):
         if ci != c:
             raise self.fail(f"filter {list(w.shape)} does not match input depth {c}")
         self.setup(x, w, out, bias, o, simd_blocks=True)
+        self.uint8_blocks = None
+        if x.dtype == np.uint8:
+            # LiteRT's uint8 TransposeConvV2 requantizes the flattened output: blocks of 16 values
+            # in NEON code (neon2sse on x86) whose rounding shift sends ties up, then the rest
+            # with gemmlowp's scalar rounding (measured: ties of negative values tell them apart)
+            self.uint8_blocks = (_make_requantizer(self, x, w, out, 1, "ruy"),
+                                 _make_requantizer(self, x, w, out, 1, "mbqm32"))
         self.in_shape = tuple(x.shape)
         self.filter_hw = (kh, kw, o)
         self.out_dtype = out.dtype
@@ -616,7 +627,16 @@ class QuantizedTransposeConv(_ConstantFilterKernel):
                 acc[:, i:i + (h - 1) * sh + 1:sh, j:j + (wd - 1) * sw + 1:sw, :] += cols[:, :, :, i, j, :]
         acc = acc[:, pt:pt + oh, pl:pl + ow, :]
         acc = acc + self.bias
-        self.requant(acc, out)
+        if self.uint8_blocks is None:
+            self.requant(acc, out)
+        else:
+            flat, dest = acc.reshape(-1, 1), out.reshape(-1, 1)
+            body = flat.shape[0] - flat.shape[0] % UINT8_TRANSPOSE_CONV_BLOCK
+            simd, tail = self.uint8_blocks
+            if body:
+                simd(flat[:body], dest[:body])
+            if body < flat.shape[0]:
+                tail(flat[body:], dest[body:])
         return [out] if outputs[0] is None else None
 
 

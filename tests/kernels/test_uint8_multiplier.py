@@ -75,16 +75,23 @@ def one_op(opcode, acc):
     if opcode == "DEPTHWISE_CONV_2D":
         return ([np.full((1, 1, 1, n), X_ZP, np.uint8), np.full((1, 1, 1, n), W_ZP + 5, np.uint8), bias],
                 dict(GEOM, depth_multiplier=1), (1, 2))
+    if opcode == "TRANSPOSE_CONV":
+        return ([np.array([1, 1, 1, n], np.int32), np.full((n, 1, 1, 2), W_ZP + 5, np.uint8),
+                 np.full((1, 1, 1, 2), X_ZP, np.uint8), bias], dict(padding=1, stride_h=1, stride_w=1), (0, 1, 3))
     return [np.full((1, 2), X_ZP, np.uint8), np.full((n, 2), W_ZP + 5, np.uint8), bias], {}, (1, 2)
 
 
-@pytest.mark.parametrize("opcode", ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"])
+@pytest.mark.parametrize("opcode", ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"])
 def test_uint8_multiplier_uses_float32_scale_product(opcode):
     pytest.importorskip("ai_edge_litert")
     for xs, ws, os_, acc in cases():
         inputs, options, consts = one_op(opcode, acc)
-        kw = dict(constant_inputs=consts, output_dtypes=[np.uint8],
-                  input_quant=[q(xs, X_ZP), q(ws, W_ZP), q(float(xs) * float(ws))], output_quant=[q(os_, OUT_ZP)])
+        quant = [q(xs, X_ZP), q(ws, W_ZP), q(float(xs) * float(ws))]
+        kw = dict(constant_inputs=consts, output_dtypes=[np.uint8], output_quant=[q(os_, OUT_ZP)])
+        if opcode == "TRANSPOSE_CONV":  # inputs: output_shape, filter, input, bias
+            kw.update(input_quant=[None, quant[1], quant[0], quant[2]], version=3)
+        else:
+            kw.update(input_quant=quant)
         ours = run_op(opcode, inputs, options, **kw)[0]
         ref = run_op_litert(opcode, inputs, options, **kw)[0]
         np.testing.assert_array_equal(ours, ref)
@@ -99,3 +106,21 @@ def test_telling_accumulators_really_tell_the_multipliers_apart():
                   input_quant=[q(xs, X_ZP), q(ws, W_ZP), q(float(xs) * float(ws))],
                   output_quant=[q(os_, OUT_ZP)])[0].reshape(-1).astype(np.int64)
     assert np.any(ours != multiply_by_quantized_multiplier(acc, m_d, s_d) + OUT_ZP)
+
+
+@pytest.mark.parametrize("out_hw,channels", [((5, 5), 3), ((4, 4), 4), ((3, 7), 5)])
+def test_uint8_transpose_conv_rounds_flat_blocks_of_16(out_hw, channels):
+    """LiteRT requantizes the flattened uint8 TRANSPOSE_CONV output 16 values at a time with ties
+    sent up, the rest with ties away from zero: negative ties tell the two apart."""
+    pytest.importorskip("ai_edge_litert")
+    rng = np.random.default_rng(channels)
+    oh, ow = out_hw
+    x = (128 + rng.integers(-4, 5, (1, (oh + 1) // 2, (ow + 1) // 2, 4))).astype(np.uint8)
+    w = (120 + rng.integers(-4, 5, (channels, 3, 3, 4))).astype(np.uint8)
+    inputs = [np.array([1, oh, ow, channels], np.int32), w, x, rng.integers(-40, 40, channels).astype(np.int32)]
+    kw = dict(constant_inputs=(0, 1, 3), output_dtypes=[np.uint8], version=3,
+              input_quant=[None, q(1.0, 120), q(1.0, 128), q(1.0)], output_quant=[q(4.0, 100)])
+    opts = dict(padding=0, stride_h=2, stride_w=2)
+    ours = run_op("TRANSPOSE_CONV", inputs, opts, **kw)[0]
+    ref = run_op_litert("TRANSPOSE_CONV", inputs, opts, **kw)[0]
+    np.testing.assert_array_equal(ours, ref)
