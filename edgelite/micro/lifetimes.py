@@ -125,6 +125,12 @@ def planned_buffers(model: Model, with_scratch: bool = True) -> list[Buffer]:
     return out + scratch
 
 
+#: ops whose TFLM kernels request scratch buffers that :func:`scratch_requests` does not model;
+#: a model with one of them keeps TFLM's own plan (the planner cannot place around them)
+UNMODELLED_SCRATCH = frozenset({"SVDF", "BATCH_MATMUL", "TFLite_Detection_PostProcess", "ethos-u",
+                                "SignalIrfft", "Irfft"})
+
+
 def scratch_requests(model: Model, si: int, op) -> list[int]:
     """Bytes of the scratch buffers TFLM's reference kernel for ``op`` requests in Prepare."""
     sg = model.subgraphs[si]
@@ -144,6 +150,14 @@ def scratch_requests(model: Model, si: int, op) -> list[int]:
         batch = x.shape[1] if op.opt("time_major", False) else x.shape[0]
         elem = 2 if cell.type_name == "INT16" else 4
         return [batch * out.shape[-1] * elem] * 4  # four gate buffers
+    if name in ("SignalRfft", "Rfft"):
+        x, out = t(op.inputs[0]), t(op.outputs[0])
+        fft_length = (out.shape[-1] // 2 - 1) * 2  # out: fft_length / 2 + 1 complex values
+        return [fft_length * max(1, TENSOR_BITS.get(x.dtype, 8) // 8)]
+    if name == "ADD_N":
+        return [8 * len(op.inputs)]  # one pointer per input (64-bit host)
+    if name == "MIRROR_PAD":
+        return [4 * len(t(op.inputs[0]).shape)] * 2
     if name == "TRANSPOSE_CONV":
         out = t(op.outputs[0])
         elem = {"INT8": 4, "INT16": 8}.get(out.type_name)

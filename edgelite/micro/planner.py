@@ -25,7 +25,7 @@ import numpy as np
 
 from ..ir import Model
 from .greedy import best_group_offsets, lower_bound, peak, tflm_greedy
-from .lifetimes import Buffer, align_up, planned_buffers, subgraph_offsets
+from .lifetimes import UNMODELLED_SCRATCH, Buffer, align_up, planned_buffers, subgraph_offsets
 from .overlap import ELEMENTWISE, overlap_distance
 from .tail import estimate_tail
 
@@ -137,7 +137,9 @@ def plan_arena(model: Model) -> MicroPlan:
     greedy = tflm_greedy(sizes, spans)
     greedy_head = peak(greedy, sizes)
     best = (greedy_head, {b.key: greedy[i] for i, b in enumerate(buffers) if b.key >= 0}, {})
-    head, offsets = _plan_with(model, buffers, tensors, scratch, {})
+    # scratch TFLM would place around our offsets unseen: keep its own plan for such models
+    unmodelled = any(op.name in UNMODELLED_SCRATCH for sg in model.subgraphs for op in sg.operators)
+    head, offsets = (greedy_head, None) if unmodelled else _plan_with(model, buffers, tensors, scratch, {})
     if head < greedy_head:
         best = (head, offsets, {})
     # add overlaps one at a time, largest saving first, keeping those that shrink the plan
@@ -145,6 +147,8 @@ def plan_arena(model: Model) -> MicroPlan:
     by_key = {b.key: b for b in tensors}
     candidates = sorted(_overlap_pairs(model, tensors).items(), key=lambda kv: -(
         by_key[kv[0]].size + by_key[kv[1][0]].size - max(by_key[kv[1][0]].size + kv[1][1], by_key[kv[0]].size)))
+    if unmodelled:
+        candidates = []
     pairs: dict[int, tuple[int, int]] = {}
     # 1. peak-directed: overlap a pair alive where the plan peaks, while that lowers the peak
     for _ in range(MAX_OVERLAP_TRIALS):
