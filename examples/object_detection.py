@@ -1,5 +1,6 @@
 """Detect objects with a Task Library object detector (SSD MobileNet) and draw the boxes."""
 import argparse
+import warnings
 from pathlib import Path
 
 from PIL import ImageDraw
@@ -16,9 +17,11 @@ parser.add_argument("--input", default=str(VISION / "cats_and_dogs.jpg"))
 parser.add_argument("--output", default="object_detection.png")
 args = parser.parse_args()
 
-detector = vision.ObjectDetector.create_from_options(vision.ObjectDetectorOptions(
-    core.BaseOptions(file_name=args.model),
-    processor.DetectionOptions(max_results=5, score_threshold=0.5)))
+with warnings.catch_warnings():  # this model's output names differ from the Task Library's
+    warnings.simplefilter("ignore")
+    detector = vision.ObjectDetector.create_from_options(vision.ObjectDetectorOptions(
+        core.BaseOptions(file_name=args.model),
+        processor.DetectionOptions(max_results=5, score_threshold=0.5)))
 image = vision.TensorImage.create_from_file(args.input)
 detections = detector.detect(image).detections
 picture = drawing.to_picture(image.buffer)

@@ -20,12 +20,12 @@ args = parser.parse_args()
 sentence = Path(args.input).read_text() if Path(args.input).is_file() else args.input
 classifier = text.NLClassifier.create_from_file(args.model)
 categories = classifier.classify(sentence).classifications[0].categories
-picture = Image.new("RGB", (480, 40 + 22 * len(categories)), (250, 250, 250))
+picture = Image.new("RGB", (480, 60 + 26 * len(categories)), (250, 250, 250))
 draw = ImageDraw.Draw(picture)
 draw.text((8, 8), sentence[:80], fill=(0, 0, 0))
 for i, c in enumerate(sorted(categories, key=lambda c: -c.score)):
     print(f"{c.category_name}: {c.score:.3f}")
-    y = 32 + 22 * i
+    y = 40 + 26 * i
     draw.rectangle((110, y, 110 + int(350 * c.score), y + 14), fill=(70, 130, 220))
     drawing.label(picture, (8, y + 1), f"{c.category_name} {c.score:.2f}")
 picture.save(args.output)

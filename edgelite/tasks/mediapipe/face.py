@@ -135,7 +135,7 @@ class FaceLandmarker:
         """The mesh on one ROI: ((N, 3) image-normalized landmarks, crop), or None if the face
         flag says no face."""
         crop = crop_to_tensor(pixels, roi, MESH_SIZE, MESH_SIZE, keep_aspect_ratio=False,
-                              value_range=(0.0, 1.0))
+                              value_range=(0.0, 1.0), border_replicate=True)
         outputs = self.mesh.run(crop.tensor)
         flag = float(np.asarray(outputs[-1]).reshape(-1)[0])
         if 1.0 / (1.0 + np.exp(-flag)) < self.options.min_face_presence_confidence:

@@ -92,7 +92,8 @@ class HandLandmarker:
         for palm in palms[:self.options.num_hands]:
             roi = detection_to_roi(palm.box, palm.keypoints, PALM_ROI, w, h)
             crop = crop_to_tensor(pixels, roi, self.model.width, self.model.height,
-                                  keep_aspect_ratio=True, value_range=(0.0, 1.0))
+                                  keep_aspect_ratio=True, value_range=(0.0, 1.0),
+                                  border_replicate=True)
             landmarks, flag, handedness, world = self.model.run(crop.tensor)
             if float(np.ravel(flag)[0]) < self.options.min_hand_presence_confidence:
                 continue

@@ -116,7 +116,8 @@ class PoseLandmarker:
             start = time.perf_counter()
             roi = detection_to_roi(det.box, det.keypoints, POSE_ROI, w, h)
             crop = crop_to_tensor(pixels, roi, self.model.width, self.model.height,
-                                  keep_aspect_ratio=True, value_range=(0.0, 1.0))
+                                  keep_aspect_ratio=True, value_range=(0.0, 1.0),
+                                  border_replicate=True)
             landmarks, flag, segmentation, heatmap, world = self.model.run(crop.tensor)
             self.timings["landmarks"] += time.perf_counter() - start
             start = time.perf_counter()

@@ -3,9 +3,11 @@
 A crop is a rotated rectangle of the image (in pixels) whose corners map to the corners of the
 model's input tensor, as the OpenCV converter does (``cv::boxPoints`` to the tensor's corners,
 ``warpPerspective`` with bilinear sampling): tensor pixel ``(u, v)`` samples the image at
-``M @ (u / W, v / H, 1)``, where ``M`` is ``GetRotatedSubRectToRectTransformMatrix``. Pixels
-outside the image are zero (``BORDER_ZERO``) or the nearest edge pixel (``BORDER_REPLICATE``).
-The sampled uint8 values are rounded, then mapped linearly onto the tensor's float range.
+``M @ (u / W, v / H, 1)``, where ``M`` is ``GetRotatedSubRectToRectTransformMatrix``, with
+OpenCV's fixed-point interpolation (1/32-pixel positions, 15-bit weights, uint8 result). Pixels
+outside the image are zero (``BORDER_ZERO``) or the nearest edge pixel (``BORDER_REPLICATE``,
+MediaPipe's default, which the landmark models use). The uint8 values are then mapped linearly
+onto the tensor's float range.
 
 With ``keep_aspect_ratio`` the rectangle first grows to the tensor's aspect ratio (``PadRoi``),
 so the image is letterboxed. Landmarks normalized to the crop go back to the image with the
@@ -123,11 +125,39 @@ def crop_to_tensor(image: np.ndarray, rect: NormalizedRect | None, out_width: in
     m = crop.matrix()
     src_x = m[0, 0] * u + m[0, 1] * v + m[0, 2]
     src_y = m[1, 0] * u + m[1, 1] * v + m[1, 2]
-    pixels = np.clip(np.rint(bilinear_sample(image, src_x, src_y, border_replicate)), 0, 255)
-    low, high = value_range
-    scale = np.float32((high - low) / 255.0)
-    crop.tensor = (pixels * scale + np.float32(low)).astype(np.float32)[None]
+    pixels = remap_bilinear_uint8(image, src_x, src_y, border_replicate)
+    low, high = (np.float32(v) for v in value_range)
+    scale = (high - low) / np.float32(255.0)
+    crop.tensor = (pixels.astype(np.float32) * scale + low).astype(np.float32)[None]
     return crop
+
+
+def remap_bilinear_uint8(image: np.ndarray, x: np.ndarray, y: np.ndarray,
+                         border_replicate: bool = False) -> np.ndarray:
+    """Bilinear uint8 sampling with OpenCV's fixed point (``warpAffine``/``remap``, INTER_LINEAR).
+
+    Coordinates are rounded to 1/32 pixel; the four weights are products of those fractions in
+    units of 2^-15 (exact integers), and the weighted sum is rounded back to uint8. Outside the
+    image a neighbour is 0 (constant border) or the nearest edge pixel (replicate).
+    """
+    h, w = image.shape[:2]
+    flat = image.reshape(h * w, -1).astype(np.int32)
+    fixed_x = np.rint(x * 32.0).astype(np.int64)
+    fixed_y = np.rint(y * 32.0).astype(np.int64)
+    x0, y0 = fixed_x >> 5, fixed_y >> 5
+    ax, ay = (fixed_x & 31).astype(np.int32), (fixed_y & 31).astype(np.int32)
+    total = np.zeros(x.shape + (flat.shape[1],), dtype=np.int64)
+    for dy, wy in ((0, 32 - ay), (1, ay)):
+        yi = y0 + dy
+        rows = np.clip(yi, 0, h - 1) * w
+        row_inside = None if border_replicate else (yi >= 0) & (yi < h)
+        for dx, wx in ((0, 32 - ax), (1, ax)):
+            xi = x0 + dx
+            weight = (wx * wy * 32).astype(np.int64)  # in units of 2^-15
+            if row_inside is not None:
+                weight = weight * (row_inside & (xi >= 0) & (xi < w))
+            total += flat[rows + np.clip(xi, 0, w - 1)] * weight[..., None]
+    return np.clip((total + (1 << 14)) >> 15, 0, 255).astype(np.uint8)
 
 
 def mask_to_image(mask: np.ndarray, crop: Crop) -> np.ndarray:
