@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..ir import _SUBGRAPH_OPTION_FIELDS, Model, Quantization, Sparsity, Tensor
+from ..schema import ENUMS
 
 # op family -> op codes; anything else is "other" (CUSTOM ops are "custom").
 OP_FAMILIES: dict[str, tuple[str, ...]] = {
@@ -45,6 +46,13 @@ OP_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 _FAMILY_OF = {code: family for family, codes in OP_FAMILIES.items() for code in codes}
 
+# option fields holding a schema enum, shown by name ("SAME (0)")
+_ENUM_OPTIONS = {"padding": "Padding", "fused_activation_function": "ActivationFunctionType",
+                 "weights_format": "FullyConnectedOptionsWeightsFormat", "kernel_type": "LSTMKernelType",
+                 "combiner": "CombinerType", "quantized_bias_type": "TensorType", "in_data_type": "TensorType",
+                 "out_data_type": "TensorType", "output_type": "TensorType", "out_type": "TensorType",
+                 "idx_out_type": "TensorType"}
+_ENUM_NAMES = {enum: {v: k for k, v in ENUMS[enum].items()} for enum in set(_ENUM_OPTIONS.values()) | {"MirrorPadMode"}}
 MAX_LISTED = 64  # per-axis scales/zero points and long option arrays are cut to this many entries
 HIST_BINS = 20
 _STATS_SAMPLE = 1 << 20  # weights summaries look at most this many values (a strided sample)
@@ -186,6 +194,10 @@ def _calls(op, names: list[str]) -> list[dict]:
 
 def _options(op) -> dict:
     out = dict(_json_safe(op.options or {}))
+    for key, value in out.items():
+        enum = "MirrorPadMode" if key == "mode" and op.options_type == "MirrorPadOptions" else _ENUM_OPTIONS.get(key)
+        if enum and isinstance(value, int) and not isinstance(value, bool) and value in _ENUM_NAMES[enum]:
+            out[key] = f"{_ENUM_NAMES[enum][value]} ({value})"
     if op.options2:
         out.update({f"{k}": v for k, v in _json_safe(op.options2).items()})
     if op.custom_options is not None:

@@ -73,7 +73,9 @@ def test_zoo_model_in_browser(key, open_viz, tmp_path):
     assert (tmp_path / f"viz_{key}.png").stat().st_size > 10_000
     if key == "efficientnet_b0_int8" and os.environ.get("EDGELITE_VIZ_DOC_IMAGES"):
         DOC_IMAGES.mkdir(parents=True, exist_ok=True)
-        v.click_op(5)
+        v.page.fill("#search", "")
+        v.page.keyboard.press("Escape")
+        v.click_op(1)  # a convolution: its panel shows per-channel quantization and a weights histogram
         v.page.mouse.move(10, 10)
         v.page.screenshot(path=str(DOC_IMAGES / "viz_efficientnet_b0_int8.png"))
     assert v.errors == [], v.errors
@@ -129,6 +131,10 @@ def test_profile_overlay_colours_the_slowest_node_hottest(open_viz, tmp_path):
     pos = v.js("k => edgeliteViz.locateOp(k)", fastest)
     assert _pixel(v, pos["left"], pos["bottom"]) != v.js("edgeliteViz.hotColor()").replace(" ", "")
     assert "time (ms)" in v.page.inner_text("#legend")
+    if os.environ.get("EDGELITE_VIZ_DOC_IMAGES"):
+        v.click_op(slowest)
+        v.page.mouse.move(10, 10)
+        v.page.screenshot(path=str(DOC_IMAGES / "viz_mobilenet_v2_int8_profile.png"))
     assert v.errors == []
 
 
@@ -166,3 +172,14 @@ def test_5000_node_model_opens_fast_and_groups_expand(open_viz, tmp_path):
     v.page.screenshot(path=str(tmp_path / "viz_5000.png"))
     assert v.errors == []
     print(f"5000 ops: render {render_s:.2f} s, page ready {ready_ms:.0f} ms, reveal+click {click_s:.2f} s")
+
+
+def test_metadata_panel(open_viz, tmp_path):
+    pytest.importorskip("edgelite.metadata", reason="edgelite.metadata is not installed")
+    from .test_viz_render import SUPPORT_DETECTOR
+    if not SUPPORT_DETECTOR.is_file():
+        pytest.skip(f"{SUPPORT_DETECTOR} not found")
+    v = open_viz(save(SUPPORT_DETECTOR, tmp_path / "detector.html"))
+    assert '"name": "ObjectDetector"' in v.page.inner_text("#metadata-json")
+    assert "labelmap.txt" in v.page.inner_text("#panel")
+    assert v.errors == []

@@ -197,3 +197,17 @@ def test_weights_summary_of_huge_constant_values():
     from edgelite.schema import TensorType
     s = weights_summary(Tensor("big", (3,), TensorType.INT64, data=np.full(3, 2**62, np.int64)))
     assert s["count"] == 3 and sum(s["hist"]) == 3 and s["min"] == s["max"] == float(2**62)
+
+
+SUPPORT_DETECTOR = (ZOO.parent / "support" / "metadata" / "object_detector"
+                    / "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29_score_calibration.tflite")
+
+
+def test_metadata_and_associated_files():
+    pytest.importorskip("edgelite.metadata", reason="edgelite.metadata is not installed")
+    if not SUPPORT_DETECTOR.is_file():
+        pytest.skip(f"{SUPPORT_DETECTOR} not found")
+    md = page_data(render(SUPPORT_DETECTOR))["metadata"]
+    assert json.loads(md["json"])["name"] == "ObjectDetector"
+    assert md["associated_files"] == ["score_calibration_dummy.csv", "labelmap.txt"]
+    assert md["entries"] == [{"name": "TFLITE_METADATA", "bytes": 1580}]

@@ -8,7 +8,7 @@
   const VISIBLE_LIMIT = 320;   // groups open by themselves while this many nodes stay visible
   const ORDER_SWEEPS_UP_TO = 150;  // nodes; above, dagre keeps its initial order
   const CHUNK = 80;            // a scope with more direct members is cut into runs of ops
-  const NODE_W = 184, NODE_H = 42, GROUP_H = 42, IO_H = 30;
+  const NODE_W = 200, NODE_H = 42, GROUP_H = 42, IO_H = 30;
   const FAMILY_COLORS = {
     conv: "#9cc3e6", matmul: "#a9d39e", activation: "#f4c99b", elementwise: "#d9c8ec",
     norm_pool: "#9fd8d2", shape: "#e3e3e3", quant: "#f2b7c6", control: "#f6e08d",
@@ -207,7 +207,18 @@
     ctx.beginPath(); ctx.moveTo(x + r, y); ctx.arcTo(x + w, y, x + w, y + h, r); ctx.arcTo(x + w, y + h, x, y + h, r);
     ctx.arcTo(x, y + h, x, y, r); ctx.arcTo(x, y, x + w, y, r); ctx.closePath();
   }
-  function clip(text, max) { return text.length > max ? text.slice(0, max - 1) + "\u2026" : text; }
+  const fitted = new Map();
+  function clip(text, max) {  // cut to max characters and to the node's width (ctx.font set)
+    if (text.length > max) text = text.slice(0, max - 1) + "\u2026";
+    const key = ctx.font + "|" + text;
+    let out = fitted.get(key);
+    if (out === undefined) {
+      out = text;
+      while (out.length > 4 && ctx.measureText(out).width > NODE_W - 16) out = out.slice(0, out.length - 2) + "\u2026";
+      fitted.set(key, out);
+    }
+    return out;
+  }
   function draw() {
     S.dirty = false;
     const dpr = window.devicePixelRatio || 1, L = S.layout;
@@ -317,9 +328,8 @@
   }
   function fmtQuant(q) {
     if (!q) return null;
-    const more = q.count > q.scale.length ? " \u2026 (" + q.count + ")" : "";
     let s = q.count > 1 ? "per-axis (dim " + q.quantized_dimension + ", " + q.count + " channels) " : "";
-    if (q.scale.length) s += "scale " + q.scale.slice(0, 4).map(fmtNum).join(", ") + (q.scale.length > 4 ? ", \u2026" : "") + more;
+    if (q.scale.length) s += "scale " + q.scale.slice(0, 4).map(fmtNum).join(", ") + (q.count > 4 ? ", \u2026" : "");
     if (q.zero_point.length) s += "  zero point " + q.zero_point.slice(0, 4).join(", ") + (q.zero_point.length > 4 ? ", \u2026" : "");
     if (q.min) s += "  min " + q.min.slice(0, 2).map(fmtNum).join(", ");
     if (q.max) s += "  max " + q.max.slice(0, 2).map(fmtNum).join(", ");
@@ -350,7 +360,7 @@
   }
   function select(it) {
     S.selected = it; S.dirty = true;
-    const p = $("panel"); p.textContent = "";
+    const p = $("panel"); p.textContent = ""; p.scrollTop = 0;
     if (!it) { showModel(); return; }
     const sg = DATA.subgraphs[S.sg];
     if (it.kind === "group") { p.append(el("h2", { text: it.group.name }), kv([["ops", it.group.count], ["first op", "#" + it.group.first]])); return; }
@@ -376,7 +386,7 @@
     if (op.intermediates) { p.append(el("h3", { text: "Intermediates" })); op.intermediates.forEach((t, j) => p.append(tensorCard(t, "intermediate " + j))); }
   }
   function showModel() {
-    const p = $("panel"); p.textContent = "";
+    const p = $("panel"); p.textContent = ""; p.scrollTop = 0;
     const sg = DATA.subgraphs[S.sg];
     p.append(el("h2", { text: DATA.title }));
     p.append(kv([["description", DATA.description], ["schema version", DATA.version], ["subgraphs", DATA.subgraphs.length],
