@@ -145,12 +145,15 @@ def align_ops(float_model: Model, quant_model: Model) -> dict[int, int]:
 
 
 def _snr_db(ref: np.ndarray, err: np.ndarray) -> float:
-    p_sig = float(np.sum(ref ** 2))
-    p_err = float(np.sum(err ** 2))
+    return snr_db_from_powers(float(np.sum(ref ** 2)), float(np.sum(err ** 2)), ref.size)
+
+
+def snr_db_from_powers(p_sig: float, p_err: float, count: int) -> float:
+    """Signal-to-noise ratio in dB from the summed squares of a reference and of its error."""
     if p_err == 0:
         return float("inf")
     if p_sig == 0:  # an all-zero reference: only rounding-level noise counts as exact
-        return float("inf") if p_err < 1e-12 * ref.size else float("-inf")
+        return float("inf") if p_err < 1e-12 * count else float("-inf")
     return 10.0 * np.log10(p_sig / p_err)
 
 

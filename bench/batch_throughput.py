@@ -1,0 +1,73 @@
+"""Throughput of edgelite.batch.predict with 1 and 2 workers, and Ray's overhead per batch.
+
+    python bench/batch_throughput.py [--model ../shared/zoo/mobilenet_v2_f32.tflite] [--rows 256]
+
+For each worker count it runs the model over ``--rows`` random images (a dataset of
+``4 * workers`` blocks), after one warm-up pass that starts the actors, and prints images per
+second and the scaling factor of 2 workers over 1. The overhead per batch is the time Ray adds
+to the interpreter's own work: (wall time x workers - summed invoke time) / batches, where the
+invoke time is measured in the same process by a serial loop over the same rows.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def serial_seconds(content: bytes, rows: np.ndarray) -> float:
+    from edgelite import Interpreter
+    it = Interpreter(model_content=content)
+    it.allocate_tensors()
+    inp = it.get_input_details()[0]
+    start = time.perf_counter()
+    for row in rows:
+        it.set_tensor(inp["index"], row[None])
+        it.invoke()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default=str(REPO.parent / "shared" / "zoo" / "mobilenet_v2_f32.tflite"))
+    ap.add_argument("--rows", type=int, default=256)
+    ap.add_argument("--batch-size", type=int, default=16)
+    args = ap.parse_args()
+
+    import ray
+
+    from edgelite import Interpreter
+    from edgelite.batch import predict
+    content = Path(args.model).read_bytes()
+    detail = Interpreter(model_content=content).get_input_details()[0]
+    shape = [args.rows, *[int(s) for s in detail["shape"][1:]]]
+    rows = np.random.default_rng(0).uniform(-1, 1, shape).astype(detail["dtype"])
+    one = serial_seconds(content, rows[:32]) / 32
+    print(f"model {Path(args.model).name}: serial invoke {1000 * one:.1f} ms per image "
+          f"({1 / one:.1f} images/s on one core)")
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    rates = {}
+    for workers in (1, 2):
+        ds = ray.data.from_numpy(rows).repartition(4 * workers).materialize()
+        predict(ds, content, batch_size=args.batch_size, num_workers=workers).materialize()  # warm-up
+        start = time.perf_counter()
+        out = predict(ds, content, batch_size=args.batch_size, num_workers=workers).materialize()
+        wall = time.perf_counter() - start
+        assert out.count() == args.rows
+        rates[workers] = args.rows / wall
+        batches = -(-args.rows // args.batch_size)
+        overhead = (wall * workers - one * args.rows) / batches
+        print(f"{workers} worker(s): {rates[workers]:.1f} images/s, wall {wall:.2f} s, "
+              f"Ray overhead ~{1000 * overhead:.1f} ms per batch of {args.batch_size}")
+    print(f"scaling 2 workers / 1 worker: {rates[2] / rates[1]:.2f}x")
+    ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()
