@@ -2,6 +2,7 @@
 
     python tests/micro/make_fixtures.py outputs    # tflm_outputs.json
     python tests/micro/make_fixtures.py arenas     # tflm_arenas.json (bisection, slow)
+    python tests/micro/make_fixtures.py ops        # tflm_ops.json (one-op models of op_cases.py)
 
 Needs the wheel (Python 3.11) and ../shared. The tests compare edgelite with these files where
 the wheel is missing, and with the wheel itself where it is installed.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 
-from micro_cases import (ARENAS_FIXTURE, OUTPUTS_FIXTURE, cases, digest, inputs_of, model_path,
+from micro_cases import (ARENAS_FIXTURE, OPS_FIXTURE, OUTPUTS_FIXTURE, cases, digest, inputs_of, model_path,
                          output_count, run_tflm)
 
 
@@ -57,6 +58,18 @@ ARENA_MODELS = {
     "audio_conv1d_int8": "zoo/audio_conv1d_int8.tflite",
 }
 
+def record_ops() -> None:
+    """TFLM's outputs for the one-op models of op_cases.py."""
+    from edgelite.micro.tflm_oracle import tflm_invoke
+    from op_cases import OP_CASES
+    table = {}
+    for name, build in OP_CASES.items():
+        model, feed = build()
+        table[name] = [digest(o) for o in tflm_invoke(model.to_bytes(), feed, outputs=1)]
+        print(name, "ok", flush=True)
+    OPS_FIXTURE.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+
+
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "outputs"
-    record_outputs() if what == "outputs" else record_arenas()
+    {"outputs": record_outputs, "arenas": record_arenas, "ops": record_ops}[what]()

@@ -13,6 +13,7 @@ SHARED = Path(os.environ.get("EDGELITE_SHARED", HERE.parent.parent.parent / "sha
 FIXTURES = HERE / "fixtures"
 OUTPUTS_FIXTURE = FIXTURES / "tflm_outputs.json"
 ARENAS_FIXTURE = FIXTURES / "tflm_arenas.json"
+OPS_FIXTURE = FIXTURES / "tflm_ops.json"
 
 ZOO_INT = ["audio_conv1d_int8", "efficientnet_b0_int8", "mlp_dynamic_int8", "mobilenet_v2_int8",
            "mobilenet_v2_int8io", "mobilenet_v3_small_int8io", "ops_image_int8", "ops_matmul_q_int8",
@@ -22,7 +23,6 @@ ZOO_TFLM_LACKS = {"ops_elementwise_int8": "GELU", "sparse_mlp_int8": "DENSIFY", 
 
 # cases not (yet) exact, with the reason; the test xfails them
 NOT_EXACT = {
-    "zoo/unet_int8": "int8 SOFTMAX: TFLM's reference gemmlowp softmax is not implemented (1 of 46080 differs)",
     "realmodels/tflm_dtln_noise_suppression": "int8 UNIDIRECTIONAL_SEQUENCE_LSTM: TFLM's own LSTM "
                                               "kernel rounds differently (1 of 128 values of the first "
                                               "LSTM differ by 1)",
