@@ -1,7 +1,7 @@
 """``edgelite pose|face|hands MODEL... IMAGE [--out picture.png]``: MediaPipe-style tasks.
 
-- ``face DETECTOR [MESH] IMAGE``: faces (BlazeFace boxes and keypoints); with a face mesh model
-  (plain or attention), its landmarks too.
+- ``face DETECTOR [MESH [IRIS]] IMAGE``: faces (BlazeFace boxes and keypoints); with a face
+  mesh model (plain or attention), its landmarks too; the iris model adds irises to the plain mesh.
 - ``hands PALM_DETECTOR HAND_LANDMARK IMAGE``: 21 landmarks and handedness per hand.
 - ``pose POSE_DETECTOR POSE_LANDMARK IMAGE``: 33 landmarks with visibility, and the mask.
 
@@ -17,7 +17,7 @@ from .cli import UserError
 
 def add_parser(subparsers) -> None:
     for name, help_text, models in (
-            ("face", "find faces (and their mesh landmarks) in an image", "DETECTOR [MESH]"),
+            ("face", "find faces (and their mesh landmarks) in an image", "DETECTOR [MESH [IRIS]]"),
             ("hands", "find hand landmarks and handedness in an image", "PALM_DETECTOR HAND"),
             ("pose", "find body landmarks and the person's mask in an image",
              "POSE_DETECTOR POSE_LANDMARK")):
@@ -32,7 +32,7 @@ def add_parser(subparsers) -> None:
 
 def _split(args) -> tuple[list[str], str]:
     *models, image = args.paths
-    wanted = {"face": (1, 2), "hands": (2,), "pose": (2,)}[args.task]
+    wanted = {"face": (1, 2, 3), "hands": (2,), "pose": (2,)}[args.task]
     if len(models) not in wanted:
         raise UserError(f"{args.task} takes {' or '.join(map(str, wanted))} model file(s) and "
                         f"an image, got {len(args.paths)} path(s)")

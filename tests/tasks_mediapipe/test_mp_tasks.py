@@ -93,6 +93,25 @@ def test_plain_and_attention_meshes_agree(astronaut):
     assert distance.mean() < 2.0 and distance.max() < 5.0
 
 
+def test_plain_mesh_with_iris_model_gives_478(astronaut):
+    with_iris = FaceLandmarker.create_from_model_paths(model("mp_face_detection_short_range"),
+                                                       model("mp_face_landmark"),
+                                                       model("mp_iris_landmark"))
+    attention = FaceLandmarker.create_from_model_paths(model("mp_face_detection_short_range"),
+                                                       model("mp_face_landmark_with_attention"))
+    a = landmarks_to_array(with_iris.detect(astronaut).face_landmarks[0])
+    b = landmarks_to_array(attention.detect(astronaut).face_landmarks[0])
+    assert a.shape == b.shape == (478, 3)
+    irises = np.linalg.norm((a[468:, :2] - b[468:, :2]) * 512, axis=1)
+    assert irises.max() < 2.0  # two different models agree on the iris centers and edges
+    eyes = np.linalg.norm((a[:468, :2] - b[:468, :2]) * 512, axis=1)
+    assert eyes.mean() < 2.0
+    with pytest.raises(ModelError, match="attention mesh already"):
+        FaceLandmarker.create_from_model_paths(model("mp_face_detection_short_range"),
+                                               model("mp_face_landmark_with_attention"),
+                                               model("mp_iris_landmark"))
+
+
 def test_no_face_landmarks_without_a_face(burger):
     landmarker = FaceLandmarker.create_from_model_paths(model("mp_face_detection_short_range"),
                                                         model("mp_face_landmark"))

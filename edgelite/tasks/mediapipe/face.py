@@ -6,7 +6,12 @@ ROI from the box rotated so that the eyes (keypoints 0 -> 1) are level, squared 
 and scaled by 1.5; crop it into the 192x192 mesh model (values in [0, 1]); gate on
 ``sigmoid(face flag)``; landmarks are the model's pixel coordinates divided by 192 (z too),
 projected back through the ROI. The attention model adds refined lips, eyes and irises: 478
-landmarks (see :mod:`.face_mesh_refinement`); the plain mesh gives 468.
+landmarks (see :mod:`.face_mesh_refinement`); the plain mesh gives 468, or 478 with the iris
+model chained as MediaPipe's iris tracking graph does (``iris_landmark_left_and_right_cpu.pbtxt``):
+each eye's ROI from its two corner landmarks (33/133, 362/263), rotated level, squared, x2.3;
+a 64x64 crop (the right eye mirrored); the 71 eye-region points replace the mesh's and the 5
+iris points of each eye are appended (center, then the edges in the attention model's order: the
+mirrored eye's left and right edges are swapped back).
 """
 from __future__ import annotations
 
@@ -28,6 +33,9 @@ FACE_DETECTORS = ("face_detection_short_range", "face_detection_full_range")
 FACE_ROI = RoiOptions(start_keypoint=0, end_keypoint=1, target_angle_degrees=0.0, scale_x=1.5,
                       scale_y=1.5, square_long=True)
 MESH_SIZE = 192
+# iris_landmark_landmarks_to_roi.pbtxt: eye corners level, 2.3x, square.
+IRIS_ROI = RoiOptions(start_keypoint=0, end_keypoint=1, target_angle_degrees=0.0, scale_x=2.3,
+                      scale_y=2.3, square_long=True)
 
 
 @dataclasses.dataclass
@@ -78,6 +86,7 @@ class FaceLandmarkerOptions:
     num_faces: int = 1
     min_face_detection_confidence: float = 0.5
     min_face_presence_confidence: float = 0.5
+    iris_model_path: Optional[str] = None  # with the plain mesh: 478 landmarks
 
 
 def refine_attention_landmarks(outputs: list[np.ndarray]) -> np.ndarray:
@@ -117,14 +126,26 @@ class FaceLandmarker:
             raise ModelError(f"{self.mesh.path}: not a MediaPipe face mesh (outputs {shapes})")
         if (self.mesh.height, self.mesh.width) != (MESH_SIZE, MESH_SIZE):
             raise ModelError(f"{self.mesh.path}: expected a {MESH_SIZE}x{MESH_SIZE} input")
+        self.iris = None
+        if options.iris_model_path is not None:
+            if self.with_attention:
+                raise ModelError("the attention mesh already refines the irises; give an iris "
+                                 "model with the plain face mesh only")
+            self.iris = ModelRunner(options.iris_model_path)
+            if [int(np.prod(s)) for s in self.iris.output_shapes()] != [213, 15]:
+                raise ModelError(f"{self.iris.path}: not MediaPipe's iris landmark model "
+                                 f"(outputs {self.iris.output_shapes()})")
         self.last_rois: list[NormalizedRect] = []
         self.timings: dict[str, float] = {}
 
     @classmethod
     def create_from_model_paths(cls, detector_model_path: str | os.PathLike,
-                                landmarker_model_path: str | os.PathLike) -> "FaceLandmarker":
-        return cls(FaceLandmarkerOptions(os.fspath(detector_model_path),
-                                         os.fspath(landmarker_model_path)))
+                                landmarker_model_path: str | os.PathLike,
+                                iris_model_path: str | os.PathLike | None = None
+                                ) -> "FaceLandmarker":
+        return cls(FaceLandmarkerOptions(
+            os.fspath(detector_model_path), os.fspath(landmarker_model_path),
+            iris_model_path=None if iris_model_path is None else os.fspath(iris_model_path)))
 
     @classmethod
     def create_from_options(cls, options: FaceLandmarkerOptions) -> "FaceLandmarker":
@@ -147,7 +168,37 @@ class FaceLandmarker:
         points = points / np.float32(MESH_SIZE)
         projected = crop.to_image(points)
         projected[:, 2] = points[:, 2] * crop.rect().width
+        if self.iris is not None:
+            projected = self.add_irises(pixels, projected)
         return projected, crop
+
+    def add_irises(self, pixels: np.ndarray, mesh: np.ndarray) -> np.ndarray:
+        """468 image-normalized mesh points -> 478: eye regions and irises from the iris model."""
+        h, w = pixels.shape[:2]
+        merged = np.zeros((478, 3), dtype=np.float64)
+        merged[:468] = mesh
+        for corners, flip, eye_indexes, iris_indexes in (
+                ((33, 133), False, refine.LEFT_EYE_INDEXES, refine.LEFT_IRIS_INDEXES),
+                ((362, 263), True, refine.RIGHT_EYE_INDEXES, refine.RIGHT_IRIS_INDEXES)):
+            keypoints = mesh[list(corners), :2]
+            box = np.concatenate([keypoints.min(0), keypoints.max(0)])
+            roi = detection_to_roi(box, keypoints, IRIS_ROI, w, h)
+            crop = crop_to_tensor(pixels, roi, self.iris.width, self.iris.height,
+                                  keep_aspect_ratio=True, value_range=(0.0, 1.0),
+                                  border_replicate=True)
+            tensor = crop.tensor[:, :, ::-1] if flip else crop.tensor
+            eye, iris = self.iris.run(np.ascontiguousarray(tensor))
+            for values, indexes in ((eye, eye_indexes), (iris, iris_indexes)):
+                points = np.asarray(values, dtype=np.float32).reshape(-1, 3) / np.float32(
+                    self.iris.width)
+                if flip:
+                    points[:, 0] = 1.0 - points[:, 0]
+                    if len(points) == 5:  # mirrored: its "right" edge is the iris's left edge
+                        points[[1, 3]] = points[[3, 1]]
+                projected = crop.to_image(points)
+                projected[:, 2] = points[:, 2] * crop.rect().width
+                merged[list(indexes)] = projected
+        return merged
 
     def detect(self, image: Any) -> FaceLandmarkerResult:
         """Landmarks of up to ``num_faces`` faces in a ``TensorImage`` / array / path."""
