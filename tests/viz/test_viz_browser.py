@@ -69,6 +69,16 @@ def test_zoo_model_in_browser(key, open_viz, tmp_path):
     assert v.page.locator(f"#panel [data-tensor='{ti}']").count() >= 1
     assert v.page.inner_text("#op-title").startswith(f"#{k} ")
 
+    # hovering a node with a quantized output shows its scale and zero point
+    q_op = next((i for i, op in enumerate(main.operators) if op.outputs and main.tensors[op.outputs[0]].quantization
+                 is not None and main.tensors[op.outputs[0]].quantization.scale.size == 1), None)
+    if q_op is not None:
+        pos = v.js("k => edgeliteViz.locateOp(k)", q_op)
+        v.page.mouse.move(pos["x"], pos["y"])
+        q = main.tensors[main.operators[q_op].outputs[0]].quantization
+        tip = v.page.inner_text("#tooltip")
+        assert "scale" in tip and f"zero point {int(q.zero_point[0])}" in tip
+
     v.page.screenshot(path=str(tmp_path / f"viz_{key}.png"))
     assert (tmp_path / f"viz_{key}.png").stat().st_size > 10_000
     if key == "efficientnet_b0_int8" and os.environ.get("EDGELITE_VIZ_DOC_IMAGES"):
@@ -167,6 +177,16 @@ def test_5000_node_model_opens_fast_and_groups_expand(open_viz, tmp_path):
     assert v.page.inner_text("#op-title") == f"#4321 {model.main.operators[4321].name}"
     assert 4321 in v.js("edgeliteViz.renderedOpNodes()")
     assert click_s < 3
+    # a collapsed group opens by a click on it, and closes from the scope tree
+    before = v.js("edgeliteViz.renderedNodes()")
+    gid = v.js("edgeliteViz.groupNodes()")[-1]
+    pos = v.js("id => edgeliteViz.locateNode(id)", gid)
+    group = v.js("([x, y]) => edgeliteViz.nodeAt(x, y)", [pos["x"], pos["y"]])
+    assert group["id"] == gid and group["kind"] == "group", group
+    v.page.mouse.click(pos["x"], pos["y"])
+    assert v.js("edgeliteViz.renderedNodes()") > before
+    v.page.locator(f"#groups [data-group='{group['id']}']").click()
+    assert v.js("edgeliteViz.renderedNodes()") == before
     v.page.fill("#search", "stage_19/block_478/op_3/out")
     assert v.page.locator("#results div[data-kind='tensor']").count() == 1
     v.page.screenshot(path=str(tmp_path / "viz_5000.png"))

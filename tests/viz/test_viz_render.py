@@ -211,3 +211,11 @@ def test_metadata_and_associated_files():
     assert json.loads(md["json"])["name"] == "ObjectDetector"
     assert md["associated_files"] == ["score_calibration_dummy.csv", "labelmap.txt"]
     assert md["entries"] == [{"name": "TFLITE_METADATA", "bytes": 1580}]
+
+
+def test_quant_debug_overlay_reads_debuggers_json():
+    from edgelite.optimize.debugger import OpError, to_json
+    rows = [OpError(4, "CONV_2D", "conv", 0.1, 0.2, 0.9, 1.1, 18.5, 11.25),
+            OpError(7, "ADD", "add", 0.1, 0.2, 0.9, 1.1, float("inf"), None)]
+    ov = quant_debug_overlay(json.loads(to_json(rows, ["conv"])))
+    assert ov.values == {(0, 4): 11.25}  # an infinite SNR (exact op) is written as null and left out

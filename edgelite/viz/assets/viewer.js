@@ -578,5 +578,12 @@
     switchSubgraph: (i) => switchSubgraph(i, true),
     expandAll: () => { const open = expandedSet(); for (const id of tree().byId.keys()) open.add(id); layout(); fit(); return S.layout.nodes.length; },
     search: (q) => searchAll(q),
+    groupNodes: () => S.layout.nodes.filter((n) => n.kind === "group").map((n) => n.id),
+    locateNode: (id) => {
+      const it = S.layout.byId.get(id); center(it); draw();
+      const r = canvas.getBoundingClientRect();
+      return { x: r.left + S.tx + (it.x + it.w / 2) * S.k, y: r.top + S.ty + (it.y + it.h / 2) * S.k };
+    },
+    nodeAt: (x, y) => { const it = hit(x, y); return it && { id: it.id, kind: it.kind, op: it.op }; },
   };
 })();
