@@ -97,14 +97,15 @@ class KeywordSpotter:
         return raw.astype(np.float32)
 
     def classify(self, tensor_audio) -> ClassificationResult:
-        """Every label's score (best first) for a 16 kHz mono ``TensorAudio``."""
+        """Every label's score (best first) for a 16 kHz mono ``TensorAudio`` (its last
+        ``required_samples``, zero-padded when shorter)."""
         audio_format = tensor_audio.format
         if audio_format.sample_rate != SAMPLE_RATE or audio_format.channels != 1:
             raise ValueError(f"KeywordSpotter needs 16 kHz mono audio, got "
                              f"{audio_format.sample_rate} Hz x {audio_format.channels} channels")
         buffer = np.asarray(tensor_audio.buffer, dtype=np.float32).reshape(-1)
         samples = np.clip(np.round(buffer * 32768.0), -32768, 32767).astype(np.int16)
-        scores = self.scores(samples[:self.required_samples])
+        scores = self.scores(samples[-self.required_samples:])  # the most recent second
         order = sorted(range(len(scores)), key=lambda i: -float(scores[i]))
         categories = [Category(index=i, score=float(scores[i]), display_name=self.labels[i],
                                category_name=self.labels[i]) for i in order]
