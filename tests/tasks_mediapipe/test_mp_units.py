@@ -84,7 +84,8 @@ def _det(score, box, kp=(0.0, 0.0)):
 
 
 def test_weighted_nms_averages_the_overlapping_group():
-    dets = [_det(0.6, [0.1, 0.1, 0.5, 0.5], (0.2, 0.2)), _det(0.9, [0.0, 0.0, 0.4, 0.4], (0.1, 0.1)),
+    dets = [_det(0.6, [0.1, 0.1, 0.5, 0.5], (0.2, 0.2)),
+            _det(0.9, [0.0, 0.0, 0.4, 0.4], (0.1, 0.1)),
             _det(0.8, [0.6, 0.6, 0.9, 0.9], (0.7, 0.7))]
     assert intersection_over_union(dets[0].box, dets[1].box) == pytest.approx(0.09 / 0.23)
     kept = non_max_suppression(dets, 0.3)

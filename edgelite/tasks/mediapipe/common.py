@@ -10,7 +10,6 @@ recognized by its input size and anchor count.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from typing import Any, Sequence
 
@@ -152,11 +151,15 @@ class Detector:
         return kept
 
     def to_detection(self, raw: RawDetection, image_width: int, image_height: int) -> Detection:
-        """A MediaPipe Tasks ``Detection``: box in pixels, keypoints normalized."""
-        x0, y0 = raw.box[0] * image_width, raw.box[1] * image_height
-        x1, y1 = raw.box[2] * image_width, raw.box[3] * image_height
-        box = BoundingBox(origin_x=int(math.floor(x0)), origin_y=int(math.floor(y0)),
-                          width=int(round(x1 - x0)), height=int(round(y1 - y0)))
+        """A MediaPipe Tasks ``Detection``: box in pixels (truncated and clamped to the image, as
+        ``DetectionTransformationCalculator``), keypoints normalized."""
+        def pixels(value: float, bound: int) -> int:  # BoundedValue<int>: truncate, clamp
+            return min(max(int(value), 0), bound)
+
+        box = BoundingBox(origin_x=pixels(raw.box[0] * image_width, image_width),
+                          origin_y=pixels(raw.box[1] * image_height, image_height),
+                          width=pixels((raw.box[2] - raw.box[0]) * image_width, image_width),
+                          height=pixels((raw.box[3] - raw.box[1]) * image_height, image_height))
         labels = list(self.spec.keypoint_labels) or [None] * len(raw.keypoints)
         keypoints = [NormalizedKeypoint(float(x), float(y), label)
                      for (x, y), label in zip(raw.keypoints, labels)]
