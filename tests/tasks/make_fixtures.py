@@ -255,15 +255,38 @@ def text_cases():
                           cosine_similarity=float(embedder.cosine_similarity(
                               results[0].embeddings[0].feature_vector,
                               results[1].embeddings[0].feature_vector))))
+    # BERT pre-processing, on the tiny model of make_bert_model.py (its output echoes the ids,
+    # mask and segment ids it was fed).
+    bert = OUT / "bert_tiny.tflite"
+    classifier = text.BertNLClassifier.create_from_file(str(bert))
+    embedder = text.TextEmbedder.create_from_file(str(bert))
+    for sentence in BERT_SENTENCES:
+        cases.append(dict(task="bert_nl_classifier", model=str(bert), text=sentence,
+                          result=plain(classifier.classify(sentence))))
+        cases.append(dict(task="bert_text_embedder", model=str(bert), text=sentence,
+                          result=plain(embedder.embed(sentence))))
     return cases
 
 
 def relative_models(cases: list) -> list:
-    """Model paths relative to the support folder (the tests find it next to the repository)."""
+    """Model paths relative to the support folder (the tests find it next to the repository),
+    or ``fixtures/NAME`` for the models kept with the fixtures."""
     for case in cases:
         if "model" in case:
-            case["model"] = str(pathlib.Path(case["model"]).relative_to(SUPPORT))
+            path = pathlib.Path(case["model"])
+            case["model"] = (f"fixtures/{path.name}" if path.parent == OUT
+                             else str(path.relative_to(SUPPORT)))
     return cases
+
+
+BERT_SENTENCES = [
+    "Unaffable movies, the GOOD ones!",
+    "it's the greatest movie.",
+    "CAF\u00c9 caf\u00e9 \u4e16\u754c!!",
+    "not\tgood\u00a0movie \u2014 un-aff-able",
+    "the movie the movie the movie the movie the movie the movie the movie",
+    "",
+]
 
 
 def main() -> None:

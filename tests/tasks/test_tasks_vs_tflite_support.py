@@ -33,6 +33,13 @@ def case_id(case):
     return "-".join([case["model"].split("/")[-1][:24]] + [k for k in keys if k])
 
 
+def model_path(case):
+    name = case["model"]
+    if name.startswith("fixtures/"):  # made by make_bert_model.py
+        return FIXTURES_DIR / name.split("/", 1)[1]
+    return SUPPORT / name
+
+
 def image_of(case):
     if case["image"].startswith("noise "):
         width, height = map(int, case["image"].split()[1].split("x"))
@@ -242,3 +249,18 @@ def test_text_embedder(case):
     similarity = embedder.cosine_similarity(results[0].embeddings[0].feature_vector,
                                             results[1].embeddings[0].feature_vector)
     assert similarity == pytest.approx(case["cosine_similarity"], abs=1e-6)
+
+
+@pytest.mark.parametrize("case", [c for c in TEXT_CASES if c["task"] == "bert_nl_classifier"],
+                         ids=lambda c: repr(c["text"][:24]))
+def test_bert_nl_classifier(case):
+    # the tiny model echoes ids + 1000 * mask + 100000 * segment_ids: tokenization is exact
+    classifier = text.BertNLClassifier.create_from_file(str(model_path(case)))
+    assert plain(classifier.classify(case["text"])) == case["result"]
+
+
+@pytest.mark.parametrize("case", [c for c in TEXT_CASES if c["task"] == "bert_text_embedder"],
+                         ids=lambda c: repr(c["text"][:24]))
+def test_bert_text_embedder(case):
+    embedder = text.TextEmbedder.create_from_file(str(model_path(case)))
+    assert plain(embedder.embed(case["text"])) == case["result"]
