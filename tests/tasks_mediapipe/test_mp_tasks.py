@@ -112,6 +112,28 @@ def test_plain_mesh_with_iris_model_gives_478(astronaut):
                                                model("mp_iris_landmark"))
 
 
+def test_face_mesh_follows_a_rotated_face(astronaut):
+    """The ROI's rotation (from the eye keypoints) and the rotated crop: landmarks of the photo
+    turned 35 degrees are the original landmarks turned 35 degrees."""
+    from PIL import Image
+
+    landmarker = FaceLandmarker.create_from_model_paths(
+        model("mp_face_detection_short_range"), model("mp_face_landmark_with_attention"))
+    upright = landmarks_to_array(landmarker.detect(astronaut).face_landmarks[0])[:, :2] * 512
+    upright_rotation = landmarker.last_rois[0].rotation
+    turned = np.asarray(Image.fromarray(astronaut.buffer).rotate(-35, Image.BILINEAR))
+    (face,) = landmarker.detect(turned).face_landmarks
+    points = landmarks_to_array(face)[:, :2] * 512
+    angle = np.radians(-35)  # Pillow turns counter-clockwise on screen about the center
+    c, s = np.cos(angle), np.sin(angle)
+    d = upright - 256
+    expected = np.stack([256 + d[:, 0] * c + d[:, 1] * s, 256 - d[:, 0] * s + d[:, 1] * c], 1)
+    distance = np.linalg.norm(points - expected, axis=1)
+    assert distance.mean() < 2.0 and distance.max() < 6.0
+    assert np.degrees(landmarker.last_rois[0].rotation - upright_rotation) == pytest.approx(
+        35, abs=10)
+
+
 def test_no_face_landmarks_without_a_face(burger):
     landmarker = FaceLandmarker.create_from_model_paths(model("mp_face_detection_short_range"),
                                                         model("mp_face_landmark"))
