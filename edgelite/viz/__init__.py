@@ -25,7 +25,11 @@ __all__ = ["Overlay", "View", "delegated_nodes", "op_family", "profile_overlay",
 
 
 def _load(model) -> tuple[Model, bytes | None, str]:
+    from ..interpreter import Interpreter
     from ..reader import load_model
+    if isinstance(model, Interpreter):  # with delegates: the original graph (see render)
+        delegation = model._delegation
+        return (delegation.original if delegation is not None else model.model), None, "model"
     if isinstance(model, Model):
         return model, None, model.description or "model"
     if isinstance(model, (bytes, bytearray, memoryview)):
@@ -42,13 +46,17 @@ def _load(model) -> tuple[Model, bytes | None, str]:
 
 def render(model, overlays: Iterable[Overlay] | dict | None = None, *,
            delegated: dict[tuple[int, int], str] | None = None, title: str | None = None) -> str:
-    """The viewer page for ``model`` (a :class:`edgelite.ir.Model`, a path or ``.tflite`` bytes).
+    """The viewer page for ``model`` (a :class:`edgelite.ir.Model`, a path, ``.tflite`` bytes, or an
+    :class:`edgelite.Interpreter`: built with ``experimental_delegates``, its original graph is
+    shown with the delegated nodes marked).
 
     ``overlays``: :class:`Overlay` objects, or a dict ``name -> {node: value}`` (subgraph 0,
     high is hot). ``delegated``: ``(subgraph, node) -> delegate name`` (see
     :func:`delegated_nodes`), drawn as a badge on those nodes.
     """
     m, content, default_title = _load(model)
+    if getattr(model, "_delegation", None) is not None:
+        delegated = {**delegated_nodes(model._delegation), **(delegated or {})}
     if isinstance(overlays, dict):
         overlays = [Overlay(str(name), values) for name, values in overlays.items()]
     overlays = list(overlays or [])

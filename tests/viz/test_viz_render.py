@@ -219,3 +219,36 @@ def test_quant_debug_overlay_reads_debuggers_json():
             OpError(7, "ADD", "add", 0.1, 0.2, 0.9, 1.1, float("inf"), None)]
     ov = quant_debug_overlay(json.loads(to_json(rows, ["conv"])))
     assert ov.values == {(0, 4): 11.25}  # an infinite SNR (exact op) is written as null and left out
+
+
+def test_interpreter_with_delegate_marks_its_nodes():
+    import edgelite
+    from edgelite.delegates import Delegate, DelegateKernel
+
+    class AddOnly(Delegate):
+        name = "adder"
+
+        def supports(self, op, subgraph):
+            return op.opcode == "ADD"
+
+        def create_kernel(self, partition):
+            return DelegateKernel(partition)
+
+    model = synthetic_model(10)  # ops 0, 3, 6 (ADD const) and 9 (residual ADD) are ADDs
+    it = edgelite.Interpreter(model_content=model.to_bytes(), experimental_delegates=[AddOnly()])
+    ops = page_data(render(it))["subgraphs"][0]["ops"]
+    assert len(ops) == 10  # the original graph, not the one with DELEGATE nodes
+    marked = [i for i, op in enumerate(ops) if op.get("delegate") == "adder"]
+    assert marked == sorted(n for p in it._delegation.summary() for n in p["nodes"]) == [0, 3, 6, 9]
+    plain = page_data(render(edgelite.Interpreter(model_content=model.to_bytes())))["subgraphs"][0]["ops"]
+    assert not any("delegate" in op for op in plain)
+
+
+def test_cli_delegate_option(tmp_path):
+    pytest.importorskip("onnxruntime", reason="the onnxruntime delegate needs onnxruntime")
+    path = tmp_path / "m.tflite"
+    synthetic_model(4).save(path)
+    assert main(["viz", str(path), "-o", str(tmp_path / "d.html"), "--delegate", "onnxruntime"]) == 0
+    ops = page_data((tmp_path / "d.html").read_text())["subgraphs"][0]["ops"]
+    assert [op.get("delegate") for op in ops] == ["onnxruntime"] * 4
+    assert main(["viz", str(path), "--delegate-option", "x=1"]) == 2  # an option without --delegate

@@ -513,7 +513,11 @@
     if (!it) { tip.style.display = "none"; return; }
     tip.textContent = tooltipText(it);
     const r = stage.getBoundingClientRect();
-    tip.style.left = (e.clientX - r.left + 14) + "px"; tip.style.top = (e.clientY - r.top + 14) + "px"; tip.style.display = "block";
+    tip.style.display = "block";
+    let left = e.clientX - r.left + 14, top = e.clientY - r.top + 14;
+    if (left + tip.offsetWidth > r.width) left = Math.max(0, e.clientX - r.left - 14 - tip.offsetWidth);
+    if (top + tip.offsetHeight > r.height) top = Math.max(0, e.clientY - r.top - 14 - tip.offsetHeight);
+    tip.style.left = left + "px"; tip.style.top = top + "px";
   });
   function tooltipText(it) {
     const sg = DATA.subgraphs[S.sg];
