@@ -31,20 +31,23 @@ _ZIP64_LOCATOR_SIG = b"PK\x06\x07"
 _MAX_COMMENT = 0xFFFF
 
 
-def _find_end(view: memoryview) -> Optional[int]:
-    """Position of the end record whose comment reaches exactly the end of ``view``."""
+def _find_end(view: memoryview, buf=None) -> Optional[int]:
+    """Position of the end record whose comment reaches exactly the end of ``view``
+    (``buf``: the object under ``view``, searched in place when it can ``rfind``)."""
     size = len(view)
     if size >= _END.size and view[size - _END.size:size - _END.size + 4] == _END_SIG:
         return size - _END.size
     lo = max(0, size - _END.size - _MAX_COMMENT)
-    tail = bytes(view[lo:])
-    pos = tail.rfind(_END_SIG)
+    if hasattr(buf, "rfind"):  # bytes, bytearray, mmap: no copy
+        finder, base = buf, 0
+    else:
+        finder, base = bytes(view[lo:]), lo
+    pos = finder.rfind(_END_SIG, lo - base)
     while pos >= 0:
-        if pos + _END.size <= len(tail):
-            comment = _END.unpack_from(tail, pos)[7]
-            if pos + _END.size + comment == len(tail):
-                return lo + pos
-        pos = tail.rfind(_END_SIG, 0, pos)
+        end = base + pos
+        if end + _END.size <= size and end + _END.size + _END.unpack_from(view, end)[7] == size:
+            return end
+        pos = finder.rfind(_END_SIG, lo - base, pos)
     return None
 
 
@@ -65,8 +68,10 @@ def _central_records(view: memoryview, cd_start: int, cd_size: int, count: int) 
 def split_appended_zip(buf) -> Optional[tuple[int, bytes]]:
     """``(start, archive)`` for a zip appended to ``buf``, ``archive`` with offsets counted from
     its own start; ``None`` when ``buf`` ends with no (well-formed) zip archive."""
-    view = memoryview(buf).cast("B") if memoryview(buf).format != "B" else memoryview(buf)
-    end = _find_end(view)
+    view = memoryview(buf)
+    if view.format != "B" or view.ndim != 1:
+        view = view.cast("B")
+    end = _find_end(view, buf if view.obj is buf else None)
     if end is None:
         return None
     _sig, disk, cd_disk, n_disk, count, cd_size, cd_offset, _comment = _END.unpack_from(view, end)
