@@ -123,16 +123,18 @@ class OnnxRuntimeKernel(DelegateKernel):
         try:
             if any(s is None for s in out_shapes):
                 raise LoweringError("an output shape is known only at run time")
-            self.weights: dict[str, np.ndarray] = {}
-            self.onnx_model = lower_subgraph(sg, shapes, values, name=f"partition_{part.index}",
-                                             external=self.weights)
             ort = _onnxruntime()
             options = self.delegate.session_options(part.num_threads)
-            # the weights go to ORT as OrtValues over our arrays (no protobuf copy); the
-            # arrays must outlive the session: self.weights keeps them
-            self._ort_values = {k: ort.OrtValue.ortvalue_from_numpy(v) for k, v in self.weights.items()}
-            for key, value in self._ort_values.items():
-                options.add_initializer(key, value)
+            # the weights reach ORT as in-memory external data over edgelite's arrays (no
+            # protobuf copy); self.weights keeps them alive as long as the session
+            in_memory = hasattr(options, "add_external_initializers_from_files_in_memory")
+            self.weights: dict[str, np.ndarray] = {}
+            self.onnx_model = lower_subgraph(sg, shapes, values, name=f"partition_{part.index}",
+                                             external=self.weights if in_memory else None)
+            if self.weights:
+                names = list(self.weights)
+                options.add_external_initializers_from_files_in_memory(
+                    names, [self.weights[k] for k in names], [self.weights[k].nbytes for k in names])
             self.session = ort.InferenceSession(self.onnx_model.SerializeToString(), options,
                                                 providers=self.delegate.providers,
                                                 provider_options=self.delegate.provider_options)

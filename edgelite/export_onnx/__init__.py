@@ -128,8 +128,10 @@ def lower_subgraph(subgraph: Subgraph, shapes: dict[int, tuple], values: dict[in
     ``qlinear``: int8 convolutions become QLinearConv (faster in ONNX Runtime, see
     docs/delegates.md) instead of DequantizeLinear -> Conv -> QuantizeLinear. With a dict as
     ``external``, constants of ``external_min_bytes`` or more are not copied into the graph:
-    they become graph inputs and ``external`` maps their names to the arrays (for ONNX
-    Runtime's ``SessionOptions.add_initializer``; it saves the protobuf copy of the weights)."""
+    they are initializers with external data, and ``external`` maps their data file names
+    to the arrays (for ONNX Runtime's ``add_external_initializers_from_files_in_memory``:
+    no protobuf copy of the weights)."""
+    import onnx
     from onnx import helper
     b = OnnxBuilder(subgraph, shapes, values, qlinear=qlinear)
     if external is not None:
@@ -157,11 +159,15 @@ def lower_subgraph(subgraph: Subgraph, shapes: dict[int, tuple], values: dict[in
         graph_outputs.append(helper.make_tensor_value_info(name_t, _onnx_type(subgraph, t), list(b.shape(t))))
     graph_inputs = [helper.make_tensor_value_info(b.tensor_name(t), _onnx_type(subgraph, t), list(b.shape(t)))
                     for t in subgraph.inputs]
-    for key, arr in b.external.items():
-        graph_inputs.append(helper.make_tensor_value_info(key, helper.np_dtype_to_tensor_dtype(arr.dtype),
-                                                          list(arr.shape)))
-    if external is not None:
-        external.update(b.external)
+    for key, arr in b.external.items():  # initializers whose bytes live in an in-memory "file"
+        tensor = onnx.TensorProto(name=key, data_type=helper.np_dtype_to_tensor_dtype(arr.dtype),
+                                  dims=list(arr.shape), data_location=onnx.TensorProto.EXTERNAL)
+        for k, v in (("location", f"{key}.bin"), ("offset", "0"), ("length", str(arr.nbytes))):
+            entry = tensor.external_data.add()
+            entry.key, entry.value = k, v
+        b.initializers.append(tensor)
+        if external is not None:
+            external[f"{key}.bin"] = arr
     graph = helper.make_graph(b.nodes, name, graph_inputs, graph_outputs, initializer=b.initializers)
     model = helper.make_model(graph, producer_name="edgelite",
                               opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
