@@ -23,9 +23,6 @@ ZOO_TFLM_LACKS = {"ops_elementwise_int8": "GELU", "sparse_mlp_int8": "DENSIFY", 
 
 # cases not (yet) exact, with the reason; the test xfails them
 NOT_EXACT = {
-    "realmodels/tflm_dtln_noise_suppression": "int8 UNIDIRECTIONAL_SEQUENCE_LSTM: TFLM's own LSTM "
-                                              "kernel rounds differently (1 of 128 values of the first "
-                                              "LSTM differ by 1)",
 }
 # cases whose ops are still being written by another engineer
 PENDING = {
