@@ -124,10 +124,28 @@ def _value_infos(model) -> tuple[dict, dict]:
     return shapes, dtypes
 
 
+def _used_domains(graph, found: set[str] | None = None) -> set[str]:
+    """Domains of the nodes of ``graph`` and of the graphs in their attributes ("" for ai.onnx)."""
+    found = set() if found is None else found
+    for node in graph.node:
+        found.add("" if node.domain in ("", "ai.onnx") else node.domain)
+        for attr in node.attribute:
+            if attr.HasField("g"):
+                _used_domains(attr.g, found)
+            for sub in attr.graphs:
+                _used_domains(sub, found)
+    return found
+
+
 def check_opsets(model) -> tuple[int, list[str]]:
+    """The ai.onnx opset and the problems with the imported opsets. Domains that no node uses
+    are ignored (tools such as onnxruntime's quant_pre_process leave some imported)."""
     problems, opset = [], None
+    used = _used_domains(model.graph)
     for imp in model.opset_import:
         dom = imp.domain or ""
+        if dom not in ("", "ai.onnx") and dom not in used:
+            continue
         if dom not in SUPPORTED_OPSETS:
             problems.append(f"opset: unknown domain {dom!r} (version {imp.version}); supported domains: "
                             f"'' (ai.onnx) versions {SUPPORTED_OPSETS[''][0]}..{SUPPORTED_OPSETS[''][1]}")
