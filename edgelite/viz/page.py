@@ -11,7 +11,7 @@ import json
 from functools import lru_cache
 from importlib import resources
 
-ASSETS = ("dagre.min.js", "viewer.js", "viewer.css")
+ASSETS = ("dagre.min.js", "scopes.js", "widgets.js", "viewer.js", "viewer.css")
 
 _BODY = """<div id="app">
 <div id="bar"><span class="title" id="title"></span>
@@ -46,5 +46,5 @@ def build_page(data: dict, title: str) -> str:
             "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">"
             f"<title>{html.escape(title)}</title><style>{asset('viewer.css')}</style></head><body>"
             f"{_BODY}<script id=\"edgelite-data\" type=\"application/json\">{payload}</script>"
-            f"<script>{_script_safe(asset('dagre.min.js'))}</script>"
-            f"<script>{_script_safe(asset('viewer.js'))}</script></body></html>\n")
+            + "".join(f"<script>{_script_safe(asset(name))}</script>" for name in ASSETS if name.endswith(".js"))
+            + "</body></html>\n")

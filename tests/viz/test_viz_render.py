@@ -33,7 +33,7 @@ def test_page_is_self_contained():
     # no external resources: no src/href attributes, no URLs the page could load, a strict CSP
     assert not re.search(r'\b(src|href)\s*=\s*["\']?(https?:)?//', html)
     assert "default-src 'none'" in html
-    assert html.count("<script") == 3 and "dagre" in html
+    assert html.count("<script") == 5 and "dagre" in html
     data = page_data(html)
     assert len(data["subgraphs"][0]["ops"]) == 30
 
@@ -41,7 +41,7 @@ def test_page_is_self_contained():
 def test_package_data_is_shipped():
     import edgelite.viz
     assets = Path(edgelite.viz.__file__).parent / "assets"
-    for name in ("dagre.min.js", "dagre.LICENSE", "viewer.js", "viewer.css"):
+    for name in ("dagre.min.js", "dagre.LICENSE", "scopes.js", "widgets.js", "viewer.js", "viewer.css"):
         assert (assets / name).is_file(), name
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert '"edgelite.viz" = ["assets/*"]' in pyproject

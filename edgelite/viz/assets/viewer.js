@@ -1,5 +1,6 @@
 /* edgelite graph viewer: canvas renderer, name-scope groups, side panel, search, overlays.
- * The layered layout is dagre's (vendored, MIT). Data: the JSON in #edgelite-data
+ * The layered layout is dagre's (vendored, MIT); groups: scopes.js; panel widgets: widgets.js.
+ * Data: the JSON in #edgelite-data
  * (edgelite/viz/graph_data.py). Test hooks: window.edgeliteViz. */
 (function () {
   "use strict";
@@ -17,16 +18,8 @@
   const HOT = [[44, 123, 182], [171, 217, 233], [255, 255, 191], [253, 174, 97], [215, 25, 28]];
   const DELEGATE_COLORS = ["#7b1fa2", "#00897b", "#ef6c00", "#3949ab", "#c2185b"];
   const $ = (id) => document.getElementById(id);
-  const el = (tag, attrs, ...kids) => {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === "onclick") e.addEventListener("click", v); else if (k === "text") e.textContent = v; else e.setAttribute(k, v);
-    }
-    for (const k of kids) if (k != null) e.append(k);
-    return e;
-  };
-  const fmtShape = (s) => (s && s.length ? s.join("\u00d7") : "scalar");
-  const fmtNum = (v) => (typeof v !== "number" ? String(v) : (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5) ? v.toExponential(3) : +v.toPrecision(5) + ""));
+  const { el, fmtShape, fmtNum, kv } = EdgeliteWidgets;
+  const tensorCard = (ti, role) => EdgeliteWidgets.tensorCard(ti < 0 ? null : DATA.subgraphs[S.sg].tensors[ti], ti, role);
 
   // ---------------------------------------------------------------- state
   const S = {
@@ -35,54 +28,8 @@
   };
   const canvas = $("canvas"), ctx = canvas.getContext("2d"), stage = $("stage");
 
-  // ---------------------------------------------------------------- name-scope groups
-  function buildTree(si) {
-    const sg = DATA.subgraphs[si];
-    let next = 0;
-    const mk = (name, parent) => ({ id: "g" + (next++), name, parent, kids: new Map(), items: [], count: 0, first: Infinity });
-    const root = mk("", null);
-    sg.ops.forEach((op, i) => {
-      let g = root;
-      g.count++; g.first = Math.min(g.first, i);
-      for (const part of op.scope) {
-        if (!g.kids.has(part)) { const c = mk(part, g); g.kids.set(part, c); g.items.push({ group: c }); }
-        g = g.kids.get(part); g.count++; g.first = Math.min(g.first, i);
-      }
-      g.items.push({ op: i });
-    });
-    const lastOp = (g) => g.items.reduce((m, it) => Math.max(m, it.op !== undefined ? it.op : lastOp(it.group)), -1);
-    const byId = new Map();
-    function tidy(g) {
-      // a group of one op is no group; a group whose only member is a group merges with it
-      g.items = g.items.map((it) => {
-        if (!it.group) return it;
-        let c = it.group;
-        while (c.items.length === 1 && c.items[0].group) { const cc = c.items[0].group; cc.name = c.name + "/" + cc.name; cc.parent = g; c = cc; }
-        if (c.count === 1) return c.items[0].op !== undefined ? c.items[0] : { op: c.first };
-        return { group: c };
-      });
-      g.items.sort((a, b) => (a.op !== undefined ? a.op : a.group.first) - (b.op !== undefined ? b.op : b.group.first));
-      if (g.items.length > CHUNK) {  // too many members: runs of CHUNK become groups of their own
-        const runs = [];
-        for (let s = 0; s < g.items.length; s += CHUNK) {
-          const part = g.items.slice(s, s + CHUNK);
-          const c = mk("", g);
-          c.items = part;
-          for (const it of part) { const n = it.op !== undefined ? 1 : it.group.count; c.count += n; c.first = Math.min(c.first, it.op !== undefined ? it.op : it.group.first); if (it.group) it.group.parent = c; }
-          c.name = "ops " + c.first + "\u2013" + lastOp(c);
-          runs.push({ group: c });
-        }
-        g.items = runs;
-      }
-      byId.set(g.id, g);
-      for (const it of g.items) if (it.group) tidy(it.group);
-    }
-    tidy(root);
-    const opGroup = new Array(sg.ops.length);
-    (function mark(g) { for (const it of g.items) if (it.op !== undefined) opGroup[it.op] = g; else mark(it.group); })(root);
-    return { root, byId, opGroup };
-  }
-  function tree() { return S.trees[S.sg] || (S.trees[S.sg] = buildTree(S.sg)); }
+  // ---------------------------------------------------------------- name-scope groups (scopes.js)
+  function tree() { return S.trees[S.sg] || (S.trees[S.sg] = EdgeliteScopes.build(DATA.subgraphs[S.sg].ops, CHUNK)); }
   function expandedSet() {
     if (!S.expanded[S.sg]) {
       const t = tree(), open = new Set([t.root.id]);
@@ -321,43 +268,6 @@
   }
 
   // ---------------------------------------------------------------- side panel
-  function kv(rows) {
-    const t = el("table");
-    for (const [k, v] of rows) if (v !== undefined && v !== null && v !== "") t.append(el("tr", {}, el("td", { class: "k", text: k }), el("td", {}, v instanceof Node ? v : String(v))));
-    return t;
-  }
-  function fmtQuant(q) {
-    if (!q) return null;
-    let s = q.count > 1 ? "per-axis (dim " + q.quantized_dimension + ", " + q.count + " channels) " : "";
-    if (q.scale.length) s += "scale " + q.scale.slice(0, 4).map(fmtNum).join(", ") + (q.count > 4 ? ", \u2026" : "");
-    if (q.zero_point.length) s += "  zero point " + q.zero_point.slice(0, 4).join(", ") + (q.zero_point.length > 4 ? ", \u2026" : "");
-    if (q.min) s += "  min " + q.min.slice(0, 2).map(fmtNum).join(", ");
-    if (q.max) s += "  max " + q.max.slice(0, 2).map(fmtNum).join(", ");
-    return s;
-  }
-  function histogram(w) {
-    const peak = Math.max(1, ...w.hist), box = el("div", { class: "hist", title: "histogram of stored values" });
-    for (const c of w.hist) box.append(el("div", { style: "height:" + Math.max(2, Math.round(100 * c / peak)) + "%" }));
-    return el("div", {}, box, el("div", { class: "histaxis" }, el("span", { text: fmtNum(w.edges[0]) }), el("span", { text: fmtNum(w.edges[1]) })));
-  }
-  function tensorCard(ti, role) {
-    const sg = DATA.subgraphs[S.sg];
-    if (ti < 0) return el("div", { class: "tensor muted", text: role + ": (omitted optional input)" });
-    const t = sg.tensors[ti], box = el("div", { class: "tensor", "data-tensor": String(ti) });
-    box.append(el("div", { class: "tname", text: t.name || "(unnamed)" }));
-    const rows = [["role", role], ["index", ti], ["shape", fmtShape(t.shape)], ["shape signature", t.shape_signature ? fmtShape(t.shape_signature) : null],
-      ["dtype", t.dtype], ["quantization", fmtQuant(t.q)], ["sparsity", t.sparsity ? JSON.stringify(t.sparsity) : null],
-      ["constant", t.const ? "yes" : "no"], ["variable", t.variable ? "yes" : null]];
-    box.append(kv(rows));
-    if (t.w) {
-      const w = t.w;
-      box.append(kv([["values", w.count + (w.sampled ? " (stats on a sample)" : "")], ["min / max", fmtNum(w.min) + " / " + fmtNum(w.max)],
-        ["mean / std", fmtNum(w.mean) + " / " + fmtNum(w.std)], ["zeros", (100 * w.zeros).toFixed(1) + "%"],
-        ["real range", w.real_min !== undefined ? fmtNum(w.real_min) + " \u2026 " + fmtNum(w.real_max) : null]]));
-      box.append(histogram(w));
-    }
-    return box;
-  }
   function select(it) {
     S.selected = it; S.dirty = true;
     const p = $("panel"); p.textContent = ""; p.scrollTop = 0;
