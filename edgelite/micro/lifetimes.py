@@ -127,7 +127,7 @@ def planned_buffers(model: Model, with_scratch: bool = True) -> list[Buffer]:
 
 #: ops whose TFLM kernels request scratch buffers that :func:`scratch_requests` does not model;
 #: a model with one of them keeps TFLM's own plan (the planner cannot place around them)
-UNMODELLED_SCRATCH = frozenset({"SVDF", "BATCH_MATMUL", "TFLite_Detection_PostProcess", "ethos-u",
+UNMODELLED_SCRATCH = frozenset({"BATCH_MATMUL", "TFLite_Detection_PostProcess", "ethos-u",
                                 "SignalIrfft", "Irfft"})
 
 
@@ -150,6 +150,13 @@ def scratch_requests(model: Model, si: int, op) -> list[int]:
         batch = x.shape[1] if op.opt("time_major", False) else x.shape[0]
         elem = 2 if cell.type_name == "INT16" else 4
         return [batch * out.shape[-1] * elem] * 4  # four gate buffers
+    if name == "SVDF":
+        x, wf = t(op.inputs[0]), t(op.inputs[1])
+        filters = wf.shape[0]
+        units = filters // max(1, int(op.opt("rank", 1) or 1))
+        if x.type_name == "FLOAT32":
+            return [x.shape[0] * filters * 4]
+        return [x.shape[0] * filters * 4, x.shape[0] * units * 4]
     if name in ("SignalRfft", "Rfft"):
         x, out = t(op.inputs[0]), t(op.outputs[0])
         fft_length = (out.shape[-1] // 2 - 1) * 2  # out: fft_length / 2 + 1 complex values

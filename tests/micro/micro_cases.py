@@ -24,11 +24,6 @@ ZOO_TFLM_LACKS = {"ops_elementwise_int8": "GELU", "sparse_mlp_int8": "DENSIFY", 
 # cases not (yet) exact, with the reason; the test xfails them
 NOT_EXACT = {
 }
-# cases whose ops are still being written by another engineer
-PENDING = {
-    "realmodels/tflm_keyword_scrambled": "SVDF int16 has no edgelite kernel yet",
-    "realmodels/tflm_keyword_scrambled_8bit": "SVDF int8 has no edgelite kernel yet",
-}
 FLOAT_MODELS = {"tflm_hello_world_float", "tflm_sine_float", "tflm_trained_lstm", "tflm_audio_preprocessor_float"}
 SLOW = {"zoo/efficientnet_b0_int8"}
 

@@ -12,7 +12,7 @@ from edgelite import ir
 from edgelite.kernels import KernelError
 from edgelite.schema import TensorType
 
-from micro_cases import (NOT_EXACT, OUTPUTS_FIXTURE, PENDING, SHARED, SLOW, ZOO_TFLM_LACKS, cases,
+from micro_cases import (NOT_EXACT, OUTPUTS_FIXTURE, SHARED, SLOW, ZOO_TFLM_LACKS, cases,
                          digest, inputs_of, load_json, model_path, output_count, run_edgelite, run_tflm)
 
 RECORDED = load_json(OUTPUTS_FIXTURE)
@@ -39,8 +39,6 @@ def _params():
 @pytest.mark.tflm
 @pytest.mark.parametrize("case", _params())
 def test_bit_exact_with_tflm(case):
-    if case in PENDING:
-        pytest.skip(PENDING[case])
     if not model_path(case).exists():
         pytest.skip(f"{model_path(case)} not found")
     inputs = inputs_of(case)
