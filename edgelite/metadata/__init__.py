@@ -2,7 +2,7 @@
 
 * :class:`MetadataDisplayer` — the metadata JSON (character for character tflite-support's), the
   ``M001`` buffer and the associated files of a model;
-* :class:`MetadataPopulator` — packs a metadata buffer and associated files into a model;
+* :class:`MetadataPopulator` (:mod:`edgelite.metadata.populator`) — packs a metadata buffer and associated files into a model;
 * :func:`read_metadata` and the dataclasses of :mod:`edgelite.metadata.objects` — the metadata as
   Python objects, for code that uses it without parsing JSON;
 * :mod:`edgelite.metadata.writers` — tflite-support's metadata writers (image classifier, object
@@ -19,11 +19,12 @@ from .objects import (AssociatedFile, AudioProperties, BertTokenizerOptions, Bou
                       ScoreCalibrationOptions, ScoreThresholdingOptions,
                       SentencePieceTokenizerOptions, Stats, SubGraphMetadata, TensorGroup,
                       TensorMetadata, ValueRange, read_metadata)
+from .populator import MetadataPopulator
 from .schema import FILE_IDENTIFIER, SCHEMA_VERSION
 
 __all__ = [
     "METADATA_BUFFER_NAME", "FILE_IDENTIFIER", "SCHEMA_VERSION", "MetadataError",
-    "MetadataDisplayer", "convert_to_json", "decode_metadata", "get_metadata_buffer",
+    "MetadataDisplayer", "MetadataPopulator", "convert_to_json", "decode_metadata", "get_metadata_buffer",
     "read_metadata", "ModelMetadata", "SubGraphMetadata", "TensorMetadata", "AssociatedFile",
     "Content", "FeatureProperties", "ImageProperties", "ImageSize", "AudioProperties",
     "BoundingBoxProperties", "ValueRange", "ProcessUnit", "NormalizationOptions",

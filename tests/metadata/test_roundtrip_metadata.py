@@ -128,3 +128,16 @@ def test_trailing_bytes_that_are_not_a_zip_are_not_kept():
     model.appended_zip = b"not a zip"
     with pytest.raises(ModelError, match="appended_zip: not a zip archive"):
         model.to_bytes()
+
+
+def test_the_core_does_not_import_the_metadata_package():
+    import subprocess
+    import sys
+    code = ("import sys, numpy as np, edgelite\n"
+            "from edgelite.ir import Model, Subgraph\n"
+            "sg = Subgraph(name='m'); x = sg.add_tensor('x', (1,), np.float32)\n"
+            "sg.inputs = sg.outputs = [x]\n"
+            "m = edgelite.load_model(Model(subgraphs=[sg]).to_bytes()); m.to_bytes()\n"
+            "edgelite.Interpreter(model_content=m.to_bytes()).allocate_tensors()\n"
+            "assert 'edgelite.metadata' not in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
