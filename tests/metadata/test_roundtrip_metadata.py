@@ -19,18 +19,12 @@ def _support_models():
     return sorted(str(p.relative_to(SHARED)) for p in SUPPORT.rglob("*.tflite")) if SUPPORT.exists() else []
 
 
-def _realmodels_with_zip():
-    out = []
-    for p in sorted((SHARED / "realmodels").glob("*.tflite")):
-        with open(p, "rb") as f:
-            f.seek(max(0, p.stat().st_size - 70000))
-            tail = f.read()
-        if b"PK\x05\x06" in tail:
-            out.append(str(p.relative_to(SHARED)))
-    return out
+def _realmodels():
+    folder = SHARED / "realmodels"
+    return sorted(str(p.relative_to(SHARED)) for p in folder.glob("*.tflite")) if folder.exists() else []
 
 
-MODELS = _support_models() + _realmodels_with_zip()
+MODELS = _support_models() + _realmodels()
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
