@@ -147,6 +147,47 @@ def resize_cases():
     return cases
 
 
+def calibrated_classifier_cases():
+    """MobileNet v2 (uint8) given metadata by tflite-support's writer: labels, French display
+    names and a LOG score calibration (tests build the same model with edgelite's writer)."""
+    import tempfile
+
+    from tflite_support.metadata_writers import image_classifier as writer_module
+    from tflite_support.metadata_writers import metadata_info
+
+    from metadata_inputs import CALIBRATED_MODEL, LABELS, write_files
+
+    cases = []
+    with tempfile.TemporaryDirectory() as tmp:
+        french, calibration = write_files(pathlib.Path(tmp))
+        model = pathlib.Path(tmp) / "calibrated.tflite"
+        writer = writer_module.MetadataWriter.create_from_metadata_info(
+            CALIBRATED_MODEL.read_bytes(),
+            input_md=metadata_info.InputImageTensorMd(
+                norm_mean=[127.5], norm_std=[127.5],
+                color_space_type=metadata_info._metadata_fb.ColorSpaceType.RGB,
+                tensor_type=metadata_info._schema_fb.TensorType.UINT8),
+            output_md=metadata_info.ClassificationTensorMd(
+                label_files=[metadata_info.LabelFileMd(str(LABELS)),
+                             metadata_info.LabelFileMd(str(french), locale="fr")],
+                tensor_type=metadata_info._schema_fb.TensorType.UINT8,
+                score_calibration_md=metadata_info.ScoreCalibrationMd(
+                    metadata_info._metadata_fb.ScoreTransformationType.LOG, 0.2,
+                    str(calibration))))
+        model.write_bytes(writer.populate())
+        for opts in [dict(max_results=8), dict(max_results=8, display_names_locale="fr"),
+                     dict(score_threshold=0.93, max_results=30, display_names_locale="fr")]:
+            classifier = vision.ImageClassifier.create_from_options(vision.ImageClassifierOptions(
+                base_options=core.BaseOptions(file_name=str(model)),
+                classification_options=processor.ClassificationOptions(**opts)))
+            for image in ["burger.jpg", "sparrow.png"]:
+                result = classifier.classify(image_input("array", image))
+                cases.append(dict(image=image, input="array", options=opts,
+                                  result=plain(result)))
+    cases[0]["metadata_json"] = writer.get_metadata_json()
+    return cases
+
+
 def object_detector_cases():
     cases = []
     for model in DETECTORS.values():
@@ -293,6 +334,7 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     for name, make in [("image_classifier", image_classifier_cases),
                        ("resize", resize_cases),
+                       ("calibrated_classifier", calibrated_classifier_cases),
                        ("object_detector", object_detector_cases),
                        ("image_segmenter", image_segmenter_cases),
                        ("image_embedder", image_embedder_cases),

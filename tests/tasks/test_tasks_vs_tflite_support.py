@@ -28,6 +28,7 @@ pytest.importorskip("edgelite.metadata", reason="the models' metadata is read wi
 
 
 def case_id(case):
+    case = dict(case, model=case.get("model", "calibrated"))
     keys = [case.get("image", case.get("wav", case.get("text", ""))[:20]), case.get("input", "")]
     keys += [f"{k}={v}" for k, v in sorted(case.get("options", {}).items())]
     return "-".join([case["model"].split("/")[-1][:24]] + [k for k in keys if k])
@@ -130,6 +131,51 @@ def test_image_classifier(case):
         assert plain(builtin.classify(image_of(case), box))["classifications"][0] == ours
         with_litert_outputs(classifier, SUPPORT / case["model"])
         assert plain(classifier.classify(image_of(case), box))["classifications"][0] == expected
+
+
+CALIBRATED_CASES = load("calibrated_classifier")
+
+
+@pytest.fixture(scope="module")
+def calibrated_model(tmp_path_factory):
+    """MobileNet v2 with labels, French display names and a LOG score calibration written by
+    edgelite.metadata's writer: the same metadata JSON as tflite-support's writer gave."""
+    from edgelite.metadata.enums import ColorSpaceType, ScoreTransformationType, TensorType
+    from edgelite.metadata.writers import image_classifier, metadata_info
+    from metadata_inputs import CALIBRATED_MODEL, LABELS, write_files
+
+    folder = tmp_path_factory.mktemp("calibrated")
+    french, calibration = write_files(folder)
+    writer = image_classifier.MetadataWriter.create_from_metadata_info(
+        CALIBRATED_MODEL.read_bytes(),
+        input_md=metadata_info.InputImageTensorMd(
+            norm_mean=[127.5], norm_std=[127.5], color_space_type=ColorSpaceType.RGB,
+            tensor_type=TensorType.UINT8),
+        output_md=metadata_info.ClassificationTensorMd(
+            label_files=[metadata_info.LabelFileMd(str(LABELS)),
+                         metadata_info.LabelFileMd(str(french), locale="fr")],
+            tensor_type=TensorType.UINT8,
+            score_calibration_md=metadata_info.ScoreCalibrationMd(
+                ScoreTransformationType.LOG, 0.2, str(calibration))))
+    assert writer.get_metadata_json() == CALIBRATED_CASES[0]["metadata_json"]
+    path = folder / "calibrated.tflite"
+    path.write_bytes(writer.populate())
+    return path
+
+
+@pytest.mark.parametrize("case", CALIBRATED_CASES, ids=case_id)
+def test_image_classifier_display_names_and_score_calibration(case, calibrated_model):
+    def classifier():
+        return vision.ImageClassifier.create_from_options(vision.ImageClassifierOptions(
+            core.BaseOptions(file_name=str(calibrated_model)),
+            processor.ClassificationOptions(**case["options"])))
+
+    ours, builtin = classifier(), classifier()
+    image = vision.TensorImage.create_from_array(pillow_rgb(case["image"]))
+    with_litert_outputs(builtin, calibrated_model, builtin=True)
+    assert plain(ours.classify(image)) == plain(builtin.classify(image))
+    with_litert_outputs(ours, calibrated_model)
+    assert plain(ours.classify(image)) == case["result"]
 
 
 # -- object detection ----------------------------------------------------------------------
