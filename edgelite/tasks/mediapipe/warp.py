@@ -141,22 +141,23 @@ def remap_bilinear_uint8(image: np.ndarray, x: np.ndarray, y: np.ndarray,
     image a neighbour is 0 (constant border) or the nearest edge pixel (replicate).
     """
     h, w = image.shape[:2]
-    flat = image.reshape(h * w, -1).astype(np.int32)
-    fixed_x = np.rint(x * 32.0).astype(np.int64)
-    fixed_y = np.rint(y * 32.0).astype(np.int64)
-    x0, y0 = fixed_x >> 5, fixed_y >> 5
-    ax, ay = (fixed_x & 31).astype(np.int32), (fixed_y & 31).astype(np.int32)
-    total = np.zeros(x.shape + (flat.shape[1],), dtype=np.int64)
-    for dy, wy in ((0, 32 - ay), (1, ay)):
-        yi = y0 + dy
-        rows = np.clip(yi, 0, h - 1) * w
-        row_inside = None if border_replicate else (yi >= 0) & (yi < h)
-        for dx, wx in ((0, 32 - ax), (1, ax)):
-            xi = x0 + dx
-            weight = (wx * wy * 32).astype(np.int64)  # in units of 2^-15
-            if row_inside is not None:
-                weight = weight * (row_inside & (xi >= 0) & (xi < w))
-            total += flat[rows + np.clip(xi, 0, w - 1)] * weight[..., None]
+    flat = image.reshape(h * w, -1)
+    fixed_x = np.rint(x * 32.0).astype(np.int32)
+    fixed_y = np.rint(y * 32.0).astype(np.int32)
+    xs = np.stack([fixed_x >> 5, (fixed_x >> 5) + 1])
+    ys = np.stack([fixed_y >> 5, (fixed_y >> 5) + 1])
+    wx = np.stack([32 - (fixed_x & 31), fixed_x & 31])
+    wy = np.stack([32 - (fixed_y & 31), fixed_y & 31])
+    if not border_replicate:  # a neighbour outside the image weighs nothing (reads as 0)
+        wx = wx * ((xs >= 0) & (xs < w))
+        wy = wy * ((ys >= 0) & (ys < h))
+    xs = np.clip(xs, 0, w - 1)
+    rows = np.clip(ys, 0, h - 1) * w
+    total = np.zeros(x.shape + (flat.shape[1],), dtype=np.int32)  # at most 255 * 2^15
+    for i in range(2):
+        for j in range(2):
+            weight = (wy[i] * wx[j]) << 5  # in units of 2^-15
+            total += flat[rows[i] + xs[j]] * weight[..., None]
     return np.clip((total + (1 << 14)) >> 15, 0, 255).astype(np.uint8)
 
 
