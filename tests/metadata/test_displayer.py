@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from edgelite.metadata import (MetadataDisplayer, MetadataError, ModelMetadata, read_metadata)
+from edgelite.metadata import MetadataDisplayer, MetadataError, read_metadata
 from edgelite.metadata.json_text import escape_string, format_float
 
 from .conftest import displayer_oracle, shared_file

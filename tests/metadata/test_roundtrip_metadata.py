@@ -1,7 +1,6 @@
 """load_model(p).save(q) keeps the metadata buffer and the appended zip of associated files."""
 import io
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
