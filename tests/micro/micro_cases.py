@@ -23,19 +23,20 @@ ZOO_TFLM_LACKS = {"ops_elementwise_int8": "GELU", "sparse_mlp_int8": "DENSIFY", 
 
 # cases not (yet) exact, with the reason; the test xfails them
 NOT_EXACT = {
+    "realmodels/tflm_trained_lstm": "float UNIDIRECTIONAL_SEQUENCE_LSTM: TFLM's float LSTM (sequential "
+                                    "float32 sums, expf/tanhf gates) is not reproduced; within 3e-7",
 }
-FLOAT_MODELS = {"tflm_hello_world_float", "tflm_sine_float", "tflm_trained_lstm", "tflm_audio_preprocessor_float"}
 SLOW = {"zoo/efficientnet_b0_int8"}
 
 
 def realmodel_names() -> list[str]:
     folder = SHARED / "realmodels"
     names = sorted(p.stem for p in folder.glob("tflm_*.tflite")) if folder.is_dir() else []
-    return [n for n in names if n not in FLOAT_MODELS and n != "tflm_person_detect_vela"]
+    return [n for n in names if n != "tflm_person_detect_vela"]  # vela: Ethos-U custom op
 
 
 def cases() -> list[str]:
-    """Integer models TFLM runs: 'zoo/NAME' and 'realmodels/NAME'."""
+    """Models TFLM runs: 'zoo/NAME' (int8/int16x8) and every 'realmodels/tflm_*' (float ones too)."""
     return [f"zoo/{n}" for n in ZOO_INT] + [f"realmodels/{n}" for n in realmodel_names()]
 
 

@@ -144,6 +144,15 @@ def _softmax(seed, beta, depth, out_dtype, scale):
     return _single("SOFTMAX", {"beta": beta}, [("x", x, np.int8, _q(scale, 2), False)], x.shape, out_dtype, qout)
 
 
+def _fc_float(seed, batch, k, o, act):
+    rng = _rng(seed)
+    x = rng.normal(size=(batch, k)).astype(np.float32)
+    inputs = [("x", x, np.float32, None, False),
+              ("w", rng.normal(size=(o, k)).astype(np.float32), np.float32, None, True),
+              ("b", rng.normal(size=o).astype(np.float32), np.float32, None, True)]
+    return _single("FULLY_CONNECTED", {"fused_activation_function": act}, inputs, (batch, o), np.float32, None)
+
+
 OP_CASES = {
     "conv_int8_3x3_same": lambda: _conv(1, np.int8, (1, 9, 8, 5), (3, 3, 6), 1, "SAME"),
     "conv_int8_1x1": lambda: _conv(2, np.int8, (1, 7, 7, 16), (1, 1, 24), 1, "VALID"),
@@ -152,6 +161,8 @@ OP_CASES = {
     "depthwise_int8": lambda: _conv(5, np.int8, (1, 9, 9, 12), (3, 3, 0), 1, "SAME", depthwise=True),
     "depthwise_int8_mult2_s2": lambda: _conv(6, np.int8, (1, 10, 9, 5), (3, 3, 0), 2, "VALID", depthwise=True, mult=2),
     "depthwise_int16": lambda: _conv(7, np.int16, (1, 8, 8, 6), (3, 3, 0), 1, "SAME", depthwise=True),
+    "fc_float_k300": lambda: _fc_float(30, 3, 300, 20, 0),
+    "fc_float_relu": lambda: _fc_float(31, 2, 64, 16, 1),
     "fc_int8": lambda: _fc(8, np.int8, 3, 40, 17, np.int32),
     "fc_int8_no_bias": lambda: _fc(9, np.int8, 2, 33, 9, None),
     "fc_int16_bias64": lambda: _fc(10, np.int16, 3, 40, 11, np.int64),

@@ -7,7 +7,7 @@ in the same kernel registry at a higher priority, only for interpreters whose op
 Ops TFLM has no kernel for get :class:`~edgelite.kernels.tflm.missing.TFLMMissingOp` from the
 resolver, which fails at ``allocate_tensors`` naming the op. See docs/micro.md.
 """
-from . import activations, conv, lstm, quantize, reduce, softmax  # noqa: F401  (registers the variants)
+from . import activations, conv, float_ops, lstm, quantize, reduce, softmax  # noqa: F401  (registers the variants)
 from .missing import TFLMMissingOp, tflm_classes
 from .ops import TFLM_OP_ADDERS, tflm_adder, tflm_has_op
 
