@@ -76,27 +76,23 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
 
 def bilinear_sample(image: np.ndarray, x: np.ndarray, y: np.ndarray,
                     border_replicate: bool = False) -> np.ndarray:
-    """Sample an (H, W[, C]) array at pixel coordinates (pixel centers at integers)."""
+    """Sample an (H, W[, C]) array at pixel coordinates (pixel centers at integers), in float32."""
     h, w = image.shape[:2]
-    flat = image.reshape(h * w, -1)
-    x0 = np.floor(x)
-    y0 = np.floor(y)
-    fx = (x - x0).astype(np.float32)
-    fy = (y - y0).astype(np.float32)
-    x0 = x0.astype(np.int64)
-    y0 = y0.astype(np.int64)
+    flat = image.reshape(h * w, -1).astype(np.float32, copy=False)
+    x0, y0 = np.floor(x), np.floor(y)
+    fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
+    xs = np.stack([x0, x0 + 1]).astype(np.int32)
+    ys = np.stack([y0, y0 + 1]).astype(np.int32)
+    wx, wy = np.stack([1 - fx, fx]), np.stack([1 - fy, fy])
+    if not border_replicate:  # a neighbour outside the array weighs nothing (reads as 0)
+        wx = wx * ((xs >= 0) & (xs < w))
+        wy = wy * ((ys >= 0) & (ys < h))
+    xs = np.clip(xs, 0, w - 1)
+    rows = np.clip(ys, 0, h - 1) * w
     out = np.zeros(x.shape + (flat.shape[1],), dtype=np.float32)
-    for dy, wy in ((0, 1.0 - fy), (1, fy)):
-        yi = y0 + dy
-        rows = np.clip(yi, 0, h - 1) * w
-        row_inside = None if border_replicate else (yi >= 0) & (yi < h)
-        for dx, wx in ((0, 1.0 - fx), (1, fx)):
-            xi = x0 + dx
-            weight = wx * wy
-            if row_inside is not None:
-                weight = weight * (row_inside & (xi >= 0) & (xi < w))
-            values = flat[rows + np.clip(xi, 0, w - 1)]
-            out += values * weight[..., None]
+    for i in range(2):
+        for j in range(2):
+            out += flat[rows[i] + xs[j]] * (wy[i] * wx[j])[..., None]
     return out if image.ndim == 3 else out[..., 0]
 
 
