@@ -25,6 +25,7 @@ from .errors import ModelError
 from .ir import Model
 from .reader import gc_paused, load_model
 from .kernels.custom_ops import apply_registerers
+from .kernels.thread_pools import EXTRA_THREAD_CONTROLS
 from .kernels.resolver import OpResolver
 from .runtime import OpTiming, Runtime, UnsupportedOpsError
 from .runtime.budget import MemoryBudget
@@ -55,6 +56,9 @@ class BlasThreads:
     CPU backend defaults to one thread too). BLAS is process-global, so ``invoke``
     sets the count, runs, and restores the previous one.
 
+    Thread pools of kernel tiers (the compiled tier's numba workers) register in
+    ``kernels.thread_pools`` and get the same count: one count for every layer.
+
     The libraries are found once per process, on the first invoke: OpenBLAS (numpy's
     wheels) directly from the loaded shared objects (``/proc/self/maps``, a fraction
     of a millisecond), any other BLAS through ``threadpoolctl`` when it is installed;
@@ -67,6 +71,8 @@ class BlasThreads:
     def controls(cls) -> list[tuple[Callable[[], int], Callable[[int], object]]]:
         if cls._controls is None:
             cls._controls = _openblas_controls() or _threadpoolctl_controls()
+        if EXTRA_THREAD_CONTROLS:  # other kernels' pools (the compiled tier's numba workers)
+            return cls._controls + EXTRA_THREAD_CONTROLS
         return cls._controls
 
     def __init__(self, count: int):

@@ -312,8 +312,9 @@ def test_node_data_kinds_on_zoo_models():
     assert kinds("ops_matmul_q_int16x8") == {"int16"}
 
 
-def test_allocate_prepares_but_defers_run_only_buffers():
+def test_allocate_prepares_but_defers_run_only_buffers(monkeypatch):
     """allocate_tensors validates and sizes every node; work buffers appear on the first invoke."""
+    monkeypatch.setenv("EDGELITE_KERNELS", "reference")  # the reference kernels' padded buffers
     from edgelite.interpreter import Interpreter
     from edgelite.kernels.conv import Conv2D, DepthwiseConv2D
     it = Interpreter(model_path=str(zoo_path("mobilenet_v2_f32")))

@@ -16,6 +16,8 @@ FAMILIES = [
     "litert_custom", "mediapipe", "signal", "ethos_u",
     # kernel variants with TFLite Micro's arithmetic (Interpreter(numerics="tflm"))
     "tflm",
+    # the compiled tier (numba, extra edgelite[fast]; imported lazily, EDGELITE_KERNELS=reference: off)
+    "fast",
 ]
 
 for _name in FAMILIES:

@@ -1,0 +1,42 @@
+"""The compiled kernel tier (extra ``edgelite[fast]``): numba kernels for the hot ops.
+
+Kernels here subclass the reference kernels (same ``prepare`` checks, same results bit
+for bit) and register in the same registry at priority 10, so the registry picks them
+whenever the tier is on:
+
+* the tier is on when numba is importable and ``EDGELITE_KERNELS`` is not ``reference``
+  (both checked at lookup, i.e. when an interpreter allocates; numba itself is imported
+  only when a fast kernel is first prepared, never by ``import edgelite``);
+* every kernel falls back to its reference ``eval`` for the cases it does not cover.
+
+Covered: float and int8/uint8 DEPTHWISE_CONV_2D (``depthwise.py``), the requantization
+epilogue of int8/uint8 CONV_2D and FULLY_CONNECTED after the exact BLAS GEMM
+(``epilogue.py``). See docs/kernels.md, "The compiled tier".
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+
+FAST_PRIORITY = 10
+
+_numba_found: bool | None = None
+
+
+def numba_available() -> bool:
+    """Whether numba can be imported (looked up once, without importing it)."""
+    global _numba_found
+    if _numba_found is None:
+        try:
+            _numba_found = importlib.util.find_spec("numba") is not None
+        except (ImportError, ValueError):
+            _numba_found = False
+    return _numba_found
+
+
+def enabled(node=None) -> bool:
+    """Whether the compiled tier is on (the ``when`` predicate of every fast kernel)."""
+    return os.environ.get("EDGELITE_KERNELS", "").strip().lower() != "reference" and numba_available()
+
+
+from . import depthwise, epilogue  # noqa: E402,F401  (registers the kernels)

@@ -1,0 +1,141 @@
+"""The numba functions of the compiled kernel tier (imported only on a fast kernel's first use).
+
+Every function reproduces the reference kernel's arithmetic bit for bit:
+
+* float depthwise: each output starts from the bias (``-0.0`` without one, the neutral
+  element of float addition, so the first product comes out unchanged) and adds the
+  taps row by row, left to right, each product rounded to float32 before it is added
+  -- the order of ``conv.DepthwiseConv2D`` and LiteRT. A tap over the padding adds
+  ``0 * w``, as the reference's zero-padded buffer does. No fastmath: LLVM then neither
+  reassociates nor contracts a multiply-add into an FMA.
+* int8 depthwise: exact integer sums of ``(x - x_zp) * (w - w_zp)`` (padding adds
+  nothing), then :func:`requantize`.
+* :func:`requantize` is ``quant_math.multiply_by_quantized_multiplier_fast`` for one
+  value: optional left shift (wrapped to int32), the high multiply ``(x*m + 2^30) >> 31``,
+  a rounding right shift whose ties go up (ruy, LiteRT's SIMD channels) or away from
+  zero (gemmlowp), the output zero point and the activation clamp.
+
+All are compiled with ``cache=True`` (one flag set per function: numba's on-disk cache
+key ignores compile flags) and ``parallel=True`` over output rows; the thread count is
+numba's, which the interpreter sets from ``num_threads``.
+"""
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+from numba import prange
+
+_JIT = dict(cache=True, parallel=True, nogil=False, fastmath=False, error_model="numpy")
+
+
+@nb.njit(cache=True, inline="always")
+def requantize(acc, mult, shift, ties_up, zp, lo, hi):
+    """One int32-valued accumulator (int64) to a clamped output integer (see the module doc)."""
+    x = acc
+    if shift > 0:
+        x = x << shift
+        x = ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+    right = -shift if shift < 0 else 0
+    high = (x * mult + (1 << 30)) >> 31
+    half = (np.int64(1) << right) >> 1
+    high += half
+    if not ties_up and right > 0 and high - half < 0:
+        high -= 1
+    high >>= right
+    v = high + zp
+    if v < lo:
+        v = lo
+    if v > hi:
+        v = hi
+    return v
+
+
+@nb.njit(**_JIT)
+def depthwise_float(x, w, init, out, sh, sw, dh, dw, pt, pl, mult, lo, hi, clamp):
+    """Float DEPTHWISE_CONV_2D. x [N,H,W,C], w [KH,KW,O], init [O] (bias or -0.0), out [N,OH,OW,O]."""
+    n, h, wd, c = x.shape
+    oh, ow, oc = out.shape[1], out.shape[2], out.shape[3]
+    kh, kw = w.shape[0], w.shape[1]
+    zero = np.float32(0.0)
+    for r in prange(n * oh):
+        b = r // oh
+        oy = r - b * oh
+        for ox in range(ow):
+            o = out[b, oy, ox]
+            for ch in range(oc):
+                o[ch] = init[ch]
+            for ky in range(kh):
+                iy = oy * sh - pt + ky * dh
+                for kx in range(kw):
+                    ix = ox * sw - pl + kx * dw
+                    wt = w[ky, kx]
+                    if 0 <= iy < h and 0 <= ix < wd:
+                        xr = x[b, iy, ix]
+                        if mult == 1:
+                            for ch in range(oc):
+                                o[ch] += xr[ch] * wt[ch]
+                        else:
+                            for ci in range(c):
+                                xv = xr[ci]
+                                for m in range(mult):
+                                    o[ci * mult + m] += xv * wt[ci * mult + m]
+                    else:
+                        for ch in range(oc):
+                            o[ch] += zero * wt[ch]
+            if clamp:
+                for ch in range(oc):
+                    v = o[ch]
+                    if v < lo:
+                        o[ch] = lo
+                    elif v > hi:
+                        o[ch] = hi
+
+
+@nb.njit(**_JIT)
+def depthwise_int(x, w, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, out,
+                  sh, sw, dh, dw, pt, pl, mult):
+    """Integer DEPTHWISE_CONV_2D. x [N,H,W,C] int8/uint8, w [KH,KW,O] int32 (zero point removed)."""
+    n, h, wd, c = x.shape
+    oh, ow, oc = out.shape[1], out.shape[2], out.shape[3]
+    kh, kw = w.shape[0], w.shape[1]
+    for r in prange(n * oh):
+        b = r // oh
+        oy = r - b * oh
+        acc = np.empty(oc, np.int32)
+        for ox in range(ow):
+            acc[:] = 0
+            for ky in range(kh):
+                iy = oy * sh - pt + ky * dh
+                if iy < 0 or iy >= h:
+                    continue
+                for kx in range(kw):
+                    ix = ox * sw - pl + kx * dw
+                    if ix < 0 or ix >= wd:
+                        continue
+                    xr = x[b, iy, ix]
+                    wt = w[ky, kx]
+                    if mult == 1:
+                        for ch in range(oc):
+                            acc[ch] += (np.int32(xr[ch]) - x_zp) * wt[ch]
+                    else:
+                        for ci in range(c):
+                            xv = np.int32(xr[ci]) - x_zp
+                            for m in range(mult):
+                                acc[ci * mult + m] += xv * wt[ci * mult + m]
+            o = out[b, oy, ox]
+            for ch in range(oc):
+                o[ch] = requantize(np.int64(acc[ch]) + bias[ch], mults[ch], shifts[ch], ties[ch],
+                                   out_zp, lo, hi)
+
+
+@nb.njit(**_JIT)
+def requantize_rows(acc, offset, mults, shifts, ties, out_zp, lo, hi, out):
+    """out[r, c] = requantize(acc[r, c] + offset[c]) for an exact GEMM result ``acc``
+    (integer-valued float32/float64, or int64) of shape [rows, O]."""
+    rows, oc = acc.shape
+    for r in prange(rows):
+        a = acc[r]
+        o = out[r]
+        for ch in range(oc):
+            o[ch] = requantize(np.int64(a[ch]) + offset[ch], mults[ch], shifts[ch], ties[ch],
+                               out_zp, lo, hi)

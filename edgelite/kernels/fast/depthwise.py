@@ -1,0 +1,125 @@
+"""Compiled DEPTHWISE_CONV_2D: float, and int8/uint8 with TFLite's per-channel requantization.
+
+One pass per output pixel over its taps and channels (numba, ``_compiled.py``) instead of
+one numpy pass per tap; the same operation order as the reference kernels, so the
+results are identical (see the docstring of ``_compiled``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..activation_fn import activation_range
+from ..base import register
+from ..conv import DepthwiseConv2D
+from ..quantized_conv import QuantizedDepthwiseConv2D
+from . import FAST_PRIORITY, enabled
+from .loader import call_quietly, compiled
+
+
+def requantizer_params(lazy, channels: int):
+    """(mults, shifts, ties_up, out_zp, lo, hi) of a reference kernel's LazyRequantizer as
+    arrays for the compiled :func:`requantize`, or None for modes it does not do (int64, double)."""
+    r = lazy._requantizer
+    if r is None:
+        r = lazy._requantizer = lazy._build()
+    if r.mode not in ("ruy", "mbqm32"):
+        return None
+    if r.mode == "mbqm32":
+        ties = np.zeros(channels, np.bool_)
+    elif isinstance(r.ties_up, np.ndarray):
+        ties = np.ascontiguousarray(r.ties_up, np.bool_)
+    else:
+        ties = np.ones(channels, np.bool_)
+    mults = np.ascontiguousarray(np.broadcast_to(r.mult, (channels,)), np.int64)
+    shifts = np.ascontiguousarray(np.broadcast_to(r.shift, (channels,)), np.int64)
+    return mults, shifts, ties, int(r.out_zp), int(r.lo), int(r.hi)
+
+
+@register("DEPTHWISE_CONV_2D", kind="float", priority=FAST_PRIORITY, when=enabled)
+class FastDepthwiseConv2D(DepthwiseConv2D):
+    """Float depthwise convolution, compiled; reference prepare and numerics."""
+
+    def prepare(self, inputs, outputs):
+        shapes = super().prepare(inputs, outputs)
+        self.fn = compiled().depthwise_float
+        self.w3 = self.init = None
+        self.first_call = True
+        lo, hi = activation_range(self.activation)
+        self.clamp = lo is not None or hi is not None
+        self.lo = np.float32(-np.inf if lo is None else lo)
+        self.hi = np.float32(np.inf if hi is None else hi)
+        return shapes
+
+    def eval(self, inputs, outputs):
+        x, out = inputs[0], outputs[0]
+        if x.dtype != np.float32 or out.dtype != np.float32:
+            return super().eval(inputs, outputs)
+        w3 = self.w3
+        if w3 is None:
+            w3 = np.ascontiguousarray(np.asarray(inputs[1] if self.const_filter is None else self.const_filter,
+                                                 np.float32)[0])
+            if self.const_filter is not None:
+                self.w3 = w3
+        init = self.init
+        if init is None:
+            bias = self.bias
+            if bias is None and len(inputs) > 2 and inputs[2] is not None:
+                bias = np.asarray(inputs[2], np.float32).reshape(-1)
+            # -0.0 is the identity of float addition: without a bias the first product stays as is
+            init = np.full(self.out_c, -0.0, np.float32) if bias is None else np.ascontiguousarray(bias, np.float32)
+            if self.bias is not None or len(inputs) < 3 or inputs[2] is None:
+                self.init = init
+        if out.size == 0:
+            return None
+        p = self.plan
+        args = (np.ascontiguousarray(x), w3, init, out, p.stride_h, p.stride_w, p.dil_h, p.dil_w,
+                p.pad_top, p.pad_left, self.multiplier, self.lo, self.hi, self.clamp)
+        if self.first_call:
+            call_quietly(self.fn, *args)
+            self.first_call = False
+        else:
+            self.fn(*args)
+        return None
+
+
+@register("DEPTHWISE_CONV_2D", kind="int8", priority=FAST_PRIORITY, when=enabled)
+class FastQuantizedDepthwiseConv2D(QuantizedDepthwiseConv2D):
+    """int8/uint8 depthwise convolution, compiled: exact int32 sums, then requantization."""
+
+    def prepare(self, inputs, outputs):
+        shapes = super().prepare(inputs, outputs)
+        self.fn = compiled().depthwise_int
+        self.fast_args = None
+        self.first_call = True
+        return shapes
+
+    def _fast_args(self):
+        """(w, x_zp, bias, requantization...) or False when the reference must run."""
+        if self.fast_args is None:
+            self.fast_args = False
+            w = np.asarray(self.filter_data)
+            _, kh, kw, oc = w.shape
+            params = requantizer_params(self.requant, oc)
+            wc = w.reshape(kh, kw, oc).astype(np.int32) - np.int32(self.filter_zp)
+            wb = int(np.abs(wc).max()) if wc.size else 0
+            # the int32 sum of |x - x_zp| <= 255 times the taps' weights must not overflow
+            if params is not None and 255 * wb * kh * kw < (1 << 31) and self.in_zp == int(np.int32(self.in_zp)):
+                self.fast_args = (np.ascontiguousarray(wc), np.int32(self.in_zp),
+                                  np.ascontiguousarray(self.bias, np.int64), *params)
+        return self.fast_args
+
+    def eval(self, inputs, outputs):
+        x, out = inputs[0], outputs[0]
+        fa = self._fast_args() if x.dtype in (np.int8, np.uint8) else False
+        if not fa:
+            return super().eval(inputs, outputs)
+        if out.size == 0:
+            return None
+        kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = self.geom
+        args = (np.ascontiguousarray(x), *fa, out, sh, sw, dh, dw, pt, pl, self.mult)
+        if self.first_call:
+            call_quietly(self.fn, *args)
+            self.first_call = False
+        else:
+            self.fn(*args)
+        return None

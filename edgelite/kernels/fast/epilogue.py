@@ -1,0 +1,104 @@
+"""int8/uint8 CONV_2D and FULLY_CONNECTED: the exact BLAS GEMM, then one compiled pass
+that adds the bias and zero-point terms, requantizes, adds the output zero point and
+clamps, writing the 8-bit output directly (the reference does it in several numpy passes
+over int64 temporaries). numba's own int8 GEMM loops lose to BLAS: the GEMM stays BLAS.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..base import register
+from ..conv import shared_scratch
+from ..int_gemm import F32_EXACT, exact_matmul
+from ..quantized_conv import QuantizedConv2D, QuantizedFullyConnected, im2col, rows_view
+from . import FAST_PRIORITY, enabled
+from .depthwise import requantizer_params
+from .loader import call_quietly, compiled
+
+GEMM_SCRATCH_SLOT = 5  # the runtime's shared scratch slot for the float GEMM result
+
+
+class _FastEpilogue:
+    """Mixin: ``gemm_requantize(cols, matrix, xbound, wbound, offset, out_rows)``."""
+
+    def setup_fast(self, channels: int) -> None:
+        self.requantize_rows = compiled().requantize_rows
+        self.channels = channels
+        self.params = None
+        self.first_call = True
+        self.gemm_scratch = shared_scratch(self, GEMM_SCRATCH_SLOT)
+
+    def fast_params(self):
+        if self.params is None:
+            self.params = requantizer_params(self.requant, self.channels) or False
+        return self.params
+
+    def gemm_requantize(self, cols, matrix, xbound: int, wbound: int, offset, out_rows) -> None:
+        depth = cols.shape[-1]
+        rows, o = cols.shape[0], matrix.shape[-1]
+        if cols.dtype == np.float64 or matrix.dtype == np.float64 or max(1, xbound * wbound) * depth < F32_EXACT:
+            dtype = np.result_type(cols.dtype, matrix.dtype)
+            if self.gemm_scratch is not None and rows * o:
+                acc = self.gemm_scratch(rows * o * dtype.itemsize).view(dtype).reshape(rows, o)
+                np.matmul(cols, matrix, out=acc)
+            else:
+                acc = np.matmul(cols, matrix)
+        else:  # deep float32 products: exact in depth chunks summed in float64 (int64 result)
+            acc = exact_matmul(cols, matrix, xbound, wbound)
+        mults, shifts, ties, zp, lo, hi = self.params
+        args = (acc, np.ascontiguousarray(offset, np.int64), mults, shifts, ties, zp, lo, hi, out_rows)
+        if self.first_call:
+            call_quietly(self.requantize_rows, *args)
+            self.first_call = False
+        else:
+            self.requantize_rows(*args)
+
+
+@register("CONV_2D", kind="int8", priority=FAST_PRIORITY, when=enabled)
+class FastQuantizedConv2D(_FastEpilogue, QuantizedConv2D):
+    """int8/uint8 CONV_2D (one group): im2col + exact GEMM + compiled requantization."""
+
+    def prepare(self, inputs, outputs):
+        shapes = super().prepare(inputs, outputs)
+        self.setup_fast(shapes[0][3])
+        return shapes
+
+    def eval(self, inputs, outputs):
+        x, out = inputs[0], outputs[0]
+        if self.groups != 1 or x.dtype not in (np.int8, np.uint8) or not self.fast_params():
+            return super().eval(inputs, outputs)
+        f = self.filter()
+        n, oh, ow, o = out.shape
+        if out.size == 0:
+            return None
+        if self.pointwise:
+            cols = x.reshape(-1, x.shape[3]).astype(f.fdtype)
+        else:
+            cols = im2col(x, self.geom, self.in_zp, f.fdtype).reshape(n * oh * ow, -1)
+        self.gemm_requantize(cols, f.matrix[0], self.xbound, f.bound, self.offset, rows_view(out, o))
+        return None
+
+
+@register("FULLY_CONNECTED", kind="int8", priority=FAST_PRIORITY, when=enabled)
+class FastQuantizedFullyConnected(_FastEpilogue, QuantizedFullyConnected):
+    """int8/uint8 FULLY_CONNECTED: exact GEMM + compiled requantization."""
+
+    def prepare(self, inputs, outputs):
+        shapes = super().prepare(inputs, outputs)
+        self.setup_fast(self.o)
+        return shapes
+
+    def eval(self, inputs, outputs):
+        x, out = inputs[0], outputs[0]
+        if x.dtype not in (np.int8, np.uint8) or not self.fast_params():
+            return super().eval(inputs, outputs)
+        if self.weights is not None:
+            wmat, offset = self._constant_weights()
+        else:
+            wmat, sums = self._pack(inputs[1])
+            offset = self.bias - self.in_zp * sums
+        if out.size == 0:
+            return None
+        cols = x.reshape(-1, self.k).astype(self.fdtype)
+        self.gemm_requantize(cols, wmat, self.xbound, self.wbound, offset, rows_view(out, self.o))
+        return None

@@ -1,0 +1,48 @@
+"""Loads numba and the compiled functions on a fast kernel's first use.
+
+* numba's threading layer is set to ``workqueue`` (its own, always available: workers
+  wait on a condition variable, they do not spin) unless the user chose one with
+  ``NUMBA_THREADING_LAYER``; its thread count is added to what ``num_threads`` sets
+  (:mod:`edgelite.kernels.thread_pools`), clamped to numba's pool size.
+* numba's warnings (a cache directory that is not writable, ...) are silenced while the
+  functions load and compile: the first use prints nothing.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from types import ModuleType
+
+from ..thread_pools import add_thread_control
+
+_module: ModuleType | None = None
+_lock = threading.Lock()
+
+
+def compiled() -> ModuleType:
+    """The module of compiled functions (``_compiled``), imported once."""
+    global _module
+    if _module is not None:
+        return _module
+    with _lock:
+        if _module is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                import numba
+                if "NUMBA_THREADING_LAYER" not in os.environ:
+                    numba.config.THREADING_LAYER = "workqueue"
+                from . import _compiled
+            pool = int(numba.config.NUMBA_NUM_THREADS)
+            add_thread_control(numba.get_num_threads,
+                               lambda n: numba.set_num_threads(max(1, min(int(n), pool))))
+            _module = _compiled
+    return _module
+
+
+def call_quietly(fn, *args):
+    """``fn(*args)`` with warnings silenced: for a kernel's first call, when numba compiles
+    or loads from its cache (later calls go straight to ``fn``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args)

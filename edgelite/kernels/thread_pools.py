@@ -1,0 +1,17 @@
+"""Thread pools besides BLAS that kernels use, so that ``num_threads`` reaches them too.
+
+The interpreter sets the BLAS thread count around every invoke; a kernel tier with a
+pool of its own (the compiled tier's numba workers) adds its ``(get, set)`` pair here
+when it first loads, and from then on every invoke sets both to ``num_threads``.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+EXTRA_THREAD_CONTROLS: list[tuple[Callable[[], int], Callable[[int], object]]] = []
+
+
+def add_thread_control(get: Callable[[], int], set_: Callable[[int], object]) -> None:
+    """Have ``num_threads`` set this pool too (idempotent per pair of functions)."""
+    if all(get is not g for g, _ in EXTRA_THREAD_CONTROLS):
+        EXTRA_THREAD_CONTROLS.append((get, set_))
