@@ -310,3 +310,29 @@ def test_bert_nl_classifier(case):
 def test_bert_text_embedder(case):
     embedder = text.TextEmbedder.create_from_file(str(model_path(case)))
     assert plain(embedder.embed(case["text"])) == case["result"]
+
+
+def test_base_options_file_content_and_threads():
+    model = VISION / "mobilenet_v1_0.25_224_quant.tflite"
+    image = vision.TensorImage.create_from_array(pillow_rgb("burger.jpg"))
+    from_file = vision.ImageClassifier.create_from_file(str(model)).classify(image)
+    options = vision.ImageClassifierOptions(
+        core.BaseOptions(file_content=model.read_bytes(), num_threads=2),
+        processor.ClassificationOptions(max_results=-1))
+    assert vision.ImageClassifier.create_from_options(options).classify(image) == from_file
+    with pytest.raises(TaskError, match="num_threads"):
+        vision.ImageClassifier.create_from_options(vision.ImageClassifierOptions(
+            core.BaseOptions(file_name=str(model), num_threads=0)))
+    with pytest.raises(TaskError, match="file_name"):
+        vision.ImageClassifier.create_from_options(vision.ImageClassifierOptions(core.BaseOptions()))
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(max_results=0), "max_results"),
+    (dict(category_name_allowlist=["cat"], category_name_denylist=["dog"]), "mutually exclusive"),
+    (dict(category_name_allowlist=["unicorn"]), "none match"),
+])
+def test_object_detector_refuses_bad_options(options, message):
+    with pytest.raises(TaskError, match=message):
+        make_detector(dict(model="task/vision/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite",
+                           options=options))
