@@ -42,7 +42,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--runs must be >= 1")
     overlays = []
     if args.profile:
-        overlays.append(profile_overlay(args.model, runs=args.runs))
+        from ..runtime import UnsupportedOpsError
+        try:
+            overlays.append(profile_overlay(args.model, runs=args.runs))
+        except UnsupportedOpsError as e:
+            raise UserError(f"--profile: edgelite cannot run this model: {e}") from None
     if args.quant_debug:
         if not Path(args.quant_debug).is_file():
             raise UserError(f"{args.quant_debug}: no such file")

@@ -252,3 +252,19 @@ def test_cli_delegate_option(tmp_path):
     ops = page_data((tmp_path / "d.html").read_text())["subgraphs"][0]["ops"]
     assert [op.get("delegate") for op in ops] == ["onnxruntime"] * 4
     assert main(["viz", str(path), "--delegate-option", "x=1"]) == 2  # an option without --delegate
+
+
+def test_cli_profile_of_a_model_edgelite_cannot_run(tmp_path, capsys):
+    from edgelite.ir import Model, Subgraph
+    sg = Subgraph(name="main")
+    x, y = sg.add_tensor("x", (1, 4)), sg.add_tensor("y", (1, 4))
+    sg.add_operator("CUSTOM", [x], [y], custom_code="NoSuchOp")
+    sg.inputs, sg.outputs = [x], [y]
+    path = tmp_path / "custom.tflite"
+    Model(subgraphs=[sg]).save(path)
+    assert main(["viz", str(path), "--profile"]) == 2
+    assert "--profile: edgelite cannot run this model" in capsys.readouterr().err
+    assert main(["viz", str(path)]) == 0  # drawing needs no kernel
+    ops = page_data((tmp_path / "custom.html").read_text())["subgraphs"][0]["ops"]
+    assert ops == [{"type": "NoSuchOp", "family": "custom", "inputs": [0], "outputs": [1], "version": 1,
+                    "scope": []}]
