@@ -27,7 +27,7 @@ from ..ir import Model
 from .greedy import best_group_offsets, lower_bound, peak, tflm_greedy
 from .lifetimes import UNMODELLED_SCRATCH, Buffer, align_up, planned_buffers, subgraph_offsets
 from .overlap import ELEMENTWISE, overlap_distance
-from .tail import estimate_tail
+from .tail import estimate_startup, estimate_tail
 
 OFFLINE_PLAN_KEY = "OfflineMemoryAllocation"
 OFFLINE_PLAN_VERSION = 1
@@ -45,6 +45,7 @@ class MicroPlan:
     in_place: list[tuple[str, str, int]] = field(default_factory=list)  # (input, output, D) overlapping
     tensor_count: int = 0
     subgraph_count: int = 0
+    startup: int = 0                            # TFLM's temporary planning memory (estimate)
 
     @property
     def tail_bytes(self) -> int:
@@ -52,12 +53,13 @@ class MicroPlan:
 
     @property
     def total(self) -> int:
-        """Estimated arena TFLM needs with this plan (head + tail)."""
-        return self.head + self.tail_bytes
+        """Estimated arena TFLM needs with this plan: tail + the head, or the temporary
+        planning memory of AllocateTensors where that is larger (tiny models)."""
+        return max(self.head, self.startup) + self.tail_bytes
 
     @property
     def greedy_total(self) -> int:
-        return self.greedy_head + self.tail_bytes
+        return max(self.greedy_head, self.startup) + self.tail_bytes
 
     def offline_words(self) -> np.ndarray:
         """The OfflineMemoryAllocation metadata as int32 words."""
@@ -183,7 +185,8 @@ def plan_arena(model: Model) -> MicroPlan:
         offsets=tensor_offsets, head=head, greedy_head=greedy_head, live_peak=lower_bound(sizes, spans),
         head_by_subgraph=by_sg, tail=estimate_tail(model),
         in_place=[(names[i], names[o], d) for o, (i, d) in pairs.items()],
-        tensor_count=sum(len(sg.tensors) for sg in model.subgraphs), subgraph_count=len(model.subgraphs))
+        tensor_count=sum(len(sg.tensors) for sg in model.subgraphs), subgraph_count=len(model.subgraphs),
+        startup=estimate_startup(model, len(buffers), len(scratch)))
 
 
 def with_offline_plan(model: Model, plan: MicroPlan | None = None) -> Model:

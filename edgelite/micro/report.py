@@ -22,6 +22,7 @@ def plan_report(model: Model, path: str | None = None, measure: bool | None = No
         "live_peak_bytes": plan.live_peak,
         "tail_bytes_estimate": plan.tail_bytes,
         "tail_estimate": dict(plan.tail),
+        "startup_bytes_estimate": plan.startup,
         "overlaps": [{"input": i, "output": o, "distance": d} for i, o, d in plan.in_place],
         "estimated_arena_bytes": plan.total,
         "estimated_tflm_arena_bytes": plan.greedy_total,
@@ -50,6 +51,8 @@ def format_plan(report: dict, name: str = "model") -> str:
     lines.append(f"  tail (estimate): {report['tail_bytes_estimate']:,} bytes")
     for part, n in report["tail_estimate"].items():
         lines.append(f"    {part}: {n:,}")
+    lines.append(f"  start-up planning memory (estimate): {report['startup_bytes_estimate']:,} bytes "
+                 f"(the head is at least this large while AllocateTensors plans)")
     lines.append(f"  overlapping buffers: {len(report['overlaps'])} (output placed over its dying input)")
     lines.append(f"  total with our plan: {report['arena_bytes']:,} bytes"
                  + (" (TFLM, measured)" if report["measured"] else " (estimate)"))

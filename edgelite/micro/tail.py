@@ -9,6 +9,7 @@ host build that the tflite-micro wheel runs (a 32-bit MCU needs a little less):
 * ``NodeAndRegistration`` (64 bytes) per operator;
 * kernels' persistent data: for the convolution family and FULLY_CONNECTED an op-data struct
   and per-channel multipliers and shifts (int32 each), a small struct for other ops;
+* variable tensors (LSTM/SVDF states...), allocated persistently;
 * the interpreter's own bookkeeping (about 488 bytes, plus 8 per tensor and 4 per operator,
   fitted to the wheel's reports).
 
@@ -17,7 +18,7 @@ When the wheel is installed, ``edgelite micro plan`` reports TFLM's own figures 
 from __future__ import annotations
 
 from ..ir import Model
-from .lifetimes import align_up
+from .lifetimes import align_up, tensor_bytes
 
 _PER_CHANNEL_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "FULLY_CONNECTED"}
 
@@ -51,5 +52,18 @@ def estimate_tail(model: Model) -> dict[str, int]:
         "io_tensors": 64 * len(io) + 32 * quantized,
         "node_records": 64 * ops,
         "kernel_data": _kernel_data(model),
+        "variables": sum(align_up(tensor_bytes(t)) for sg in model.subgraphs for t in sg.tensors
+                         if t.is_variable),
         "interpreter": 488 + 8 * tensors + 4 * ops,
     }
+
+
+def estimate_startup(model: Model, planned: int, scratch: int) -> int:
+    """Temporary bytes TFLM's AllocateTensors needs while planning, in the head's place.
+
+    ``AllocationInfo`` records (32 bytes each, 64-bit host) for every tensor and scratch buffer,
+    the subgraph offsets, and the greedy planner's own arrays (36 bytes per planned buffer).
+    For tiny models this, not the activations, sets the head.
+    """
+    tensors = sum(len(sg.tensors) for sg in model.subgraphs)
+    return align_up(8 * len(model.subgraphs) + 32 * (tensors + scratch) + 36 * planned)
