@@ -14,6 +14,8 @@ import zipfile
 from typing import Optional, Union
 
 from ..errors import ModelError
+from ..schema._spec import TABLES
+from ..schema.codec import Decoder, SchemaFacts
 from .schema import FILE_IDENTIFIER, METADATA_BUFFER_NAME
 
 TFLITE_FILE_IDENTIFIER = b"TFL3"
@@ -43,13 +45,39 @@ def assert_metadata_identifier(metadata_buf: Buffer) -> None:
                             "not be a valid TFLite Metadata.")
 
 
+# Just what finding the metadata needs of the TFLite schema: Model.buffers and Model.metadata
+# (the checked decoder skips the other slots, so a model edgelite could not run still shows its
+# metadata, and a large one is not decoded in full).
+_MODEL_METADATA_FIELDS = SchemaFacts({
+    "Model": [(4, "buffers", ("vector", "table:Buffer"), None),
+              (6, "metadata", ("vector", "table:Metadata"), None)],
+    "Buffer": TABLES["Buffer"],
+    "Metadata": TABLES["Metadata"],
+}, {})
+
+
 def get_metadata_buffer(model_buf: Buffer) -> Optional[bytes]:
     """The ``TFLITE_METADATA`` buffer of a model, or ``None`` when it has none."""
-    from ..reader import load_model
-
     assert_model_identifier(model_buf)
-    data = load_model(bytes(model_buf)).metadata.get(METADATA_BUFFER_NAME)
-    return None if data is None else bytes(memoryview(data).cast("B"))
+    data = bytes(model_buf)
+    model = Decoder(data, _MODEL_METADATA_FIELDS).root("Model")
+    buffers = model["buffers"] or []
+    for i, entry in enumerate(model["metadata"] or []):
+        if entry["name"] != METADATA_BUFFER_NAME:
+            continue
+        index = entry["buffer"]
+        if not 0 <= index < len(buffers):
+            raise MetadataError(f"Model.metadata[{i}].buffer: buffer index {index} out of range "
+                                f"(0..{len(buffers) - 1})")
+        buffer = buffers[index]
+        if buffer["offset"] > 1:  # stored after the FlatBuffer (large-model layout)
+            start, size = buffer["offset"], buffer["size"]
+            if start + size > len(data):
+                raise MetadataError(f"Model.buffers[{index}].offset: {start} (+{size} bytes) lies "
+                                    f"outside the {len(data)}-byte file")
+            return data[start:start + size]
+        return b"" if buffer["data"] is None else buffer["data"].tobytes()
+    return None
 
 
 def packed_file_names(model_buf: Buffer) -> list[str]:

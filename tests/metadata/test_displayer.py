@@ -136,3 +136,30 @@ def test_empty_vector_odd_floats_and_unicode_as_tflite_support_prints_them():
                 '            "min": [\n\n            ]\n          }\n        }\n      ]\n'
                 '    }\n  ]\n}\n')
     assert convert_to_json(bytes(b.Output())) == expected
+
+
+def test_metadata_of_a_model_edgelite_cannot_load_is_still_shown():
+    # The displayer reads only Model.buffers and Model.metadata, as tflite-support does.
+    import flatbuffers
+    import numpy as np
+
+    import edgelite
+    from edgelite.metadata import ModelMetadata
+    from edgelite.schema.codec import encode_table
+    metadata = ModelMetadata(name="broken graph").to_buffer()
+    raw = {"version": 3, "subgraphs": [{"tensors": [], "inputs": np.array([99], np.int32)}],
+           "buffers": [{}, {"data": np.frombuffer(metadata, np.uint8)}],
+           "metadata": [{"name": "TFLITE_METADATA", "buffer": 1}]}
+    builder = flatbuffers.Builder(0)
+    builder.Finish(encode_table(builder, "Model", raw), file_identifier=b"TFL3")
+    data = bytes(builder.Output())
+    with pytest.raises(edgelite.ModelError):
+        edgelite.load_model(data)
+    displayer = MetadataDisplayer.with_model_buffer(data)
+    assert displayer.get_metadata_buffer() == metadata
+    assert displayer.get_metadata_json() == '{\n  "name": "broken graph"\n}\n'
+    raw["metadata"][0]["buffer"] = 7
+    builder = flatbuffers.Builder(0)
+    builder.Finish(encode_table(builder, "Model", raw), file_identifier=b"TFL3")
+    with pytest.raises(MetadataError, match=r"Model.metadata\[0\].buffer: buffer index 7 out of range"):
+        MetadataDisplayer.with_model_buffer(bytes(builder.Output()))
