@@ -12,7 +12,7 @@ import pytest
 from edgelite.errors import ModelError
 from edgelite.reader import load_model
 from edgelite.tools.cli import main
-from edgelite.viz import Overlay, View, delegated_nodes, quant_debug_overlay, render, save
+from edgelite.viz import Overlay, View, delegated_nodes, quant_debug_overlay, render
 from edgelite.viz.graph_data import model_data, name_scope, op_family, weights_summary
 
 from conftest import MANIFEST, ZOO, zoo_path
