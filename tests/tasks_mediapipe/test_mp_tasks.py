@@ -243,3 +243,36 @@ def test_keyword_spotter_refuses_other_rates(spotter):
     with pytest.raises(ModelError, match="audio frame"):
         KeywordSpotter.create_from_model_paths(model("tflm_micro_speech_quantized"),
                                                model("tflm_micro_speech_quantized"))
+
+
+@pytest.mark.parametrize("recording", ["yes", "no", "silence", "noise"])
+def test_keyword_spotting_equals_tflite_micro(spotter, recording):
+    """The whole micro_speech pipeline, features and int8 scores, as TFLite Micro computes it."""
+    runtime = pytest.importorskip("tflite_micro.python.tflite_micro.runtime",
+                                  reason="TFLM's Python interpreter (tflite-micro wheel)")
+    path = REAL / "audio" / f"{recording}_1000ms.wav"
+    clip = audio.TensorAudio.create_from_wav_file(str(path), spotter.required_samples)
+    samples = np.round(clip.buffer[:, 0] * 32768).astype(np.int16)
+    preprocessor = runtime.Interpreter.from_file(model("tflm_audio_preprocessor_int8"),
+                                                 arena_size=1 << 20)
+    features = []
+    for start in range(0, 49 * 320, 320):
+        preprocessor.set_input(samples[start:start + 480].reshape(1, 480), 0)
+        preprocessor.invoke()
+        features.append(np.array(preprocessor.get_output(0)).reshape(-1))
+    features = np.stack(features)
+    np.testing.assert_array_equal(spotter.features(samples), features)
+    keyword = runtime.Interpreter.from_file(model("tflm_micro_speech_quantized"),
+                                            arena_size=1 << 16)
+    keyword.set_input(features.reshape(1, 1960).astype(np.int8), 0)
+    keyword.invoke()
+    expected = (np.array(keyword.get_output(0)).reshape(-1).astype(np.float32) + 128) / 256
+    np.testing.assert_array_equal(spotter.scores(samples), expected)
+
+
+def test_keyword_spotting_with_the_float_preprocessor():
+    spotter = KeywordSpotter.create_from_model_paths(model("tflm_audio_preprocessor_float"),
+                                                     model("tflm_micro_speech_quantized"))
+    for word in ("yes", "no"):
+        top = spotter.classify_wav(str(REAL / "audio" / f"{word}_1000ms.wav"))
+        assert top.category_name == word and top.score > 0.9

@@ -4,7 +4,8 @@ As ``tensorflow/lite/micro/examples/micro_speech``: the audio preprocessor model
 window, FFT, filter bank, noise reduction, PCAN, log) turns each 30 ms window (480 samples at
 16 kHz) every 20 ms (320 samples) into 40 int8 features; its noise estimate carries across
 windows, so it is reset before each clip. 49 windows (one second) make the 1960-value input of
-the keyword model, whose 4 dequantized outputs score silence, unknown, yes and no.
+the keyword model, whose 4 dequantized outputs score silence, unknown, yes and no. With the float
+preprocessor, the features are quantized with the keyword model's input scale and zero point.
 """
 from __future__ import annotations
 
@@ -87,6 +88,11 @@ class KeywordSpotter:
     def scores(self, samples: np.ndarray) -> np.ndarray:
         """The dequantized score of each label for one clip of int16 samples."""
         features = self.features(samples)
+        scale, zero_point = self._in["quantization"]
+        if np.issubdtype(features.dtype, np.floating) and scale:  # the float preprocessor
+            info = np.iinfo(self._in["dtype"])
+            features = np.clip(np.round(features / np.float32(scale)) + zero_point, info.min,
+                               info.max)
         self.model.set_tensor(self._in["index"],
                               features.reshape(self._in["shape"]).astype(self._in["dtype"]))
         self.model.invoke()
