@@ -1,0 +1,192 @@
+"""The compiled (numba) kernel tier: bit-exact with the reference tier, on and off.
+
+Every case runs the reference kernels (``EDGELITE_KERNELS=reference``) and the compiled
+ones on the same inputs and requires identical bits; the zoo models also against LiteRT's
+stored outputs. Marked ``fast`` (``-m "not fast"`` skips the pass); numba compiles into
+its on-disk cache on the first run (a cold CI run pays that once).
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+from conftest import MANIFEST, ZOO_KEYS, assert_matches, run_with_inputs, zoo_inputs, zoo_path, zoo_refs  # noqa: E402
+
+from edgelite.ir import Quantization  # noqa: E402
+from edgelite.kernels import fast  # noqa: E402
+from edgelite.kernels.base import Node, lookup  # noqa: E402
+from edgelite.kernels.testing import run_op, single_op_model  # noqa: E402
+
+pytestmark = pytest.mark.fast
+
+
+def both(monkeypatch, *args, **kw):
+    """(reference outputs, compiled outputs) of one op."""
+    monkeypatch.setenv("EDGELITE_KERNELS", "reference")
+    with np.errstate(invalid="ignore"):  # inf * 0 in a case with non-finite weights
+        ref = run_op(*args, **kw)
+    monkeypatch.delenv("EDGELITE_KERNELS")
+    return ref, run_op(*args, **kw)
+
+
+def assert_same_bits(ref, got):
+    assert len(ref) == len(got)
+    for r, g in zip(ref, got):
+        assert r.shape == g.shape and r.dtype == g.dtype
+        assert r.tobytes() == g.tobytes()
+
+
+def picked(opcode, inputs, options, **kw):
+    model = single_op_model(opcode, inputs, options, constant_inputs=(1, 2), **kw)
+    sg = model.main
+    return lookup(Node(op=sg.operators[0], index=0, subgraph=sg))
+
+
+def random_geometry(rng):
+    c = int(rng.integers(1, 20))
+    mult = int(rng.choice([1, 1, 2, 3]))
+    kh, kw = (int(v) for v in rng.integers(1, 5, 2))
+    dh, dw = (int(v) for v in rng.integers(1, 3, 2))
+    opts = dict(stride_h=int(rng.integers(1, 3)), stride_w=int(rng.integers(1, 3)), dilation_h_factor=dh,
+                dilation_w_factor=dw, padding=int(rng.integers(0, 2)), depth_multiplier=mult,
+                fused_activation_function=int(rng.choice([0, 1, 2, 3])))
+    shape = (int(rng.integers(1, 3)), int(rng.integers(kh * dh, 14)), int(rng.integers(kw * dw, 14)), c)
+    return shape, (1, kh, kw, c * mult), opts
+
+
+def quant(scale, zp, dim=0):
+    scale = np.atleast_1d(np.asarray(scale, np.float32))
+    return Quantization(scale=scale, zero_point=np.broadcast_to(np.int64(zp), scale.shape).copy(),
+                        quantized_dimension=dim)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_float_depthwise_bit_exact(monkeypatch, seed):
+    rng = np.random.default_rng(seed)
+    shape, wshape, opts = random_geometry(rng)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal(wshape).astype(np.float32)
+    b = rng.standard_normal(wshape[3]).astype(np.float32) if seed % 3 else None
+    if seed == 5:  # signed zeros and non-finite values keep their bits
+        x.reshape(-1)[::7] = -0.0
+        w.reshape(-1)[0] = np.inf
+    assert picked("DEPTHWISE_CONV_2D", [x, w, b], opts).__module__ == "edgelite.kernels.fast.depthwise"
+    ref, got = both(monkeypatch, "DEPTHWISE_CONV_2D", [x, w, b], opts, constant_inputs=(1, 2))
+    assert_same_bits(ref, got)
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+def test_quantized_depthwise_bit_exact(monkeypatch, seed, dtype):
+    rng = np.random.default_rng(100 + seed)
+    shape, wshape, opts = random_geometry(rng)
+    oc = wshape[3]
+    lo, hi = np.iinfo(dtype).min, np.iinfo(dtype).max + 1
+    x = rng.integers(lo, hi, shape).astype(dtype)
+    if dtype == np.int8:  # per-channel symmetric weights
+        w = rng.integers(-127, 128, wshape).astype(np.int8)
+        w_scale = rng.uniform(1e-3, 1e-2, oc)
+        qw, x_zp = quant(w_scale, 0, 3), int(rng.integers(-20, 20))
+    else:  # legacy uint8: per-tensor weights with a zero point
+        w = rng.integers(0, 256, wshape).astype(np.uint8)
+        w_scale = np.float32(rng.uniform(1e-3, 1e-2))
+        qw, x_zp = quant(w_scale, 120), 128
+    # power-of-two scales put many accumulators on rounding ties (ruy vs gemmlowp tails)
+    x_scale = 2.0 ** -int(rng.integers(3, 7)) if seed % 2 else float(rng.uniform(0.01, 0.1))
+    b = rng.integers(-3000, 3000, oc).astype(np.int32)
+    qb = quant(np.float32(x_scale) * np.asarray(w_scale, np.float32), 0)
+    qin, qout = quant(x_scale, x_zp), quant(float(rng.uniform(0.05, 0.3)), int(rng.integers(-5, 5)) + (128 if dtype == np.uint8 else 0))
+    kw = dict(constant_inputs=(1, 2), input_quant=[qin, qw, qb], output_quant=[qout])
+    assert picked("DEPTHWISE_CONV_2D", [x, w, b], opts, input_quant=[qin, qw, qb],
+                  output_quant=[qout]).__name__ == "FastQuantizedDepthwiseConv2D"
+    ref, got = both(monkeypatch, "DEPTHWISE_CONV_2D", [x, w, b], opts, **kw)
+    assert_same_bits(ref, got)
+
+
+@pytest.mark.parametrize("case", ["pointwise", "3x3_stride2", "deep", "uint8"])
+def test_quantized_conv_epilogue_bit_exact(monkeypatch, case):
+    rng = np.random.default_rng(7)
+    dtype = np.uint8 if case == "uint8" else np.int8
+    c, o = (1100, 8) if case == "deep" else (24, 40)  # deep: float32 GEMM in exact depth chunks
+    k = 3 if case == "3x3_stride2" else 1
+    x = rng.integers(np.iinfo(dtype).min, np.iinfo(dtype).max + 1, (1, 9, 7, c)).astype(dtype)
+    if dtype == np.int8:
+        w = rng.integers(-127, 128, (o, k, k, c)).astype(np.int8)
+        w_scale, qw = rng.uniform(1e-4, 1e-3, o), None
+        qw = quant(w_scale, 0, 0)
+    else:
+        w = rng.integers(0, 256, (o, k, k, c)).astype(np.uint8)
+        w_scale = np.float32(3e-4)
+        qw = quant(w_scale, 131)
+    b = rng.integers(-5000, 5000, o).astype(np.int32)
+    x_scale = 0.0625
+    qb = quant(np.float32(x_scale) * np.asarray(w_scale, np.float32), 0)
+    qin, qout = quant(x_scale, 3 if dtype == np.int8 else 125), quant(0.2, -4 if dtype == np.int8 else 130)
+    opts = dict(stride_h=2 if k == 3 else 1, stride_w=2 if k == 3 else 1, padding=0, fused_activation_function=3)
+    kw = dict(constant_inputs=(1, 2), input_quant=[qin, qw, qb], output_quant=[qout])
+    assert picked("CONV_2D", [x, w, b], opts, input_quant=[qin, qw, qb],
+                  output_quant=[qout]).__name__ == "FastQuantizedConv2D"
+    ref, got = both(monkeypatch, "CONV_2D", [x, w, b], opts, **kw)
+    assert_same_bits(ref, got)
+    # the same weights as a fully connected layer over the flattened input rows
+    wf = w.reshape(o, -1)[:, :c]
+    ref, got = both(monkeypatch, "FULLY_CONNECTED", [x.reshape(-1, c), wf, b], {"fused_activation_function": 1},
+                    **kw)
+    assert_same_bits(ref, got)
+
+
+def test_reference_setting_turns_the_tier_off(monkeypatch):
+    x = np.zeros((1, 4, 4, 3), np.float32)
+    w = np.ones((1, 3, 3, 3), np.float32)
+    opts = {"stride_h": 1, "stride_w": 1}
+    assert picked("DEPTHWISE_CONV_2D", [x, w, None], opts).__name__ == "FastDepthwiseConv2D"
+    monkeypatch.setenv("EDGELITE_KERNELS", "reference")
+    assert not fast.enabled()
+    assert picked("DEPTHWISE_CONV_2D", [x, w, None], opts).__name__ == "DepthwiseConv2D"
+
+
+def test_import_does_not_load_numba_and_first_use_is_quiet(tmp_path):
+    code = ("import sys, numpy as np, edgelite\n"
+            "assert 'numba' not in sys.modules, 'import edgelite imported numba'\n"
+            "from edgelite.kernels.testing import run_op\n"
+            "run_op('DEPTHWISE_CONV_2D', [np.ones((1, 5, 5, 2), np.float32), np.ones((1, 3, 3, 2), np.float32), None],"
+            " {'stride_h': 1, 'stride_w': 1}, constant_inputs=(1,))\n"
+            "assert 'numba' in sys.modules\n")
+    env = {k: v for k, v in os.environ.items() if k != "EDGELITE_KERNELS"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "" and proc.stderr == ""
+
+
+def test_num_threads_sets_numba_pool():
+    import numba
+
+    from edgelite.interpreter import BlasThreads
+    from edgelite.kernels.fast.loader import compiled
+    compiled()
+    pool = numba.config.NUMBA_NUM_THREADS
+    numba.set_num_threads(pool)
+    with BlasThreads(1):
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == pool
+    with BlasThreads(64):  # more than the pool: clamped
+        assert numba.get_num_threads() == pool
+
+
+@pytest.mark.skipif(not MANIFEST, reason="zoo not found")
+@pytest.mark.parametrize("key", [k for k in ZOO_KEYS if k != "signatures_f32"])
+def test_zoo_model_same_bits_with_the_tier_on_and_off(monkeypatch, key):
+    from edgelite import Interpreter
+    inputs = zoo_inputs(key)
+    monkeypatch.setenv("EDGELITE_KERNELS", "reference")
+    ref = run_with_inputs(Interpreter(model_path=str(zoo_path(key))), inputs)
+    monkeypatch.delenv("EDGELITE_KERNELS")
+    got = run_with_inputs(Interpreter(model_path=str(zoo_path(key))), inputs)
+    assert_same_bits(ref, got)
+    for j, (o, r) in enumerate(zip(got, zoo_refs(key))):
+        assert_matches(o, r, f"{key} output {j}")
