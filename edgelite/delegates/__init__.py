@@ -104,6 +104,9 @@ class DelegateKernel:
 
     def __init__(self, partition: Partition):
         self.partition = partition
+        # partition input tensor -> value, for inputs that are constant in the outer graph
+        # (set before prepare; they are still passed to invoke)
+        self.constant_inputs: dict[int, np.ndarray] = {}
 
     def prepare(self, input_shapes: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
         shapes, _values, _ex = self.partition.infer_shapes(input_shapes)

@@ -213,6 +213,10 @@ class DelegateNodeKernel(Kernel):
 
     def prepare(self, inputs, outputs):
         self.impl = self.partition.delegate.create_kernel(self.partition)
+        # inputs that are constant in the outer graph (e.g. weights edgelite densified or
+        # dequantized at allocate, with the DENSIFY left outside the partition)
+        self.impl.constant_inputs = {t: s.data for t, s in zip(self.partition.subgraph.inputs, inputs)
+                                     if s is not None and s.data is not None}
         self._in_shapes = [tuple(s.shape) for s in inputs]
         shapes = self.impl.prepare(list(self._in_shapes))
         if len(shapes) != len(outputs):

@@ -119,6 +119,7 @@ class OnnxRuntimeKernel(DelegateKernel):
         part = self.partition
         sg = part.subgraph
         shapes, values, ex = part.infer_shapes(input_shapes)
+        values.update(self.constant_inputs)
         out_shapes = [shapes.get(t) for t in sg.outputs]
         try:
             if any(s is None for s in out_shapes):

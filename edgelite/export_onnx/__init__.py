@@ -152,7 +152,10 @@ def lower_subgraph(subgraph: Subgraph, shapes: dict[int, tuple], values: dict[in
         lower(op, b)
         for t in op.outputs:
             if t >= 0 and t not in b.names:
-                raise LoweringError(f"{op.name} (node {n}): output {t} was not produced")
+                if t not in b.values:
+                    raise LoweringError(f"{op.name} (node {n}): output {t} was not produced")
+                if t in outputs:  # folded to a constant
+                    b.names[t] = b.const(b.values[t], hint="v")
     graph_outputs = []
     for t, name_t in zip(subgraph.outputs, output_names(subgraph)):
         b.node("Identity", [b.from_storage(t, b.names[t])], [name_t])

@@ -296,7 +296,11 @@ def _select(op, b: OnnxBuilder) -> None:
 
 
 def _identity_value(op, b: OnnxBuilder) -> None:
-    """QUANTIZE and DEQUANTIZE: the float view of the input, (re)quantized by set() if needed."""
+    """QUANTIZE and DEQUANTIZE: the float view of the input, (re)quantized by set() if needed;
+    a DEQUANTIZE of a constant (float16 or int8 weights) becomes a float32 constant."""
+    if op.opcode == "DEQUANTIZE" and b.const_value(op.inputs[0]) is not None:
+        b.values[op.outputs[0]] = b.real_value(op.inputs[0]).astype(np.float32)
+        return
     b.set(op.outputs[0], b.get(op.inputs[0]))
 
 
