@@ -7,8 +7,9 @@ host build that the tflite-micro wheel runs (a 32-bit MCU needs a little less):
 * a persistent ``TfLiteTensor`` (64 bytes) and its quantization (2 x 16 bytes when quantized)
   for each input and output of subgraph 0;
 * ``NodeAndRegistration`` (64 bytes) per operator;
-* kernels' persistent data: for the convolution family and FULLY_CONNECTED an op-data struct
-  and per-channel multipliers and shifts (int32 each), a small struct for other ops;
+* kernels' persistent data: each op's op-data struct (sizes measured with the wheel on one-op
+  models), plus per-channel multipliers and shifts (int32 each) for the convolution family and
+  per-channel FULLY_CONNECTED;
 * variable tensors (LSTM/SVDF states...), allocated persistently;
 * the interpreter's own bookkeeping (about 488 bytes, plus 8 per tensor and 4 per operator,
   fitted to the wheel's reports).
@@ -20,22 +21,33 @@ from __future__ import annotations
 from ..ir import Model
 from .lifetimes import align_up, tensor_bytes
 
-_PER_CHANNEL_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "FULLY_CONNECTED"}
+# bytes of the op data TFLM's reference kernels allocate persistently (64-bit host, measured with
+# the wheel on one-op models); per-channel multipliers and shifts come on top for the conv family
+_OP_DATA = {"CONV_2D": 80, "DEPTHWISE_CONV_2D": 80, "TRANSPOSE_CONV": 88, "FULLY_CONNECTED": 72,
+            "QUANTIZE": 32, "DEQUANTIZE": 32, "SOFTMAX": 80, "LEAKY_RELU": 24, "MEAN": 44, "SUM": 44,
+            "ADD": 96, "SUB": 80, "MUL": 16, "PAD": 88, "STRIDED_SLICE": 112, "CONCATENATION": 160,
+            "AVERAGE_POOL_2D": 40, "MAX_POOL_2D": 40, "LOGISTIC": 32, "TANH": 32, "HARD_SWISH": 32,
+            "UNIDIRECTIONAL_SEQUENCE_LSTM": 600, "SVDF": 24, "RESHAPE": 0, "SQUEEZE": 0,
+            "EXPAND_DIMS": 0}
+_DEFAULT_OP_DATA = 32
+_SIGNAL_OP_DATA = 224
+_PER_CHANNEL_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"}
 
 
 def _kernel_data(model: Model) -> int:
-    total = 0
+    total = 16  # the subgraph's own records
     for sg in model.subgraphs:
         for op in sg.operators:
-            if op.name in _PER_CHANNEL_OPS:
-                w = sg.tensors[op.inputs[1]] if len(op.inputs) > 1 and op.inputs[1] >= 0 else None
-                if w is None or not w.shape:
-                    total += 64
-                    continue
-                channels = w.shape[-1] if op.name == "DEPTHWISE_CONV_2D" else w.shape[0]
-                total += align_up(64) + 2 * align_up(4 * channels)
-            else:
-                total += 32
+            name = op.name
+            data = _OP_DATA.get(name, _SIGNAL_OP_DATA if name.startswith("Signal") else _DEFAULT_OP_DATA)
+            allocations = 1
+            w = sg.tensors[op.inputs[1]] if len(op.inputs) > 1 and op.inputs[1] >= 0 else None
+            if w is not None and w.shape and (name in _PER_CHANNEL_OPS or (
+                    name == "FULLY_CONNECTED" and w.quantization is not None and w.quantization.scale.size > 1)):
+                channels = w.shape[-1] if name == "DEPTHWISE_CONV_2D" else w.shape[0]
+                data += 2 * 4 * channels
+                allocations += 2
+            total += data + 8 * allocations  # alignment of each allocation, on average
     return total
 
 

@@ -42,6 +42,15 @@ def test_greedy_replica_and_plan_match_tflm_heads(name):
     assert plan.head <= plan.greedy_head
 
 
+@pytest.mark.parametrize("name", sorted(ARENAS))
+def test_estimated_arena_is_a_tight_upper_bound(name):
+    """Without the wheel, arena_bytes (head or start-up memory + estimated tail) stays within
+    2% above the arena TFLM really needs with our plan."""
+    _, model = _model(name)
+    needed = ARENAS[name]["planned_minimum_arena"]
+    assert needed <= plan_arena(model).total <= needed * 1.02
+
+
 def test_plan_beats_tflm_on_at_least_half():
     assert len(ARENAS) == 6
     smaller = [n for n, r in ARENAS.items() if r["planned_minimum_arena"] < r["tflm_minimum_arena"]]
