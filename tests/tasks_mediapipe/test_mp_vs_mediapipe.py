@@ -1,10 +1,9 @@
 """edgelite's MediaPipe-style tasks against MediaPipe itself (``mediapipe`` 0.10.14's
 ``solutions``, recorded by make_fixtures.py on the same photos with the same bundled models).
 
-Crops follow OpenCV's fixed-point bilinear warp, so detections, face meshes, hands and masks agree
-to a small fraction of a pixel; pose landmarks agree to 0.4 px on average, a few px at most where
-the heatmap refinement (weighted on a 64x64 grid over a large crop) is sensitive to the model's
-last digits (MediaPipe runs it on XNNPACK).
+Crops follow OpenCV's fixed-point bilinear warp, so detections, landmarks and masks agree to a
+small fraction of a pixel. The pose heatmap refinement uses a 9x9 window, what MediaPipe 0.10.14
+does (its graph config says 7; with 7, a few pose landmarks move by up to 4 px).
 """
 import json
 import pathlib
@@ -96,7 +95,7 @@ def test_pose(tasks, photo):
     ours = np.array([[lm.x, lm.y, lm.z, lm.visibility] for lm in result.pose_landmarks[0]])
     ref = np.array(expected["pose"]["landmarks"])[:, :4]
     distance = np.linalg.norm((ours[:, :2] - ref[:, :2]) * size, axis=1)
-    assert np.median(distance) < 0.2 and distance.mean() < 0.6 and distance.max() < 6
+    assert distance.mean() < 0.05 and distance.max() < 0.2
     assert np.abs(ours[:, 2:4] - ref[:, 2:4]).max() < 0.005  # z, visibility
     world = landmarks_to_array(result.pose_world_landmarks[0])
     assert np.abs(world - np.array(expected["pose"]["world"])[:, :3]).max() < 0.001
