@@ -14,11 +14,12 @@ Graph-level rewrites (BatchNorm folding) live in :mod:`edgelite.convert.passes`.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from .input_safety import fold_would_exceed
 
 
 def _max_opset() -> int:
@@ -72,14 +73,9 @@ class OnnxGraph:
 
 
 def load_onnx(model_or_path):
-    import onnx
-    if isinstance(model_or_path, onnx.ModelProto):
-        return model_or_path
-    if isinstance(model_or_path, (bytes, bytearray)):
-        return onnx.load_from_string(bytes(model_or_path))
-    if isinstance(model_or_path, (str, os.PathLike)):
-        return onnx.load(os.fspath(model_or_path))
-    raise TypeError(f"from_onnx expects a path, bytes or onnx.ModelProto, got {type(model_or_path).__name__}")
+    """The ModelProto, loaded with the checks of input_safety (sizes, external-data paths, nesting)."""
+    from .input_safety import load_onnx_checked
+    return load_onnx_checked(model_or_path)
 
 
 def decode_attrs(node_proto) -> dict[str, Any]:
@@ -328,6 +324,8 @@ def _try_fold(graph: OnnxGraph, node: Node, model):
     ins = [i for i in node.inputs if i]
     if not all(i in graph.consts for i in ins):
         return None
+    if fold_would_exceed(op, [graph.consts[i] if i else None for i in node.inputs], FOLD_LIMIT):
+        return None  # judged before evaluating: the output size comes from input values
     try:
         result = evaluate_node(node, [graph.consts[i] if i else None for i in node.inputs], graph.opset)
     except Exception:
