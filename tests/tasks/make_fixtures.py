@@ -266,6 +266,25 @@ def audio_classifier_cases():
     return cases
 
 
+def audio_embedder_cases():
+    """YAMNet's scores as an embedding (any model with audio metadata is an embedder)."""
+    cases = []
+    model = SUPPORT / "task/audio/yamnet_audio_classifier_with_metadata.tflite"
+    for opts in [dict(), dict(l2_normalize=True), dict(l2_normalize=True, quantize=True)]:
+        embedder = audio.AudioEmbedder.create_from_options(audio.AudioEmbedderOptions(
+            base_options=core.BaseOptions(file_name=str(model)),
+            embedding_options=processor.EmbeddingOptions(**opts)))
+        vectors = []
+        for wav in ["speech.wav", "two_heads.wav"]:
+            tensor = audio.TensorAudio.create_from_wav_file(
+                str(SUPPORT / "task/audio" / wav), embedder.required_input_buffer_size)
+            vectors.append(embedder.embed(tensor).embeddings[0].feature_vector)
+        cases.append(dict(model=str(model), options=opts, wavs=["speech.wav", "two_heads.wav"],
+                          embedding=vectors[0].value.tolist(), dtype=str(vectors[0].value.dtype),
+                          cosine_similarity=float(embedder.cosine_similarity(*vectors))))
+    return cases
+
+
 def vision_free_audio_classifier(model, opts):
     return audio.AudioClassifier.create_from_options(audio.AudioClassifierOptions(
         base_options=core.BaseOptions(file_name=str(model)),
@@ -339,6 +358,7 @@ def main() -> None:
                        ("image_segmenter", image_segmenter_cases),
                        ("image_embedder", image_embedder_cases),
                        ("audio_classifier", audio_classifier_cases),
+                       ("audio_embedder", audio_embedder_cases),
                        ("text", text_cases)]:
         try:
             cases = relative_models(make())

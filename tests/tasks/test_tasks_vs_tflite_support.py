@@ -268,6 +268,28 @@ def test_audio_classifier(case):
     assert plain(classifier.classify(tensor))["classifications"][0] == expected
 
 
+@pytest.mark.parametrize("case", load("audio_embedder"), ids=case_id)
+def test_audio_embedder(case):
+    model = SUPPORT / case["model"]
+
+    def embedder():
+        return audio.AudioEmbedder.create_from_options(audio.AudioEmbedderOptions(
+            core.BaseOptions(file_name=str(model)), processor.EmbeddingOptions(**case["options"])))
+
+    ours, builtin = embedder(), embedder()
+    clips = [audio.TensorAudio.create_from_wav_file(str(SUPPORT / "task/audio" / wav),
+                                                    ours.required_input_buffer_size)
+             for wav in case["wavs"]]
+    with_litert_outputs(builtin, model, builtin=True)
+    mine = [ours.embed(clip).embeddings[0].feature_vector for clip in clips]
+    assert mine == [builtin.embed(clip).embeddings[0].feature_vector for clip in clips]
+    with_litert_outputs(ours, model)  # as tflite-support runs YAMNet (XNNPACK)
+    vectors = [ours.embed(clip).embeddings[0].feature_vector for clip in clips]
+    assert str(vectors[0].value.dtype) == case["dtype"]
+    assert vectors[0].value.tolist() == case["embedding"]
+    assert ours.cosine_similarity(*vectors) == pytest.approx(case["cosine_similarity"], abs=1e-12)
+
+
 # -- text ----------------------------------------------------------------------------------
 TEXT_CASES = load("text")
 
