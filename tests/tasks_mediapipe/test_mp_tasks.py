@@ -245,6 +245,7 @@ def test_keyword_spotter_refuses_other_rates(spotter):
                                                model("tflm_micro_speech_quantized"))
 
 
+@pytest.mark.tflm
 @pytest.mark.parametrize("recording", ["yes", "no", "silence", "noise"])
 def test_keyword_spotting_equals_tflite_micro(spotter, recording):
     """The whole micro_speech pipeline, features and int8 scores, as TFLite Micro computes it."""
