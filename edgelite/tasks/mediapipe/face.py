@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from typing import Any, Optional
 
 import numpy as np
@@ -190,7 +191,7 @@ class FaceLandmarker:
             eye, iris = self.iris.run(np.ascontiguousarray(tensor))
             for values, indexes in ((eye, eye_indexes), (iris, iris_indexes)):
                 points = np.asarray(values, dtype=np.float32).reshape(-1, 3) / np.float32(
-                    self.iris.width)
+                    [self.iris.width, self.iris.height, self.iris.width])
                 if flip:
                     points[:, 0] = 1.0 - points[:, 0]
                     if len(points) == 5:  # mirrored: its "right" edge is the iris's left edge
@@ -202,8 +203,6 @@ class FaceLandmarker:
 
     def detect(self, image: Any) -> FaceLandmarkerResult:
         """Landmarks of up to ``num_faces`` faces in a ``TensorImage`` / array / path."""
-        import time
-
         pixels = image_array(image)
         h, w = pixels.shape[:2]
         start = time.perf_counter()
