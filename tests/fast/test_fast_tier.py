@@ -107,7 +107,7 @@ def test_quantized_depthwise_bit_exact(monkeypatch, seed, dtype):
     assert_same_bits(ref, got)
 
 
-@pytest.mark.parametrize("case", ["pointwise", "3x3_stride2", "deep", "uint8"])
+@pytest.mark.parametrize("case", ["pointwise", "3x3_stride2", "deep", "uint8", "left_shift"])
 def test_quantized_conv_epilogue_bit_exact(monkeypatch, case):
     rng = np.random.default_rng(7)
     dtype = np.uint8 if case == "uint8" else np.int8
@@ -126,6 +126,8 @@ def test_quantized_conv_epilogue_bit_exact(monkeypatch, case):
     x_scale = 0.0625
     qb = quant(np.float32(x_scale) * np.asarray(w_scale, np.float32), 0)
     qin, qout = quant(x_scale, 3 if dtype == np.int8 else 125), quant(0.2, -4 if dtype == np.int8 else 130)
+    if case == "left_shift":  # multipliers above 1: a left shift, the general (unmerged) rounding
+        qout = quant(2e-6, -4)
     opts = dict(stride_h=2 if k == 3 else 1, stride_w=2 if k == 3 else 1, padding=0, fused_activation_function=3)
     kw = dict(constant_inputs=(1, 2), input_quant=[qin, qw, qb], output_quant=[qout])
     assert picked("CONV_2D", [x, w, b], opts, input_quant=[qin, qw, qb],

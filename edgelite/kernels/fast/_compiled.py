@@ -13,7 +13,10 @@ Every function reproduces the reference kernel's arithmetic bit for bit:
 * :func:`requantize` is ``quant_math.multiply_by_quantized_multiplier_fast`` for one
   value: optional left shift (wrapped to int32), the high multiply ``(x*m + 2^30) >> 31``,
   a rounding right shift whose ties go up (ruy, LiteRT's SIMD channels) or away from
-  zero (gemmlowp), the output zero point and the activation clamp.
+  zero (gemmlowp), the output zero point and the activation clamp. Channels with ties up
+  and no left shift take the reference's merged form (``Requantizer._fast``):
+  ``(x * m + 2^30 + (2^(r-1) + zp * 2^r) * 2^31) >> (31 + r)`` -- one multiply-add and
+  one shift, which vectorises.
 
 All are compiled with ``cache=True`` (one flag set per function: numba's on-disk cache
 key ignores compile flags) and ``parallel=True`` over output rows; the thread count is
@@ -92,9 +95,11 @@ def depthwise_float(x, w, init, out, sh, sw, dh, dw, pt, pl, mult, lo, hi, clamp
 
 
 @nb.njit(**_JIT)
-def depthwise_int(x, w, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, out,
+def depthwise_int(x, w, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, n_fast, consts, totals, out,
                   sh, sw, dh, dw, pt, pl, mult):
-    """Integer DEPTHWISE_CONV_2D. x [N,H,W,C] int8/uint8, w [KH,KW,O] int32 (zero point removed)."""
+    """Integer DEPTHWISE_CONV_2D. x [N,H,W,C] int8/uint8, w [KH,KW,O] int32 (zero point removed).
+
+    The first ``n_fast`` channels use the merged ruy rounding (:func:`merged_constants`)."""
     n, h, wd, c = x.shape
     oh, ow, oc = out.shape[1], out.shape[2], out.shape[3]
     kh, kw = w.shape[0], w.shape[1]
@@ -123,9 +128,25 @@ def depthwise_int(x, w, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, out,
                             for m in range(mult):
                                 acc[ci * mult + m] += xv * wt[ci * mult + m]
             o = out[b, oy, ox]
-            for ch in range(oc):
+            for ch in range(n_fast):
+                v = ((np.int64(acc[ch]) + bias[ch]) * mults[ch] + consts[ch]) >> totals[ch]
+                o[ch] = min(max(v, lo), hi)
+            for ch in range(n_fast, oc):
                 o[ch] = requantize(np.int64(acc[ch]) + bias[ch], mults[ch], shifts[ch], ties[ch],
                                    out_zp, lo, hi)
+
+
+@nb.njit(**_JIT)
+def requantize_rows_merged(acc, offset, mults, consts, totals, lo, hi, out):
+    """:func:`requantize_rows` where every channel takes the merged ruy rounding
+    ``(x * m + const) >> total`` (:func:`merged_constants`): branch-free, vectorised."""
+    rows, oc = acc.shape
+    for r in prange(rows):
+        a = acc[r]
+        o = out[r]
+        for ch in range(oc):
+            v = ((np.int64(a[ch]) + offset[ch]) * mults[ch] + consts[ch]) >> totals[ch]
+            o[ch] = min(max(v, lo), hi)
 
 
 @nb.njit(**_JIT)

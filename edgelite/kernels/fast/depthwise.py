@@ -35,6 +35,22 @@ def requantizer_params(lazy, channels: int):
     return mults, shifts, ties, int(r.out_zp), int(r.lo), int(r.hi)
 
 
+def merged_constants(mults, shifts, ties, out_zp: int):
+    """(n_fast, consts, totals): the leading channels that may take the merged ruy rounding
+    ``(x * m + const) >> total`` (ties up, no left shift, right shift <= 21, as the
+    reference's ``Requantizer._fast``), and its per-channel constants."""
+    n = int(np.argmin(ties)) if not ties.all() else ties.size
+    right = -shifts
+    ok = (shifts[:n] <= 0) & (right[:n] <= 21)
+    if not ok.all():
+        n = 0
+    r = np.maximum(right, 0)
+    post = ((np.int64(1) << r) >> 1) + (np.int64(out_zp) << r)
+    consts = np.ascontiguousarray((np.int64(1) << 30) + (post << 31), np.int64)
+    totals = np.ascontiguousarray(r + 31, np.int64)
+    return n, consts, totals
+
+
 @register("DEPTHWISE_CONV_2D", kind="float", priority=FAST_PRIORITY, when=enabled)
 class FastDepthwiseConv2D(DepthwiseConv2D):
     """Float depthwise convolution, compiled; reference prepare and numerics."""
@@ -105,7 +121,8 @@ class FastQuantizedDepthwiseConv2D(QuantizedDepthwiseConv2D):
             # the int32 sum of |x - x_zp| <= 255 times the taps' weights must not overflow
             if params is not None and 255 * wb * kh * kw < (1 << 31) and self.in_zp == int(np.int32(self.in_zp)):
                 self.fast_args = (np.ascontiguousarray(wc), np.int32(self.in_zp),
-                                  np.ascontiguousarray(self.bias, np.int64), *params)
+                                  np.ascontiguousarray(self.bias, np.int64), *params,
+                                  *merged_constants(params[0], params[1], params[2], params[3]))
         return self.fast_args
 
     def eval(self, inputs, outputs):

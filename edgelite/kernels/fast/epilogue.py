@@ -12,7 +12,7 @@ from ..conv import shared_scratch
 from ..int_gemm import F32_EXACT, exact_matmul
 from ..quantized_conv import QuantizedConv2D, QuantizedFullyConnected, im2col, rows_view
 from . import FAST_PRIORITY, enabled
-from .depthwise import requantizer_params
+from .depthwise import merged_constants, requantizer_params
 from .loader import call_quietly, compiled
 
 GEMM_SCRATCH_SLOT = 5  # the runtime's shared scratch slot for the float GEMM result
@@ -23,6 +23,7 @@ class _FastEpilogue:
 
     def setup_fast(self, channels: int) -> None:
         self.requantize_rows = compiled().requantize_rows
+        self.requantize_merged = compiled().requantize_rows_merged
         self.channels = channels
         self.params = None
         self.first_call = True
@@ -31,6 +32,8 @@ class _FastEpilogue:
     def fast_params(self):
         if self.params is None:
             self.params = requantizer_params(self.requant, self.channels) or False
+            if self.params:
+                self.merged = merged_constants(*self.params[:4])
         return self.params
 
     def gemm_requantize(self, cols, matrix, xbound: int, wbound: int, offset, out_rows) -> None:
@@ -46,12 +49,17 @@ class _FastEpilogue:
         else:  # deep float32 products: exact in depth chunks summed in float64 (int64 result)
             acc = exact_matmul(cols, matrix, xbound, wbound)
         mults, shifts, ties, zp, lo, hi = self.params
-        args = (acc, np.ascontiguousarray(offset, np.int64), mults, shifts, ties, zp, lo, hi, out_rows)
+        n_fast, consts, totals = self.merged
+        offset = np.ascontiguousarray(offset, np.int64)
+        if n_fast == mults.size:
+            fn, args = self.requantize_merged, (acc, offset, mults, consts, totals, lo, hi, out_rows)
+        else:
+            fn, args = self.requantize_rows, (acc, offset, mults, shifts, ties, zp, lo, hi, out_rows)
         if self.first_call:
-            call_quietly(self.requantize_rows, *args)
+            call_quietly(fn, *args)
             self.first_call = False
         else:
-            self.requantize_rows(*args)
+            fn(*args)
 
 
 @register("CONV_2D", kind="int8", priority=FAST_PRIORITY, when=enabled)
