@@ -13,6 +13,11 @@ still needs starts at a known index, so the smallest safe ``D`` follows from the
   ``L(p) = (max(0, y*sh - pad_top) * W + max(0, x*sw - pad_left)) * C_in``, so
   ``D = max_p((p + 1) * C_out * out_size - min_{q >= p} L(q) * in_size)``.
 
+* FULLY_CONNECTED: output row ``b`` is written channel by channel while input row ``b`` is still
+  read, so ``D = max_b((b + 1) * O * out_size - b * K * in_size)``;
+* UNIDIRECTIONAL_SEQUENCE_LSTM: each step reads its input block before copying the new hidden
+  state into its output block, in memory order: ``D = max(0, output - input)``.
+
 A 1x1 convolution thus needs only its larger tensor plus one pixel; a 3x3 one about one row
 more than its input. The pair then takes ``max(D + input, output)`` bytes instead of their sum.
 """
@@ -30,6 +35,8 @@ ELEMENTWISE = {
 }
 NO_COPY_WHEN_SAME = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS"}
 WINDOWED = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"}
+ROW_BY_ROW = {"FULLY_CONNECTED"}  # row b of the output from row b of the input, channel by channel
+STEP_BY_STEP = {"UNIDIRECTIONAL_SEQUENCE_LSTM"}  # reads step k's input, then copies its output
 
 
 def _same_padding(in_size: int, out_size: int, k: int, stride: int, dilation: int) -> int:
@@ -82,4 +89,20 @@ def overlap_distance(op: Operator, sg: Subgraph) -> int | None:
         return 0
     if op.name in WINDOWED:
         return _windowed_distance(op, sg)
+    if op.name in ROW_BY_ROW:
+        if not x.shape or not out.shape or len(op.inputs) < 2 or op.inputs[1] < 0:
+            return None
+        k = sg.tensors[op.inputs[1]].shape[-1]
+        o = out.shape[-1]
+        rows = tensor_bytes(x) // max(1, k)  # bytes per input element times rows
+        ein = tensor_bytes(x) // max(1, int(np.prod(x.shape)))
+        eout = tensor_bytes(out) // max(1, int(np.prod(out.shape)))
+        n = rows // max(1, ein)
+        b = np.arange(n, dtype=np.int64)
+        return max(0, int(((b + 1) * o * eout - b * k * ein).max(initial=0)))
+    if op.name in STEP_BY_STEP:
+        # TFLM walks the steps in memory order (time-major: all batches of a step; batch-major: one
+        # batch's steps): step k reads its input block, then copies its hidden state into output
+        # block k, so the output may trail the input by what it outgrows it
+        return max(0, tensor_bytes(out) - tensor_bytes(x))
     return None

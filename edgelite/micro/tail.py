@@ -74,8 +74,9 @@ def estimate_startup(model: Model, planned: int, scratch: int) -> int:
     """Temporary bytes TFLM's AllocateTensors needs while planning, in the head's place.
 
     ``AllocationInfo`` records (32 bytes each, 64-bit host) for every tensor and scratch buffer,
-    the subgraph offsets, and the greedy planner's own arrays (36 bytes per planned buffer).
+    the subgraph offsets, the greedy planner's own arrays (36 bytes per planned buffer) and the
+    scratch requests and handles (about 24 bytes each); fitted to the wheel's minimum arenas.
     For tiny models this, not the activations, sets the head.
     """
     tensors = sum(len(sg.tensors) for sg in model.subgraphs)
-    return align_up(8 * len(model.subgraphs) + 32 * (tensors + scratch) + 36 * planned)
+    return align_up(8 * len(model.subgraphs) + 32 * (tensors + scratch) + 36 * planned + 24 * scratch)
