@@ -177,3 +177,31 @@ def test_cli_batch_writes_parquet_and_batch_eval_prints(tmp_path, capsys):
                  str(tmp_path / "x.npy"), "--workers", "1", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["rows"] == 30 and report["outputs"][0]["max_abs"] == 0.0
+
+
+SUPPORT = ZOO.parent / "support" / "task" / "vision"
+
+
+@pytest.mark.skipif(not (SUPPORT / "mobilenet_v1_0.25_224_quant.tflite").exists(), reason="support data not found")
+def test_classify_images_equals_the_task_api_row_by_row(tmp_path):
+    pytest.importorskip("PIL")
+    import shutil
+
+    from edgelite.batch.tasks import classify_images
+    from edgelite.tasks import core, processor, vision
+    model = SUPPORT / "mobilenet_v1_0.25_224_quant.tflite"
+    for name in ("burger.jpg", "cats_and_dogs.jpg", "sparrow.png"):
+        shutil.copy(SUPPORT / name, tmp_path / name)
+    (tmp_path / "truncated.jpg").write_bytes((SUPPORT / "burger.jpg").read_bytes()[:300])
+    table = classify_images(str(tmp_path), model, max_results=3, num_workers=1).to_pandas()
+    assert len(table) == 4
+    bad = table[table["path"].str.endswith("truncated.jpg")]
+    assert "decoding failed" in bad["error"].iloc[0] and bad["label"].isna().iloc[0]
+    classifier = vision.ImageClassifier.create_from_options(vision.ImageClassifierOptions(
+        base_options=core.BaseOptions(file_name=str(model)),
+        classification_options=processor.ClassificationOptions(max_results=3)))
+    for _, row in table[table["error"].isna()].iterrows():
+        cats = classifier.classify(vision.TensorImage.create_from_file(row["path"])).classifications[0].categories
+        assert list(row["labels"]) == [c.category_name for c in cats]
+        assert list(row["scores"]) == [c.score for c in cats]
+        assert row["label"] == cats[0].category_name

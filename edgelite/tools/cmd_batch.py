@@ -32,6 +32,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("inputs", nargs="+", help="image, .npy, .npz or Parquet files (paths, globs, folders)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.parquet", help="Parquet dataset to write")
     p.add_argument("--no-inputs", action="store_true", help="do not copy the input columns to the output")
+    p.add_argument("--classify", action="store_true",
+                   help="image classifier with TFLite metadata: write labels and scores (edgelite.tasks)")
+    p.add_argument("--top", type=int, default=5, metavar="K", help="with --classify: categories per image")
     _common(p)
     p.set_defaults(func=run_batch)
 
@@ -64,11 +67,16 @@ def run_batch(args) -> int:
     check_model_path(args.model)
     _init(args.address)
     from ..batch import ERROR_COLUMN, predict
-    ds = predict(_source(args.inputs), args.model, batch_size=args.batch_size, num_workers=args.workers,
-                 signature=args.signature, keep_inputs=not args.no_inputs)
+    if args.classify:
+        from ..batch.tasks import classify_images
+        ds = classify_images(_source(args.inputs), args.model, max_results=args.top,
+                             batch_size=args.batch_size, num_workers=args.workers)
+    else:
+        ds = predict(_source(args.inputs), args.model, batch_size=args.batch_size,
+                     num_workers=args.workers, signature=args.signature, keep_inputs=not args.no_inputs)
     ds = ds.materialize()
     ds.write_parquet(os.fspath(args.output))
-    errors = ds.filter(lambda row: row[ERROR_COLUMN] is not None).count()
+    errors = sum(row[ERROR_COLUMN] is not None for row in ds.select_columns([ERROR_COLUMN]).iter_rows())
     print(f"{ds.count()} rows written to {args.output} ({errors} with an error)")
     return 0
 
