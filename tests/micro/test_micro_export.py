@@ -162,3 +162,20 @@ def test_size_report_sections_budgets_and_suggestions(tmp_path):
     done = subprocess.run([sys.executable, "-m", "edgelite.tools.cli", "micro", "size", str(path), "--json",
                            "--ram", "1K"], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout)["ram"]["arena_bytes"] > 1024
+
+
+def test_cli_export(tmp_path):
+    path = tmp_path / "tiny.tflite"
+    _model().save(path)
+    done = subprocess.run([sys.executable, "-m", "edgelite.tools.cli", "micro", "export", str(path), "-o",
+                           str(tmp_path / "out"), "--arena", "8K"], capture_output=True, text=True, check=True)
+    assert "op_resolver.h" in done.stdout
+    assert "kTensorArenaSize = 8192" in (tmp_path / "out" / "main.cc").read_text()
+
+
+def test_cli_errors(tmp_path, capsys):
+    from edgelite.tools.cli import main
+    assert main(["micro", "export", str(tmp_path / "nope.tflite"), "-o", str(tmp_path / "x")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["micro", "size", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
