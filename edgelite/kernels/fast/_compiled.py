@@ -55,7 +55,11 @@ def requantize(acc, mult, shift, ties_up, zp, lo, hi):
 
 @nb.njit(**_JIT)
 def depthwise_float(x, w, init, out, sh, sw, dh, dw, pt, pl, mult, lo, hi, clamp):
-    """Float DEPTHWISE_CONV_2D. x [N,H,W,C], w [KH,KW,O], init [O] (bias or -0.0), out [N,OH,OW,O]."""
+    """Float DEPTHWISE_CONV_2D. x [N,H,W,C], w [KH,KW,O], init [O] (bias or -0.0), out [N,OH,OW,O].
+
+    Per output row: the row starts from ``init``, then each tap in order adds its products
+    to every pixel of the row (pixels whose tap falls on the padding add ``0 * w``).
+    """
     n, h, wd, c = x.shape
     oh, ow, oc = out.shape[1], out.shape[2], out.shape[3]
     kh, kw = w.shape[0], w.shape[1]
@@ -63,35 +67,50 @@ def depthwise_float(x, w, init, out, sh, sw, dh, dw, pt, pl, mult, lo, hi, clamp
     for r in prange(n * oh):
         b = r // oh
         oy = r - b * oh
+        orow = out[b, oy]
         for ox in range(ow):
-            o = out[b, oy, ox]
             for ch in range(oc):
-                o[ch] = init[ch]
-            for ky in range(kh):
-                iy = oy * sh - pt + ky * dh
-                for kx in range(kw):
-                    ix = ox * sw - pl + kx * dw
-                    wt = w[ky, kx]
-                    if 0 <= iy < h and 0 <= ix < wd:
-                        xr = x[b, iy, ix]
-                        if mult == 1:
-                            for ch in range(oc):
-                                o[ch] += xr[ch] * wt[ch]
-                        else:
-                            for ci in range(c):
-                                xv = xr[ci]
-                                for m in range(mult):
-                                    o[ci * mult + m] += xv * wt[ci * mult + m]
-                    else:
+                orow[ox, ch] = init[ch]
+        for ky in range(kh):
+            iy = oy * sh - pt + ky * dh
+            row_inside = 0 <= iy < h
+            xr = x[b, iy if row_inside else 0]
+            for kx in range(kw):
+                wt = w[ky, kx]
+                off = kx * dw - pl
+                # the output pixels whose tap column ox * sw + off lies inside the input
+                ox_lo = 0 if off >= 0 else min(ow, (sw - 1 - off) // sw)
+                ox_hi = min(ow, (wd - 1 - off) // sw + 1) if wd - 1 - off >= 0 else 0
+                if not row_inside or ox_hi < ox_lo:
+                    ox_lo = ox_hi = ow
+                for ox in range(ox_lo):
+                    for ch in range(oc):
+                        orow[ox, ch] += zero * wt[ch]
+                if mult == 1:
+                    for ox in range(ox_lo, ox_hi):
+                        xp = xr[ox * sw + off]
+                        op = orow[ox]
                         for ch in range(oc):
-                            o[ch] += zero * wt[ch]
-            if clamp:
+                            op[ch] += xp[ch] * wt[ch]
+                else:
+                    for ox in range(ox_lo, ox_hi):
+                        xp = xr[ox * sw + off]
+                        op = orow[ox]
+                        for ci in range(c):
+                            xv = xp[ci]
+                            for m in range(mult):
+                                op[ci * mult + m] += xv * wt[ci * mult + m]
+                for ox in range(ox_hi, ow):
+                    for ch in range(oc):
+                        orow[ox, ch] += zero * wt[ch]
+        if clamp:
+            for ox in range(ow):
                 for ch in range(oc):
-                    v = o[ch]
+                    v = orow[ox, ch]
                     if v < lo:
-                        o[ch] = lo
+                        orow[ox, ch] = lo
                     elif v > hi:
-                        o[ch] = hi
+                        orow[ox, ch] = hi
 
 
 @nb.njit(**_JIT)
