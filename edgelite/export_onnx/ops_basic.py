@@ -88,12 +88,15 @@ def _reduce(op, b: OnnxBuilder) -> None:
     axes = b.const_int(op, op.inputs[1])
     rank = len(b.shape(op.inputs[0]))
     axes = sorted({a % rank for a in axes}) if rank else []
+    if op.opcode == "MEAN" and b.quantized(op.inputs[0]) and b.quantized(op.outputs[0]) \
+            and b.tensor(op.inputs[0]).numpy_dtype == np.int8:
+        if len(b.shape(op.inputs[0])) == 4 and op.opt("keep_dims", False) and axes == [1, 2]:
+            return _spatial_integer_mean(op, b)
+        return _integer_mean(op, b, axes)
+    # (nothing is emitted before this point: ONNX Runtime keeps and runs unused nodes)
     y = b.one(_REDUCE[op.opcode], [b.get(op.inputs[0]), b.const(np.array(axes, np.int64))],
               keepdims=int(bool(op.opt("keep_dims", False))))
-    if op.opcode == "MEAN" and b.quantized(op.inputs[0]) and b.quantized(op.outputs[0]) \
-            and not (len(b.shape(op.inputs[0])) == 4 and op.opt("keep_dims", False) and axes == [1, 2]):
-        _integer_mean(op, b, axes)
-    elif op.opcode in ("MEAN", "SUM"):
+    if op.opcode in ("MEAN", "SUM"):
         b.set_round_half_away(op.outputs[0], y)
     else:
         b.set(op.outputs[0], y)
@@ -114,16 +117,70 @@ def _integer_mean(op, b: OnnxBuilder, axes: list[int]) -> None:
         k = min(int(n).bit_length() - 1, 32, 31 + sh)
         m = int((m << k) // n) if k >= 0 else int((m >> -k) // n)
         sh -= k
-    shift_in = 128 if b.shifted(x) else 0
     shift_out = 128 if b.shifted(out) else 0
-    total = b.one("ReduceSum", [b.one("Cast", [b.raw(x)], to=7), b.const(np.array(axes, np.int64))],
-                  keepdims=int(bool(op.opt("keep_dims", False))))
-    v = b.one("Sub", [total, b.const((int(zi) + shift_in) * n, dtype=np.int64)])
+    total = _raw_sum(b, x, axes, int(bool(op.opt("keep_dims", False))), n)
+    v = b.one("Sub", [total, b.const(int(zi) * n, dtype=np.int64)])
     r = multiply_by_quantized_multiplier(b, v, m, sh)
     info = np.iinfo(b.tensor(out).numpy_dtype)
     q = b.one("Clip", [b.one("Add", [r, b.const(int(zo) + shift_out, dtype=np.int64)]),
                        b.const(info.min + shift_out, dtype=np.int64), b.const(info.max + shift_out, dtype=np.int64)])
     b.set_raw(out, b.one("Cast", [q], to=2 if shift_out else ONNX_TYPES[b.tensor(out).dtype]))
+
+
+def _raw_sum(b: OnnxBuilder, x: int, axes: list[int], keepdims: int, n: int) -> str:
+    """The exact int64 sum of tensor ``x``'s int8 values over ``axes`` (storage shift removed):
+    summed in float32 while that is exact (n * 256 <= 2^24; faster), else in int64."""
+    exact_in_float = n * 256 <= 1 << 24
+    total = b.one("ReduceSum", [b.one("Cast", [b.raw(x)], to=1 if exact_in_float else 7),
+                                b.const(np.array(axes, np.int64))], keepdims=keepdims)
+    if exact_in_float:
+        total = b.one("Cast", [total], to=7)
+    if b.shifted(x):
+        total = b.one("Sub", [total, b.const(128 * n, dtype=np.int64)])
+    return total
+
+
+def _spatial_integer_mean(op, b: OnnxBuilder) -> None:
+    """LiteRT's int8 MEAN over H and W with keep_dims (optimized_integer_ops::Mean): the raw sum
+    requantized by ``s_in / (H*W * s_out)`` (float32) plus ``zo - round(zi * s_in / s_out)``;
+    channels in whole blocks of 16 (its SIMD loop) round the final shift half up, the others
+    half away from zero — as edgelite's kernel (kernels/quantized_misc.py) does, exactly."""
+    from ..kernels.quantized_elementwise import round_to_float32 as f32
+    from ..kernels.quantized_elementwise import scalar_multiplier
+    x, out = op.inputs[0], op.outputs[0]
+    (si,), (zi,) = b.qparams(x)[0], b.qparams(x)[1]
+    (so,), (zo,) = b.qparams(out)[0], b.qparams(out)[1]
+    _, h, w, c = b.shape(x)
+    temp = f32(f32(f32(float(zi)) * float(si)) / float(so))
+    temp = f32(temp + 0.5) if temp > 0 else f32(temp - 0.5)
+    bias = int(zo) - int(np.trunc(temp))
+    m, shift = scalar_multiplier(f32(float(si) / f32(f32(float(h * w)) * float(so))))
+    total = _raw_sum(b, x, [1, 2], 1, h * w)
+    scalar = multiply_by_quantized_multiplier(b, total, m, shift)
+    vector_channels = c - c % 16
+    res = scalar
+    if vector_channels and shift < 0:  # (with no right shift both lanes are the same)
+        i64 = lambda v: b.const(int(v), dtype=np.int64)  # noqa: E731
+        high = _high_mul(b, total, m)
+        right = -shift
+        up = b.one("Add", [high, i64(1 << (right - 1))])
+        floor_div = b.one("Div", [b.one("Sub", [up, b.one("BitwiseAnd", [up, i64((1 << right) - 1)])]),
+                                  i64(1 << right)])
+        lanes = b.const((np.arange(c) < vector_channels).reshape(1, 1, 1, c))
+        res = b.one("Where", [lanes, floor_div, scalar])
+    info = np.iinfo(np.int8)
+    shift_out = 128 if b.shifted(out) else 0
+    q = b.one("Clip", [b.one("Add", [res, b.const(bias + shift_out, dtype=np.int64)]),
+                       b.const(info.min + shift_out, dtype=np.int64), b.const(info.max + shift_out, dtype=np.int64)])
+    b.set_raw(out, b.one("Cast", [q], to=2 if shift_out else 3))
+
+
+def _high_mul(b: OnnxBuilder, x: str, multiplier: int) -> str:
+    """SaturatingRoundingDoublingHighMul(x, multiplier) on int64 values holding int32 ones."""
+    i64 = lambda v: b.const(int(v), dtype=np.int64)  # noqa: E731
+    xm = b.one("Mul", [x, i64(multiplier)])
+    nudge = b.one("Where", [b.one("GreaterOrEqual", [xm, i64(0)]), i64(1 << 30), i64(1 - (1 << 30))])
+    return b.one("Div", [b.one("Add", [xm, nudge]), i64(1 << 31)])
 
 
 def multiply_by_quantized_multiplier(b: OnnxBuilder, x: str, multiplier: int, shift: int) -> str:
@@ -134,9 +191,7 @@ def multiply_by_quantized_multiplier(b: OnnxBuilder, x: str, multiplier: int, sh
     i64 = lambda v: b.const(int(v), dtype=np.int64)  # noqa: E731
     if shift > 0:
         x = b.one("Mul", [x, i64(1 << shift)])
-    xm = b.one("Mul", [x, i64(multiplier)])
-    nudge = b.one("Where", [b.one("GreaterOrEqual", [xm, i64(0)]), i64(1 << 30), i64(1 - (1 << 30))])
-    high = b.one("Div", [b.one("Add", [xm, nudge]), i64(1 << 31)])
+    high = _high_mul(b, x, multiplier)
     right = max(-shift, 0)
     if right == 0:
         return high
