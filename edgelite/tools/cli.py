@@ -59,4 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the package's copy of this module: the subcommands import edgelite.tools.cli, and
+    # its UserError must be the class main() catches (``python -m`` loads this file twice).
+    from edgelite.tools.cli import main as package_main
+    sys.exit(package_main())
