@@ -192,3 +192,15 @@ def test_zoo_model_same_bits_with_the_tier_on_and_off(monkeypatch, key):
     assert_same_bits(ref, got)
     for j, (o, r) in enumerate(zip(got, zoo_refs(key))):
         assert_matches(o, r, f"{key} output {j}")
+
+
+@pytest.mark.parametrize("shape,axes", [((3, 5, 37), [2]), ((2, 7, 3, 9), [2, 3]), ((4, 1), [1]), ((6, 2), [1]),
+                                        ((5, 16), [1]), ((3, 12), [-1]), ((2, 3, 4), [0])])
+def test_float_mean_bit_exact(monkeypatch, shape, axes):
+    rng = np.random.default_rng(len(shape) * 10 + shape[-1])
+    x = (rng.standard_normal(shape) * 1e3).astype(np.float32)
+    opts = {"keep_dims": True}
+    a = np.array(axes, np.int32)
+    assert picked("MEAN", [x, a], opts).__name__ == "FastMean"
+    ref, got = both(monkeypatch, "MEAN", [x, a], opts, constant_inputs=(1,))
+    assert_same_bits(ref, got)

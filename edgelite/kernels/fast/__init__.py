@@ -11,7 +11,7 @@ whenever the tier is on:
 
 Covered: float and int8/uint8 DEPTHWISE_CONV_2D (``depthwise.py``), the requantization
 epilogue of int8/uint8 CONV_2D and FULLY_CONNECTED after the exact BLAS GEMM
-(``epilogue.py``). See docs/kernels.md, "The compiled tier".
+(``epilogue.py``), float MEAN over trailing dimensions (``reduce.py``). See docs/kernels.md, "The compiled tier".
 """
 from __future__ import annotations
 
@@ -39,4 +39,4 @@ def enabled(node=None) -> bool:
     return os.environ.get("EDGELITE_KERNELS", "").strip().lower() != "reference" and numba_available()
 
 
-from . import depthwise, epilogue  # noqa: E402,F401  (registers the kernels)
+from . import depthwise, epilogue, reduce  # noqa: E402,F401  (registers the kernels)

@@ -179,3 +179,53 @@ def requantize_rows(acc, offset, mults, shifts, ties, out_zp, lo, hi, out):
         for ch in range(oc):
             o[ch] = requantize(np.int64(a[ch]) + offset[ch], mults[ch], shifts[ch], ties[ch],
                                out_zp, lo, hi)
+
+
+@nb.njit(cache=True, fastmath=False, error_model="numpy")
+def eigen_row_means(rows, divisor, out):
+    """``reduce.eigen_row_sums`` (Eigen's 4-lane SSE ``sum()`` of each row of a C-contiguous
+    float32 [R, K] array starting 16-byte aligned), one row at a time, float32 throughout,
+    each sum then divided by ``divisor`` (float32; a division correctly rounded either way).
+    Serial: it serves small reductions (layer norms), where a parallel launch costs more."""
+    n, depth = rows.shape
+    for r in range(n):
+        row = rows[r]
+        head = min((-(r * depth)) % 4, depth)
+        packets = (depth - head) // 4 * 4
+        pairs = (depth - head) // 8 * 8
+        if packets == 0:
+            total = row[0]
+            for k in range(1, depth):
+                total += row[k]
+            out[r] = total / divisor
+            continue
+        if packets > 4:
+            a0, a1, a2, a3 = row[head], row[head + 1], row[head + 2], row[head + 3]
+            b0, b1, b2, b3 = row[head + 4], row[head + 5], row[head + 6], row[head + 7]
+            for j in range(head + 8, head + pairs, 8):
+                a0 += row[j]
+                a1 += row[j + 1]
+                a2 += row[j + 2]
+                a3 += row[j + 3]
+                b0 += row[j + 4]
+                b1 += row[j + 5]
+                b2 += row[j + 6]
+                b3 += row[j + 7]
+            a0 += b0
+            a1 += b1
+            a2 += b2
+            a3 += b3
+            if packets > pairs:
+                p = head + pairs
+                a0 += row[p]
+                a1 += row[p + 1]
+                a2 += row[p + 2]
+                a3 += row[p + 3]
+        else:
+            a0, a1, a2, a3 = row[head], row[head + 1], row[head + 2], row[head + 3]
+        total = (a0 + a2) + (a1 + a3)
+        for k in range(head):
+            total += row[k]
+        for k in range(head + packets, depth):
+            total += row[k]
+        out[r] = total / divisor
