@@ -153,6 +153,28 @@ def _fc_float(seed, batch, k, o, act):
     return _single("FULLY_CONNECTED", {"fused_activation_function": act}, inputs, (batch, o), np.float32, None)
 
 
+def _unary(seed, op, dtype, si, zi, so, zo, opts=None, shape=(4, 64)):
+    x = _ints(_rng(seed), shape, dtype)
+    return _single(op, opts, [("x", x, dtype, _q(si, zi), False)], shape, dtype, _q(so, zo))
+
+
+def _binary(seed, op, dtype, shape1, shape2, s1, s2, so, zps=(3, -2, 5)):
+    rng = _rng(seed)
+    a, b = _ints(rng, shape1, dtype), _ints(rng, shape2, dtype)
+    if dtype == np.int16:
+        zps = (0, 0, 0)
+    out = tuple(np.broadcast_shapes(shape1, shape2))
+    return _single(op, None, [("a", a, dtype, _q(s1, zps[0]), False), ("b", b, dtype, _q(s2, zps[1]), False)],
+                   out, dtype, _q(so, zps[2]))
+
+
+def _max_pool(seed, dtype):
+    x = _ints(_rng(seed), (1, 9, 9, 6), dtype)
+    z = 0 if dtype == np.int16 else 4
+    opts = {"padding": 0, "stride_h": 2, "stride_w": 2, "filter_height": 3, "filter_width": 3}
+    return _single("MAX_POOL_2D", opts, [("x", x, dtype, _q(0.05, z), False)], (1, 5, 5, 6), dtype, _q(0.05, z))
+
+
 OP_CASES = {
     "conv_int8_3x3_same": lambda: _conv(1, np.int8, (1, 9, 8, 5), (3, 3, 6), 1, "SAME"),
     "conv_int8_1x1": lambda: _conv(2, np.int8, (1, 7, 7, 16), (1, 1, 24), 1, "VALID"),
@@ -179,6 +201,23 @@ OP_CASES = {
     "mean_int8_axis3": lambda: _reduce(21, "MEAN", np.int8, [3], False),
     "mean_int16_hw": lambda: _reduce(22, "MEAN", np.int16, [1, 2], True),
     "sum_int8": lambda: _reduce(23, "SUM", np.int8, [2], False),
+    "relu6_int8_rescaled": lambda: _unary(32, "RELU6", np.int8, 0.05, 3, 0.03, -128),
+    "relu6_int8_same": lambda: _unary(33, "RELU6", np.int8, 0.03, -128, 0.03, -128),
+    "relu6_int16": lambda: _unary(34, "RELU6", np.int16, 0.0005, 0, 0.0005, 0),
+    "relu_int8": lambda: _unary(35, "RELU", np.int8, 0.05, 3, 0.03, -128),
+    "logistic_int8": lambda: _unary(36, "LOGISTIC", np.int8, 0.1, 3, 1 / 256, -128),
+    "tanh_int8": lambda: _unary(37, "TANH", np.int8, 0.05, -4, 1 / 128, 0),
+    "logistic_int16": lambda: _unary(38, "LOGISTIC", np.int16, 0.001, 0, 1 / 32768, 0),
+    "tanh_int16": lambda: _unary(39, "TANH", np.int16, 0.0007, 0, 1 / 32768, 0),
+    "hard_swish_int8": lambda: _unary(40, "HARD_SWISH", np.int8, 0.05, 3, 0.04, -10),
+    "elu_int8": lambda: _unary(41, "ELU", np.int8, 0.05, 3, 0.03, 20),
+    "add_int8_broadcast": lambda: _binary(42, "ADD", np.int8, (4, 8), (1, 8), 0.05, 0.03, 0.07),
+    "add_int16": lambda: _binary(43, "ADD", np.int16, (4, 8), (4, 8), 0.0005, 0.0003, 0.0007),
+    "sub_int8": lambda: _binary(44, "SUB", np.int8, (4, 8), (4, 8), 0.05, 0.03, 0.07),
+    "mul_int8_broadcast": lambda: _binary(45, "MUL", np.int8, (4, 8), (4, 1), 0.05, 0.03, 0.07),
+    "mul_int16": lambda: _binary(46, "MUL", np.int16, (4, 8), (4, 8), 0.0005, 0.0003, 0.0007),
+    "squared_difference_int8": lambda: _binary(47, "SQUARED_DIFFERENCE", np.int8, (4, 8), (4, 8), 0.05, 0.03, 0.2),
+    "max_pool_int8": lambda: _max_pool(48, np.int8),
     "leaky_relu_int8": lambda: _leaky(24, np.int8, 0.3),
     "leaky_relu_int16": lambda: _leaky(25, np.int16, 0.3),
     "softmax_int8": lambda: _softmax(26, 1.0, 10, np.int8, 0.1),

@@ -41,11 +41,13 @@ def test_op_matches_tflm(name):
 
 
 def test_tflm_variants_differ_from_litert_where_the_engines_do():
-    """QUANTIZE (float), DEQUANTIZE, MEAN and SUM give LiteRT's results by default."""
+    """QUANTIZE (float), DEQUANTIZE, MEAN, SUM, float FC and RELU6 give LiteRT's results by default."""
     differing = 0
-    for name in ("quantize_f32_int8", "dequantize_int8", "mean_int8_hw_keep", "sum_int8"):
+    names = ("quantize_f32_int8", "dequantize_int8", "mean_int8_hw_keep", "sum_int8", "fc_float_k300",
+             "relu6_int8_rescaled")
+    for name in names:
         model, feed = OP_CASES[name]()
         litert, tflm = _run(model, feed, "litert"), _run(model, feed, "tflm")
         assert [digest(tflm)] == RECORDED[name]
         differing += int(not np.array_equal(litert, tflm))
-    assert differing == 4
+    assert differing == len(names)
