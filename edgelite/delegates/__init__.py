@@ -82,7 +82,7 @@ class Partition:
         which can run the partition (a fallback for kernels that cannot take a node).
         """
         from ..runtime import Runtime
-        runtime = Runtime(self.model)
+        runtime = Runtime(self.model, resolver=_shape_resolver())
         ex = runtime.executor(0)
         ex.set_input_shapes([tuple(int(d) for d in s) for s in input_shapes])
         ex.allocate()
@@ -92,6 +92,27 @@ class Partition:
                 ex.fill_pending_constants(t)
                 values[t] = np.asarray(ex.buffers[t])
         return dict(ex.shapes), values, ex
+
+
+def _shape_resolver():
+    """An op resolver for shape propagation: where the registry picks a compiled-tier kernel
+    (``edgelite.kernels.fast``, numba), its reference base class instead — the same prepare
+    and shapes, without importing numba and compiling at allocate (~0.2 s on first use)."""
+    from ..kernels.base import Kernel
+    from ..kernels.resolver import OpResolver
+
+    def reference(cls):
+        if cls is not None and cls.__module__.startswith("edgelite.kernels.fast"):
+            for base in cls.__mro__[1:]:
+                if issubclass(base, Kernel) and base is not Kernel and not base.__module__.startswith(
+                        "edgelite.kernels.fast"):
+                    return base
+        return cls
+
+    class ShapeResolver(OpResolver):
+        def lookup_all(self, nodes):
+            return [reference(cls) for cls in super().lookup_all(nodes)]
+    return ShapeResolver()
 
 
 class DelegateKernel:

@@ -130,6 +130,17 @@ def _integer_mean(op, b: OnnxBuilder, axes: list[int]) -> None:
 def _raw_sum(b: OnnxBuilder, x: int, axes: list[int], keepdims: int, n: int) -> str:
     """The exact int64 sum of tensor ``x``'s int8 values over ``axes`` (storage shift removed):
     summed in float32 while that is exact (n * 256 <= 2^24; faster), else in int64."""
+    shape = b.shape(x)
+    if len(shape) == 4 and axes == [1, 2] and n * 256 <= 1 << 22:
+        # GlobalAveragePool (fast in NCHW) times n, rounded: the exact sum, since the two
+        # float32 roundings stay below 0.5 while |sum| < 2^22
+        avg = b.one("GlobalAveragePool", [b.to_nchw(b.one("Cast", [b.raw(x)], to=1))])
+        total = b.one("Round", [b.one("Mul", [avg, b.const(np.float32(n))])])
+        total = b.to_nhwc(total) if keepdims else b.reshape(total, [shape[0], shape[3]])
+        total = b.one("Cast", [total], to=7)
+        if b.shifted(x):
+            total = b.one("Sub", [total, b.const(128 * n, dtype=np.int64)])
+        return total
     exact_in_float = n * 256 <= 1 << 24
     total = b.one("ReduceSum", [b.one("Cast", [b.raw(x)], to=1 if exact_in_float else 7),
                                 b.const(np.array(axes, np.int64))], keepdims=keepdims)
