@@ -175,6 +175,61 @@ def _max_pool(seed, dtype):
     return _single("MAX_POOL_2D", opts, [("x", x, dtype, _q(0.05, z), False)], (1, 5, 5, 6), dtype, _q(0.05, z))
 
 
+# ops where TFLM's kernels and LiteRT's builtin ones compute the same (kept as regression cases)
+def _avg_pool(dtype):
+    x = _ints(_rng(3), (1, 9, 9, 6), dtype)
+    z = 0 if dtype == np.int16 else 4
+    opts = {"padding": 0, "stride_h": 2, "stride_w": 2, "filter_height": 3, "filter_width": 3}
+    return _single("AVERAGE_POOL_2D", opts, [("x", x, dtype, _q(0.05, z), False)], (1, 5, 5, 6), dtype, _q(0.05, z))
+
+
+def _resize(dtype, align_corners, half_pixel):
+    x = _ints(_rng(4), (1, 5, 7, 3), dtype)
+    inputs = [("x", x, dtype, _q(0.05, 2), False), ("size", np.array([9, 13], np.int32), np.int32, None, True)]
+    opts = {"align_corners": align_corners, "half_pixel_centers": half_pixel}
+    return _single("RESIZE_BILINEAR", opts, inputs, (1, 9, 13, 3), dtype, _q(0.05, 2))
+
+
+def _l2norm():
+    x = _ints(_rng(6), (3, 16), np.int8)
+    return _single("L2_NORMALIZATION", None, [("x", x, np.int8, _q(0.05, 0), False)], (3, 16), np.int8,
+                   _q(1 / 128, 0))
+
+
+def _prelu():
+    rng = _rng(7)
+    x = _ints(rng, (2, 4, 4, 3), np.int8)
+    alpha = rng.integers(-127, 128, (1, 1, 3)).astype(np.int8)
+    inputs = [("x", x, np.int8, _q(0.05, 3), False), ("alpha", alpha, np.int8, _q(0.01, 0), True)]
+    return _single("PRELU", None, inputs, (2, 4, 4, 3), np.int8, _q(0.04, -5))
+
+
+def _batch_matmul(dtype):
+    rng = _rng(8)
+    a, b = _ints(rng, (2, 3, 5), dtype), _ints(rng, (2, 5, 4), dtype)
+    z = (0, 0, 0) if dtype == np.int16 else (2, 0, -3)
+    inputs = [("a", a, dtype, _q(0.05, z[0]), False), ("b", b, dtype, _q(0.03, z[1]), False)]
+    return _single("BATCH_MATMUL", None, inputs, (2, 3, 4), dtype, _q(0.3, z[2]))
+
+
+def _pad():
+    x = _ints(_rng(9), (1, 3, 3, 2), np.int8)
+    paddings = np.array([[0, 0], [1, 1], [2, 0], [0, 0]], np.int32)
+    inputs = [("x", x, np.int8, _q(0.05, 7), False), ("paddings", paddings, np.int32, None, True)]
+    return _single("PAD", None, inputs, (1, 5, 5, 2), np.int8, _q(0.05, 7))
+
+
+def _reduce_max():
+    x = _ints(_rng(10), (2, 5, 6), np.int8)
+    inputs = [("x", x, np.int8, _q(0.05, 7), False), ("axes", np.array([1], np.int32), np.int32, None, True)]
+    return _single("REDUCE_MAX", {"keep_dims": False}, inputs, (2, 6), np.int8, _q(0.05, 7))
+
+
+def _requantize(src, dst, s_in, z_in, s_out, z_out):
+    x = _ints(_rng(11), (3, 37), src)
+    return _single("QUANTIZE", None, [("x", x, src, _q(s_in, z_in), False)], x.shape, dst, _q(s_out, z_out))
+
+
 OP_CASES = {
     "conv_int8_3x3_same": lambda: _conv(1, np.int8, (1, 9, 8, 5), (3, 3, 6), 1, "SAME"),
     "conv_int8_1x1": lambda: _conv(2, np.int8, (1, 7, 7, 16), (1, 1, 24), 1, "VALID"),
@@ -218,6 +273,21 @@ OP_CASES = {
     "mul_int16": lambda: _binary(46, "MUL", np.int16, (4, 8), (4, 8), 0.0005, 0.0003, 0.0007),
     "squared_difference_int8": lambda: _binary(47, "SQUARED_DIFFERENCE", np.int8, (4, 8), (4, 8), 0.05, 0.03, 0.2),
     "max_pool_int8": lambda: _max_pool(48, np.int8),
+    "avg_pool_int8": lambda: _avg_pool(np.int8),
+    "avg_pool_int16": lambda: _avg_pool(np.int16),
+    "resize_bilinear_int8": lambda: _resize(np.int8, False, False),
+    "resize_bilinear_int8_half_pixel": lambda: _resize(np.int8, False, True),
+    "resize_bilinear_int8_align_corners": lambda: _resize(np.int8, True, False),
+    "l2_normalization_int8": _l2norm,
+    "prelu_int8": _prelu,
+    "batch_matmul_int8": lambda: _batch_matmul(np.int8),
+    "batch_matmul_int16": lambda: _batch_matmul(np.int16),
+    "pad_int8": _pad,
+    "reduce_max_int8": _reduce_max,
+    "quantize_int8_int16": lambda: _requantize(np.int8, np.int16, 0.05, 3, 0.001, 0),
+    "quantize_int16_int32": lambda: _requantize(np.int16, np.int32, 0.001, 0, 0.0001, 0),
+    "div_int8": lambda: _binary(49, "DIV", np.int8, (4, 8), (4, 8), 0.05, 0.03, 0.2),
+    "leaky_relu_int8_negative_alpha": lambda: _unary(50, "LEAKY_RELU", np.int8, 0.05, 3, 0.03, -10, {"alpha": -0.2}),
     "leaky_relu_int8": lambda: _leaky(24, np.int8, 0.3),
     "leaky_relu_int16": lambda: _leaky(25, np.int16, 0.3),
     "softmax_int8": lambda: _softmax(26, 1.0, 10, np.int8, 0.1),
