@@ -190,10 +190,19 @@ def _operator_table(op: Operator, opcode_index: int) -> dict:
     return raw
 
 
+def _int32_dims(t: Tensor, dims, field: str) -> np.ndarray:
+    try:
+        return np.array(dims, np.int32)
+    except OverflowError:  # the schema stores int32 dimensions
+        raise ModelError(f"tensor {t.name!r}: {field} {list(dims)} does not fit the int32 dimensions of "
+                         ".tflite") from None
+
+
 def _tensor_table(t: Tensor, buffer: int) -> dict:
-    raw = {"shape": np.array(t.shape, np.int32), "type": t.dtype, "buffer": buffer, "name": t.name,
+    raw = {"shape": _int32_dims(t, t.shape, "shape"), "type": t.dtype, "buffer": buffer, "name": t.name,
            "is_variable": t.is_variable, "has_rank": t.has_rank,
-           "shape_signature": None if t.shape_signature is None else np.array(t.shape_signature, np.int32)}
+           "shape_signature": None if t.shape_signature is None else _int32_dims(t, t.shape_signature,
+                                                                                 "shape_signature")}
     q = t.quantization
     if q is not None and not q.is_empty():
         raw["quantization"] = {

@@ -16,11 +16,13 @@ from ..schema import tensor_type_of
 from . import layout as L
 from . import passes
 from .context import Context, NeedsConstant, Unsupported, Value, tflite_type
+from .input_safety import typed_errors
 from .lowering import LOWERINGS
 from .onnx_import import import_onnx, load_onnx
 from .qdq import fold_qdq, weight_scale_candidates
 
 
+@typed_errors  # docs/reliability.md: untrusted input gives edgelite errors only
 def from_onnx(model_or_path, *, nhwc_io: bool = False, input_shapes: dict | None = None,
               bind_inputs: dict | None = None, optimize: bool = True, stats: dict | None = None,
               fold_quantization: bool = True) -> Model:
@@ -101,10 +103,11 @@ def from_onnx(model_or_path, *, nhwc_io: bool = False, input_shapes: dict | None
             problems.append(f"{node.where()}: {e}")
             failed.update(o for o in node.outputs if o)
             del sg.operators[n_ops:]
-        except Exception as e:  # a converter bug: let it surface, but say where it happened
-            if hasattr(e, "add_note"):  # Python 3.11+
+        except Exception as e:  # a converter bug (or a hostile model tripping one): a typed error
+            if hasattr(e, "add_note"):  # Python 3.11+  naming the node, the original as its cause
                 e.add_note(f"edgelite.convert: while lowering {node.where()}")
-            raise
+            raise ConversionError(f"{node.where()}: internal converter error {type(e).__name__}: {e} "
+                                  "(please report it)") from e
     ctx.node = None
 
     for name in graph.outputs:

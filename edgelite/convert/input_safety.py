@@ -65,7 +65,10 @@ def load_onnx_checked(model_or_path, budget: MemoryBudget | None = None):
         model = _parse(path.read_bytes(), str(path), DecodeError)
         base_dir = path.resolve().parent
     else:
-        raise TypeError(f"from_onnx expects a path, bytes or onnx.ModelProto, got {type(model_or_path).__name__}")
+        error = TypeError(f"from_onnx expects a path, bytes or onnx.ModelProto, got {type(model_or_path).__name__}")
+        error.wrong_argument = True
+        raise error
+    _check_declared_dims(model)
     tensors = list(_all_tensors(model))
     external = [t for t in tensors if t.data_location == onnx.TensorProto.EXTERNAL]
     for t in tensors:
@@ -118,6 +121,17 @@ def _all_tensors(model):
                     stack.append((attr.g, depth + 1))
                 elif attr.type == AttributeProto.GRAPHS:
                     stack.extend((g, depth + 1) for g in attr.graphs)
+
+
+def _check_declared_dims(model) -> None:
+    """Graph input/output/value_info dims must fit TFLite's int32 dimensions."""
+    g = model.graph
+    for info in (*g.input, *g.output, *g.value_info):
+        if not info.type.HasField("tensor_type"):
+            continue
+        dims = [d.dim_value for d in info.type.tensor_type.shape.dim if d.HasField("dim_value")]
+        if any(not 0 <= d < 2 ** 31 for d in dims):
+            raise ConversionError(f"{info.name!r}: dims {dims} do not fit TFLite's int32 dimensions")
 
 
 def _external_info(t) -> dict[str, str]:
@@ -208,3 +222,32 @@ def fold_would_exceed(op_type: str, values: list, limit_elements: int) -> bool:
 
 def _prod(a) -> int:
     return math.prod(max(int(d), 0) for d in np.asarray(a).reshape(-1))
+
+
+def typed_errors(convert):
+    """Decorator for a conversion entry point: any exception that is not already an edgelite error
+    (a converter bug a hostile model trips: IndexError, OverflowError, numpy or onnx errors...)
+    becomes a :class:`ConversionError` saying so, the original as its ``__cause__``. ``TypeError``
+    from a wrong argument type and ``KeyboardInterrupt`` pass through."""
+    import functools
+
+    from ..errors import ModelError
+
+    @functools.wraps(convert)
+    def wrapper(*args, **kwargs):
+        try:
+            return convert(*args, **kwargs)
+        except (ConversionError, ModelError, MemoryError, RecursionError) as e:
+            if isinstance(e, MemoryError):
+                raise ConversionError(f"ran out of memory while converting: {e}") from e
+            if isinstance(e, RecursionError):
+                raise ConversionError(f"the model nests too deeply to convert: {e}") from e
+            raise
+        except OSError:
+            raise  # a missing file is the caller's problem, as for any open()
+        except Exception as e:  # noqa: BLE001 - the point of the decorator
+            if isinstance(e, TypeError) and (getattr(e, "wrong_argument", False) or (
+                    e.__traceback__ is not None and e.__traceback__.tb_next is None)):
+                raise  # a wrong argument (bad keyword, not a path/bytes/ModelProto)
+            raise ConversionError(f"internal converter error {type(e).__name__}: {e} (please report it)") from e
+    return wrapper

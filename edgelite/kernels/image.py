@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..runtime.budget import check_output
 from .base import register
 from .shape_ops import PlannedKernel, int_vector
 
@@ -107,6 +108,7 @@ class _Resize(PlannedKernel):
         if len(size) != 2 or size[0] <= 0 or size[1] <= 0:
             raise self.fail(f"size must hold two positive values, got {size}")
         n, h, w, c = shapes[0]
+        check_output(self.node, (n, size[0], size[1], c), self.dtype)  # before the per-axis tables
         self.plan_axes(h, w, size[0], size[1])
         return [(n, size[0], size[1], c)]
 

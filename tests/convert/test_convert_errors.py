@@ -68,10 +68,11 @@ def test_a_converter_bug_says_which_node_it_hit(monkeypatch):
         raise KeyError("oops")
     monkeypatch.setitem(LOWERINGS, "Relu", broken)
     m = make_model([helper.make_node("Relu", ["x"], ["y"], name="r1")], [("x", [2], None)], [("y", [2], None)])
-    with pytest.raises(KeyError) as ei:
+    with pytest.raises(ConversionError, match=r"node 'r1' \(Relu\): internal converter error KeyError") as ei:
         from_onnx(m)
+    assert isinstance(ei.value.__cause__, KeyError)  # the bug itself stays visible (docs/reliability.md)
     if sys.version_info >= (3, 11):  # exception notes
-        assert any("node 'r1' (Relu)" in n for n in getattr(ei.value, "__notes__", []))
+        assert any("node 'r1' (Relu)" in n for n in getattr(ei.value.__cause__, "__notes__", []))
 
 
 def test_an_unsupported_op_type_after_a_failed_node_is_still_reported():

@@ -34,7 +34,7 @@ import traceback
 from pathlib import Path
 
 TIME_LIMIT_S = 1.0
-BUDGET_BYTES = 64 << 20          # max_memory_bytes for every fuzzed interpreter
+BUDGET_BYTES = 16 << 20          # max_memory_bytes for every fuzzed interpreter (bounds work per node too)
 MAX_LOOP_ITERATIONS = 10_000
 MAX_SEED_BYTES = 200_000
 SHARED = Path(os.environ.get("EDGELITE_SHARED", "/work/shared"))
@@ -50,7 +50,9 @@ def seed_files(target: str, limit: int = 40) -> list[Path]:
     if target == "converter":
         return []
     files = []
-    for folder in ("zoo", "realmodels", "support/conformance"):
+    folders = ("support/metadata", "realmodels") if target == "metadata" else ("zoo", "realmodels",
+                                                                             "support/conformance")
+    for folder in folders:
         root = SHARED / folder
         if root.is_dir():
             files += [p for p in root.rglob("*.tflite") if p.stat().st_size <= MAX_SEED_BYTES]
@@ -111,12 +113,13 @@ def run_converter(data: bytes) -> None:
 
 def run_metadata(data: bytes) -> None:
     try:
-        import edgelite.metadata as metadata
-    except ImportError:
+        from edgelite.metadata import MetadataDisplayer, read_metadata
+    except ImportError:  # edgelite.metadata is optional here
         return
-    reader = getattr(metadata, "read_metadata", None) or getattr(metadata, "load_metadata", None)
-    if reader is not None:
-        reader(data)
+    read_metadata(data)
+    displayer = MetadataDisplayer.with_model_buffer(data)
+    displayer.get_metadata_json()
+    displayer.get_packed_associated_file_list()
 
 
 RUNNERS = {"reader": run_reader, "interpreter": run_interpreter, "converter": run_converter,
@@ -190,6 +193,12 @@ def main(argv: list[str]) -> None:
         import edgelite.kernels  # noqa: F401
         if target == "converter":
             import edgelite.convert  # noqa: F401
+            import edgelite.convert.converter  # noqa: F401
+        if target == "metadata":
+            try:
+                import edgelite.metadata  # noqa: F401
+            except ImportError:
+                pass
     seen: set[str] = set()
     counts = {"inputs": 0, "findings": 0}
 
