@@ -204,3 +204,29 @@ def test_float_mean_bit_exact(monkeypatch, shape, axes):
     assert picked("MEAN", [x, a], opts).__name__ == "FastMean"
     ref, got = both(monkeypatch, "MEAN", [x, a], opts, constant_inputs=(1,))
     assert_same_bits(ref, got)
+
+
+def test_threads_take_turns_in_parallel_regions():
+    """Several threads running compiled kernels at once (numba's workqueue layer would abort
+    the process on concurrent parallel launches): same results as one thread."""
+    import threading
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 24, 24, 16)).astype(np.float32)
+    w = rng.standard_normal((1, 3, 3, 16)).astype(np.float32)
+    opts = {"stride_h": 1, "stride_w": 1}
+    expected = run_op("DEPTHWISE_CONV_2D", [x, w, None], opts, constant_inputs=(1,))[0]
+    results, errors = [], []
+
+    def worker():
+        try:
+            for _ in range(30):
+                results.append(run_op("DEPTHWISE_CONV_2D", [x, w, None], opts, constant_inputs=(1,))[0])
+        except Exception as e:  # noqa: BLE001 -- reported below
+            errors.append(e)
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 120
+    assert all(r.tobytes() == expected.tobytes() for r in results)

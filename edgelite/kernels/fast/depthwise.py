@@ -13,7 +13,7 @@ from ..base import register
 from ..conv import DepthwiseConv2D
 from ..quantized_conv import QuantizedDepthwiseConv2D
 from . import FAST_PRIORITY, enabled
-from .loader import call_quietly, compiled
+from .loader import PARALLEL_LOCK, call_quietly, compiled
 
 
 def requantizer_params(lazy, channels: int):
@@ -90,11 +90,12 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         p = self.plan
         args = (np.ascontiguousarray(x), w3, init, out, p.stride_h, p.stride_w, p.dil_h, p.dil_w,
                 p.pad_top, p.pad_left, self.multiplier, self.lo, self.hi, self.clamp)
-        if self.first_call:
-            call_quietly(self.fn, *args)
-            self.first_call = False
-        else:
-            self.fn(*args)
+        with PARALLEL_LOCK:
+            if self.first_call:
+                call_quietly(self.fn, *args)
+                self.first_call = False
+            else:
+                self.fn(*args)
         return None
 
 
@@ -134,9 +135,10 @@ class FastQuantizedDepthwiseConv2D(QuantizedDepthwiseConv2D):
             return None
         kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = self.geom
         args = (np.ascontiguousarray(x), *fa, out, sh, sw, dh, dw, pt, pl, self.mult)
-        if self.first_call:
-            call_quietly(self.fn, *args)
-            self.first_call = False
-        else:
-            self.fn(*args)
+        with PARALLEL_LOCK:
+            if self.first_call:
+                call_quietly(self.fn, *args)
+                self.first_call = False
+            else:
+                self.fn(*args)
         return None

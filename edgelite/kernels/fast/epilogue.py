@@ -13,7 +13,7 @@ from ..int_gemm import F32_EXACT, exact_matmul
 from ..quantized_conv import QuantizedConv2D, QuantizedFullyConnected, im2col, rows_view
 from . import FAST_PRIORITY, enabled
 from .depthwise import merged_constants, requantizer_params
-from .loader import call_quietly, compiled
+from .loader import PARALLEL_LOCK, call_quietly, compiled
 
 GEMM_SCRATCH_SLOT = 5  # the runtime's shared scratch slot for the float GEMM result
 
@@ -55,11 +55,12 @@ class _FastEpilogue:
             fn, args = self.requantize_merged, (acc, offset, mults, consts, totals, lo, hi, out_rows)
         else:
             fn, args = self.requantize_rows, (acc, offset, mults, shifts, ties, zp, lo, hi, out_rows)
-        if self.first_call:
-            call_quietly(fn, *args)
-            self.first_call = False
-        else:
-            fn(*args)
+        with PARALLEL_LOCK:
+            if self.first_call:
+                call_quietly(fn, *args)
+                self.first_call = False
+            else:
+                fn(*args)
 
 
 @register("CONV_2D", kind="int8", priority=FAST_PRIORITY, when=enabled)

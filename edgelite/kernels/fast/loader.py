@@ -4,6 +4,8 @@
   wait on a condition variable, they do not spin) unless the user chose one with
   ``NUMBA_THREADING_LAYER``; its thread count is added to what ``num_threads`` sets
   (:mod:`edgelite.kernels.thread_pools`), clamped to numba's pool size.
+* parallel regions are launched one at a time (:data:`PARALLEL_LOCK`): interpreters
+  running in several threads take turns for their compiled loops.
 * numba's warnings (a cache directory that is not writable, ...) are silenced while the
   functions load and compile: the first use prints nothing.
 """
@@ -18,6 +20,10 @@ from ..thread_pools import add_thread_control
 
 _module: ModuleType | None = None
 _lock = threading.Lock()
+
+# numba's workqueue layer aborts the process when two threads launch parallel regions at the
+# same time: every call of a parallel function holds this lock (other threads wait passively).
+PARALLEL_LOCK = threading.Lock()
 
 
 def compiled() -> ModuleType:
