@@ -266,6 +266,7 @@ class SubgraphExecutor:
         self.offsets: dict[int, int] = {}
         self.plan_stats = (0, 0)  # (arena bytes, bytes without reuse)
         self._placed: list[_Placed | None] = []
+        self._calls: list[tuple] = []  # the invoke loop's per-node calls (made by allocate)
         self._variable_buffers: dict[int, np.ndarray] = {}
         self._specs: list[TensorSpec | None] = [None] * len(tensors)  # made on first use
         self._consts: set[int] = set()
@@ -507,6 +508,10 @@ class SubgraphExecutor:
             if kernel is not None and placed[n] is None:  # prepared, an output left to eval
                 placed[n] = _Placed(kernel, False, None, None)
         self._placed = placed
+        # The invoke loop's call list: (node, bound eval for nodes with fixed buffers else None,
+        # input arrays, output arrays, placement), skipping folded nodes.
+        self._calls = [(n, p.kernel.eval if p.static_io else None, p.ins, p.outs, p)
+                       for n, p in enumerate(placed) if p is not None]
         self.allocated = True
 
     def _consumers_keep_views(self, tensors) -> bool:
@@ -748,17 +753,25 @@ class SubgraphExecutor:
         self.running = True
         n = -1
         try:
-            for n, placed in enumerate(self._placed):
+            if profiler is None:
+                for n, run, ins, outs, placed in self._calls:
+                    if token.stop:  # Interpreter.cancel() / invoke(timeout=...): see runtime/cancel.py
+                        token.raise_cancelled(f"subgraph {self.index} node {n}")
+                    if run is None:
+                        self._run_node(n, placed)
+                    else:
+                        ret = run(ins, outs)
+                        if ret is not None:
+                            self._store_returned(n, ret, outs)
+                return
+            for n, placed in enumerate(self._placed):  # profiled: one timing per node
                 if placed is None:  # folded into a constant at allocate
                     continue
-                if token.stop:  # Interpreter.cancel() / invoke(timeout=...): see runtime/cancel.py
+                if token.stop:
                     token.raise_cancelled(f"subgraph {self.index} node {n}")
-                if profiler is None:
-                    self._run_node(n, placed)
-                else:
-                    t0 = time.perf_counter()
-                    self._run_node(n, placed)
-                    profiler(OpTiming(n, self.nodes[n].op.name, time.perf_counter() - t0, self.index))
+                t0 = time.perf_counter()
+                self._run_node(n, placed)
+                profiler(OpTiming(n, self.nodes[n].op.name, time.perf_counter() - t0, self.index))
         except KERNEL_FAILURES as e:
             if isinstance(e, ModelError):
                 raise
