@@ -39,6 +39,7 @@ import numpy as np
 
 from ..ir import Model, Operator, Quantization
 from ..reader import load_model
+from ..runtime.budget import MemoryBudget
 from ..schema import TensorType
 from ..sparsity import densify, sparsify_like
 from .calibrate import calibrate, split_by_signature
@@ -159,6 +160,8 @@ class _IntegerRewriter:
         tensor = self.sg.tensors[t]
         if t in self.densified:
             src = self.sg.tensors[self.densified[t]]
+            # the dense size comes from the model's declared shape: ask a memory budget first
+            MemoryBudget().check_array(src.shape, np.float32, f"dense form of sparse weights {src.name!r}")
             return densify(src.data, src.shape, src.sparsity)
         if tensor.data is None or tensor.sparsity is not None:
             return None

@@ -96,3 +96,27 @@ def test_budget_reservations_replace_and_release():
     budget.check(100, "all of it")
     with pytest.raises(edgelite.ResourceError):
         budget.check_array((11, 10), np.uint8, "x")
+
+
+def test_quantizer_checks_the_dense_size_of_sparse_weights():
+    """Full-integer quantization densifies sparse weights (in calibration's interpreter and in the
+    weight rewrite): a declared 40 GB dense shape is refused before the allocation."""
+    from edgelite.ir import DimensionMetadata, Model, Sparsity, Subgraph
+    from edgelite.optimize import quantize
+    from edgelite.schema import TensorType
+    n = 100_000
+    sg = Subgraph(name="main")
+    x = sg.add_tensor("x", (1, n), TensorType.FLOAT32)
+    w = sg.add_constant("w", np.array([1.0], np.float32))
+    sg.tensors[w].shape = (n, n)
+    sg.tensors[w].sparsity = Sparsity(traversal_order=[0, 1], block_map=[], dim_metadata=[
+        DimensionMetadata(format=0, dense_size=n),
+        DimensionMetadata(format=1, array_segments=np.zeros(n + 1, np.int32), array_indices=np.zeros(1, np.int32))])
+    dense = sg.add_tensor("w_dense", (n, n), TensorType.FLOAT32)
+    sg.add_operator("DENSIFY", [w], [dense])
+    y = sg.add_tensor("y", (1, n), TensorType.FLOAT32)
+    sg.add_operator("FULLY_CONNECTED", [x, dense], [y])
+    sg.inputs, sg.outputs = [x], [y]
+    data = [[np.zeros((1, n), np.float32)]]
+    with pytest.raises(edgelite.ResourceError, match="dense form of .*'w'.*40.0 GB"):
+        quantize(Model(subgraphs=[sg]), mode="int8", representative_data=data, progress=False)
