@@ -230,3 +230,16 @@ def test_threads_take_turns_in_parallel_regions():
         t.join()
     assert not errors and len(results) == 120
     assert all(r.tobytes() == expected.tobytes() for r in results)
+
+
+def test_kernel_tests_pass_with_the_tier_off(tmp_path):
+    """The default run has the tier on; the LiteRT comparisons of the ops it replaces also run
+    on the reference kernels (EDGELITE_KERNELS=reference), in a child pytest."""
+    pytest.importorskip("ai_edge_litert")
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    files = [os.path.join(tests, "kernels", f) for f in
+             ("test_quantized_conv.py", "test_conv.py", "test_float_exact.py", "test_reduce.py", "test_uint8.py")]
+    env = dict(os.environ, EDGELITE_KERNELS="reference")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *files],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
