@@ -115,7 +115,7 @@ class OnnxRuntimeKernel(DelegateKernel):
         self.onnx_model = None
 
     def prepare(self, input_shapes):
-        from ..export_onnx import LoweringError, lower_subgraph, output_names
+        from ..export_onnx import LoweringError, lower_subgraph, output_names, state_output_name
         part = self.partition
         sg = part.subgraph
         shapes, values, ex = part.infer_shapes(input_shapes)
@@ -153,6 +153,11 @@ class OnnxRuntimeKernel(DelegateKernel):
             return out_shapes
         self._input_names = [f"t{t}" for t in sg.inputs]
         self._output_names = output_names(sg)
+        # variables updated by the partition (LSTM states): (input position, ONNX output name)
+        names = {o.name for o in self.session.get_outputs()}
+        self._states = [(k, state_output_name(t)) for k, t in enumerate(sg.inputs)
+                        if state_output_name(t) in names]
+        self._output_names += [name for _, name in self._states]
         return out_shapes
 
     def invoke(self, inputs):
@@ -163,4 +168,10 @@ class OnnxRuntimeKernel(DelegateKernel):
             ex.invoke()
             return [np.array(ex.buffers[t]) for t in sg.outputs]
         feeds = {name: np.ascontiguousarray(a) for name, a in zip(self._input_names, inputs)}
-        return self.session.run(self._output_names, feeds)
+        results = self.session.run(self._output_names, feeds)
+        if self._states:  # write the new states into the variables' buffers (in place)
+            n = len(results) - len(self._states)
+            for (k, _), value in zip(self._states, results[n:]):
+                np.copyto(inputs[k], value)
+            results = results[:n]
+        return results

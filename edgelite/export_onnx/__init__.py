@@ -27,10 +27,12 @@ from ..schema import TensorType
 from .builder import ONNX_OPSET, ONNX_TYPES, LoweringError, OnnxBuilder
 from .ops_basic import LOWERINGS as _BASIC
 from .ops_nn import LOWERINGS as _NN
+from .ops_rnn import LOWERINGS as _RNN
+from .ops_rnn import lstm_supported
 
 __all__ = ["LOWERINGS", "LoweringError", "supports", "lower_subgraph", "export_onnx", "ONNX_OPSET"]
 
-LOWERINGS = {**_BASIC, **_NN}
+LOWERINGS = {**_BASIC, **_NN, **_RNN}
 
 # tensor types an ONNX graph can carry here
 _TYPES = {TensorType.FLOAT32, TensorType.FLOAT16, TensorType.INT8, TensorType.UINT8, TensorType.INT32,
@@ -70,6 +72,8 @@ def supports(op: Operator, subgraph: Subgraph, producers: dict[int, Operator] | 
     name = op.opcode
     if name not in LOWERINGS and name not in _SHAPE_OPS and name != "DENSIFY":
         return False
+    if name == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+        return lstm_supported(op, subgraph)
     if op.intermediates:
         return False
     tensors = subgraph.tensors
@@ -138,6 +142,10 @@ def lower_subgraph(subgraph: Subgraph, shapes: dict[int, tuple], values: dict[in
         b.external_min_bytes = external_min_bytes
     for t in subgraph.inputs:
         b.names[t] = b.to_storage(t, b.tensor_name(t))
+    for t, tensor in enumerate(subgraph.tensors):  # a variable that is not an input: its initial value
+        if tensor.is_variable and t not in b.names and t not in b.values:
+            b.values[t] = (np.asarray(tensor.data).reshape(tensor.shape) if tensor.data is not None
+                           else np.zeros(tensor.shape, tensor.numpy_dtype))
     outputs = set(subgraph.outputs)
     for n, op in enumerate(subgraph.operators):
         b.op_index = n
@@ -160,6 +168,10 @@ def lower_subgraph(subgraph: Subgraph, shapes: dict[int, tuple], values: dict[in
     for t, name_t in zip(subgraph.outputs, output_names(subgraph)):
         b.node("Identity", [b.from_storage(t, b.names[t])], [name_t])
         graph_outputs.append(helper.make_tensor_value_info(name_t, _onnx_type(subgraph, t), list(b.shape(t))))
+    for t, value in b.state_updates.items():  # new values of variables (LSTM states)
+        name_t = state_output_name(t)
+        b.node("Identity", [value], [name_t])
+        graph_outputs.append(helper.make_tensor_value_info(name_t, _onnx_type(subgraph, t), list(b.shape(t))))
     graph_inputs = [helper.make_tensor_value_info(b.tensor_name(t), _onnx_type(subgraph, t), list(b.shape(t)))
                     for t in subgraph.inputs]
     for key, arr in b.external.items():  # initializers whose bytes live in an in-memory "file"
@@ -176,6 +188,12 @@ def lower_subgraph(subgraph: Subgraph, shapes: dict[int, tuple], values: dict[in
                               opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
     model.ir_version = min(model.ir_version, 9)
     return model
+
+
+def state_output_name(t: int) -> str:
+    """The ONNX output holding the new value of variable tensor ``t`` after a run (LSTM states:
+    write it back into the variable, as LiteRT's kernel does, to continue the sequence)."""
+    return f"t{t}_new_state"
 
 
 def output_names(subgraph: Subgraph) -> list[str]:

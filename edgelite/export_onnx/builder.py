@@ -71,6 +71,7 @@ class OnnxBuilder:
         # graph inputs for the runtime to bind (ONNX Runtime: SessionOptions.add_initializer)
         self.external_min_bytes: int | None = None
         self.external: dict[str, np.ndarray] = {}
+        self.state_updates: dict[int, str] = {}  # variable tensor -> its new value (see set_state)
 
     # -- naming -----------------------------------------------------------------
     def fresh(self, hint: str = "v") -> str:
@@ -212,6 +213,10 @@ class OnnxBuilder:
         q = self.one("Clip", [self.one("Add", [r, self.const(np.float32(int(zp[0]) + shift))]),
                               self.const(np.float32(info.min + shift)), self.const(np.float32(info.max + shift))])
         self.set_raw(t, self.one("Cast", [q], to=2 if shift else int(_ONNX_OF_NUMPY[self.tensor(t).numpy_dtype])))
+
+    def set_state(self, t: int, value: str) -> None:
+        """The new value of variable tensor ``t`` (an op's state), written back after each run."""
+        self.state_updates[t] = value
 
     def raw(self, t: int) -> str:
         """The value name of quantized tensor ``t`` in its storage type (see :meth:`shifted`)."""

@@ -140,3 +140,28 @@ def test_without_a_delegate_edgelite_stays_bit_exact():
     key = "mobilenet_v2_int8"
     outs = run_with_inputs(edgelite.Interpreter(model_path=str(zoo_path(key))), zoo_inputs(key))
     assert np.array_equal(outs[0], zoo_refs(key)[0])
+
+
+def test_lstm_state_carries_over_invokes_as_on_edgelite():
+    """The LSTM's state variables are updated by the delegated partition: three invokes in a row
+    (each continuing from the last state) and reset_all_variables agree with edgelite's."""
+    key = "lstm_text_f32"
+    x = zoo_inputs(key)[0]
+    plain = edgelite.Interpreter(model_path=str(zoo_path(key)))
+    it = edgelite.Interpreter(model_path=str(zoo_path(key)), experimental_delegates=[edgelite.load_delegate("onnxruntime")])
+    assert [o["op_name"] for o in it._get_ops_details()] == ["DELEGATE"]
+    for interp in (plain, it):
+        interp.allocate_tensors()
+    outs = {id(plain): [], id(it): []}
+    for step in range(4):
+        if step == 3:
+            plain.reset_all_variables()
+            it.reset_all_variables()
+        for interp in (plain, it):
+            interp.set_tensor(interp.get_input_details()[0]["index"], x)
+            interp.invoke()
+            outs[id(interp)].append(interp.get_tensor(interp.get_output_details()[0]["index"]))
+    for a, b in zip(outs[id(plain)], outs[id(it)]):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(outs[id(plain)][0], outs[id(plain)][1])  # the state did change the result
+    np.testing.assert_allclose(outs[id(it)][3], outs[id(it)][0], rtol=1e-5, atol=1e-6)
