@@ -25,7 +25,7 @@ from .errors import ModelError
 from .ir import Model
 from .reader import gc_paused, load_model
 from .kernels.custom_ops import apply_registerers
-from .kernels.thread_pools import EXTRA_THREAD_CONTROLS
+from .kernels.thread_pools import EXTRA_THREAD_CONTROLS, set_requested_threads
 from .kernels.resolver import OpResolver
 from .runtime import OpTiming, Runtime, UnsupportedOpsError
 from .runtime.budget import MemoryBudget
@@ -80,6 +80,7 @@ class BlasThreads:
         self._saved: list[int] = []
 
     def __enter__(self) -> "BlasThreads":
+        self._outer_request = set_requested_threads(self.count)
         self._saved = []
         for get, set_ in self.controls():
             before = get()
@@ -89,6 +90,7 @@ class BlasThreads:
         return self
 
     def __exit__(self, *exc) -> None:
+        set_requested_threads(self._outer_request)
         for (get, set_), before in zip(self.controls(), self._saved):
             if before != self.count:
                 set_(before)

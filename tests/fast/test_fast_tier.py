@@ -151,13 +151,18 @@ def test_reference_setting_turns_the_tier_off(monkeypatch):
     assert picked("DEPTHWISE_CONV_2D", [x, w, None], opts).__name__ == "DepthwiseConv2D"
 
 
-def test_import_does_not_load_numba_and_first_use_is_quiet(tmp_path):
+def test_numba_loads_on_first_invoke_quietly(tmp_path):
     code = ("import sys, numpy as np, edgelite\n"
             "assert 'numba' not in sys.modules, 'import edgelite imported numba'\n"
-            "from edgelite.kernels.testing import run_op\n"
-            "run_op('DEPTHWISE_CONV_2D', [np.ones((1, 5, 5, 2), np.float32), np.ones((1, 3, 3, 2), np.float32), None],"
-            " {'stride_h': 1, 'stride_w': 1}, constant_inputs=(1,))\n"
-            "assert 'numba' in sys.modules\n")
+            "from edgelite.kernels.testing import single_op_model\n"
+            "m = single_op_model('DEPTHWISE_CONV_2D', [np.ones((1, 5, 5, 2), np.float32),"
+            " np.ones((1, 3, 3, 2), np.float32), None], {'stride_h': 1, 'stride_w': 1}, constant_inputs=(1,))\n"
+            "it = edgelite.Interpreter(model_content=m, num_threads=1)\n"
+            "it.allocate_tensors()\n"
+            "assert 'numba' not in sys.modules, 'allocate_tensors imported numba'\n"
+            "it.set_tensor(it.get_input_details()[0]['index'], np.ones((1, 5, 5, 2), np.float32))\n"
+            "it.invoke()\n"
+            "assert 'numba' in sys.modules and it.get_tensor(it.get_output_details()[0]['index']).max() == 9\n")
     env = {k: v for k, v in os.environ.items() if k != "EDGELITE_KERNELS"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
                           timeout=300)
@@ -170,11 +175,13 @@ def test_num_threads_sets_numba_pool():
 
     from edgelite.interpreter import BlasThreads
     from edgelite.kernels.fast.loader import compiled
+    from edgelite.kernels.thread_pools import requested_threads
     compiled()
     pool = numba.config.NUMBA_NUM_THREADS
     numba.set_num_threads(pool)
     with BlasThreads(1):
-        assert numba.get_num_threads() == 1
+        assert numba.get_num_threads() == 1 and requested_threads() == 1
+    assert requested_threads() is None
     assert numba.get_num_threads() == pool
     with BlasThreads(64):  # more than the pool: clamped
         assert numba.get_num_threads() == pool

@@ -6,7 +6,8 @@ whenever the tier is on:
 
 * the tier is on when numba is importable and ``EDGELITE_KERNELS`` is not ``reference``
   (both checked at lookup, i.e. when an interpreter allocates; numba itself is imported
-  only when a fast kernel is first prepared, never by ``import edgelite``);
+  only when a fast kernel first runs -- allocate_tensors stays as quick as without the
+  tier -- and never by ``import edgelite``);
 * every kernel falls back to its reference ``eval`` for the cases it does not cover.
 
 Covered: float and int8/uint8 DEPTHWISE_CONV_2D (``depthwise.py``), the requantization

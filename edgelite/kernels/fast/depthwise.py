@@ -13,7 +13,7 @@ from ..base import register
 from ..conv import DepthwiseConv2D
 from ..quantized_conv import QuantizedDepthwiseConv2D
 from . import FAST_PRIORITY, enabled
-from .loader import PARALLEL_LOCK, call_quietly, compiled
+from .loader import run
 
 
 def requantizer_params(lazy, channels: int):
@@ -57,9 +57,7 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
 
     def prepare(self, inputs, outputs):
         shapes = super().prepare(inputs, outputs)
-        self.fn = compiled().depthwise_float
         self.w3 = self.init = None
-        self.first_call = True
         lo, hi = activation_range(self.activation)
         self.clamp = lo is not None or hi is not None
         self.lo = np.float32(-np.inf if lo is None else lo)
@@ -90,12 +88,7 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         p = self.plan
         args = (np.ascontiguousarray(x), w3, init, out, p.stride_h, p.stride_w, p.dil_h, p.dil_w,
                 p.pad_top, p.pad_left, self.multiplier, self.lo, self.hi, self.clamp)
-        with PARALLEL_LOCK:
-            if self.first_call:
-                call_quietly(self.fn, *args)
-                self.first_call = False
-            else:
-                self.fn(*args)
+        run(self, "depthwise_float", *args)
         return None
 
 
@@ -105,9 +98,7 @@ class FastQuantizedDepthwiseConv2D(QuantizedDepthwiseConv2D):
 
     def prepare(self, inputs, outputs):
         shapes = super().prepare(inputs, outputs)
-        self.fn = compiled().depthwise_int
         self.fast_args = None
-        self.first_call = True
         return shapes
 
     def _fast_args(self):
@@ -135,10 +126,5 @@ class FastQuantizedDepthwiseConv2D(QuantizedDepthwiseConv2D):
             return None
         kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = self.geom
         args = (np.ascontiguousarray(x), *fa, out, sh, sw, dh, dw, pt, pl, self.mult)
-        with PARALLEL_LOCK:
-            if self.first_call:
-                call_quietly(self.fn, *args)
-                self.first_call = False
-            else:
-                self.fn(*args)
+        run(self, "depthwise_int", *args)
         return None

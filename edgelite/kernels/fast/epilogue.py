@@ -13,7 +13,7 @@ from ..int_gemm import F32_EXACT, exact_matmul
 from ..quantized_conv import QuantizedConv2D, QuantizedFullyConnected, im2col, rows_view
 from . import FAST_PRIORITY, enabled
 from .depthwise import merged_constants, requantizer_params
-from .loader import PARALLEL_LOCK, call_quietly, compiled
+from .loader import run
 
 GEMM_SCRATCH_SLOT = 5  # the runtime's shared scratch slot for the float GEMM result
 
@@ -22,11 +22,8 @@ class _FastEpilogue:
     """Mixin: ``gemm_requantize(cols, matrix, xbound, wbound, offset, out_rows)``."""
 
     def setup_fast(self, channels: int) -> None:
-        self.requantize_rows = compiled().requantize_rows
-        self.requantize_merged = compiled().requantize_rows_merged
         self.channels = channels
         self.params = None
-        self.first_call = True
         self.gemm_scratch = shared_scratch(self, GEMM_SCRATCH_SLOT)
 
     def fast_params(self):
@@ -52,15 +49,9 @@ class _FastEpilogue:
         n_fast, consts, totals = self.merged
         offset = np.ascontiguousarray(offset, np.int64)
         if n_fast == mults.size:
-            fn, args = self.requantize_merged, (acc, offset, mults, consts, totals, lo, hi, out_rows)
+            run(self, "requantize_rows_merged", acc, offset, mults, consts, totals, lo, hi, out_rows)
         else:
-            fn, args = self.requantize_rows, (acc, offset, mults, shifts, ties, zp, lo, hi, out_rows)
-        with PARALLEL_LOCK:
-            if self.first_call:
-                call_quietly(fn, *args)
-                self.first_call = False
-            else:
-                fn(*args)
+            run(self, "requantize_rows", acc, offset, mults, shifts, ties, zp, lo, hi, out_rows)
 
 
 @register("CONV_2D", kind="int8", priority=FAST_PRIORITY, when=enabled)

@@ -16,7 +16,7 @@ import threading
 import warnings
 from types import ModuleType
 
-from ..thread_pools import add_thread_control
+from ..thread_pools import add_thread_control, requested_threads
 
 _module: ModuleType | None = None
 _lock = threading.Lock()
@@ -40,10 +40,39 @@ def compiled() -> ModuleType:
                     numba.config.THREADING_LAYER = "workqueue"
                 from . import _compiled
             pool = int(numba.config.NUMBA_NUM_THREADS)
-            add_thread_control(numba.get_num_threads,
-                               lambda n: numba.set_num_threads(max(1, min(int(n), pool))))
+
+            def set_threads(n: int) -> None:
+                numba.set_num_threads(max(1, min(int(n), pool)))
+            add_thread_control(numba.get_num_threads, set_threads)
+            requested = requested_threads()
+            if requested is not None:  # loaded inside an invoke: its thread count from now on
+                set_threads(requested)
             _module = _compiled
     return _module
+
+
+def run(kernel, name: str, *args, parallel: bool = True) -> None:
+    """Call compiled function ``name`` for ``kernel``: the first call of each kernel (which
+    may import numba, load the cache or compile) quietly; ``parallel`` functions under
+    :data:`PARALLEL_LOCK`."""
+    fns = kernel.__dict__.get("_compiled_fns")
+    if fns is None:
+        fns = kernel._compiled_fns = {}
+    fn = fns.get(name)
+    if fn is None:
+        fn = getattr(compiled(), name)
+        if parallel:
+            with PARALLEL_LOCK:
+                call_quietly(fn, *args)
+        else:
+            call_quietly(fn, *args)
+        fns[name] = fn
+        return
+    if parallel:
+        with PARALLEL_LOCK:
+            fn(*args)
+    else:
+        fn(*args)
 
 
 def call_quietly(fn, *args):

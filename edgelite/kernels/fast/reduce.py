@@ -8,15 +8,13 @@ import numpy as np
 from ..base import register
 from ..reduce import MeanKernel
 from . import FAST_PRIORITY, enabled
-from .loader import call_quietly, compiled
+from .loader import run
 
 
 @register("MEAN", kind="float", priority=FAST_PRIORITY, when=enabled)
 class FastMean(MeanKernel):
     def prepare(self, inputs, outputs):
         shapes = super().prepare(inputs, outputs)
-        self.row_means = compiled().eigen_row_means
-        self.first_call = True
         self.depth = None  # float32 rows reduced over constant trailing axes: their length
         axes, shape = self.axes, self.input_shape
         if axes is not None and inputs[0].dtype == np.float32 and outputs[0].dtype == np.float32 \
@@ -30,10 +28,6 @@ class FastMean(MeanKernel):
         x, out = inputs[0], outputs[0]
         if self.depth is None or out is None or x.dtype != np.float32:
             return super().eval(inputs, outputs)
-        args = (np.ascontiguousarray(x).reshape(-1, self.depth), self.divisor, out.reshape(-1))
-        if self.first_call:
-            call_quietly(self.row_means, *args)
-            self.first_call = False
-        else:
-            self.row_means(*args)
+        run(self, "eigen_row_means", np.ascontiguousarray(x).reshape(-1, self.depth), self.divisor,
+            out.reshape(-1), parallel=False)
         return None
