@@ -165,3 +165,19 @@ def test_lstm_state_carries_over_invokes_as_on_edgelite():
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
     assert not np.allclose(outs[id(plain)][0], outs[id(plain)][1])  # the state did change the result
     np.testing.assert_allclose(outs[id(it)][3], outs[id(it)][0], rtol=1e-5, atol=1e-6)
+
+
+def test_signatures_and_resource_variables_with_the_delegate():
+    """signatures_f32: train 5 steps then infer, through signature runners; the math is delegated,
+    the resource-variable ops stay on edgelite."""
+    key = "signatures_f32"
+    z = zoo_data(key)
+    delegate = edgelite.load_delegate("onnxruntime")
+    it = edgelite.Interpreter(model_path=str(zoo_path(key)), experimental_delegates=[delegate])
+    assert {p["subgraph"] for p in it._delegation.summary()} == {0, 1}
+    train = it.get_signature_runner("train")
+    losses = np.array([np.asarray(train(x=z["x"], y=z["y"])["loss"]) for _ in range(5)], np.float32)
+    np.testing.assert_allclose(losses.reshape(z["losses"].shape), z["losses"], rtol=1e-5, atol=1e-6)
+    logits = it.get_signature_runner("infer")(x=z["x"])["logits"]
+    np.testing.assert_allclose(logits, z["logits_after"], rtol=1e-5, atol=1e-5)
+    assert delegate.fallbacks == []
