@@ -253,3 +253,19 @@ def test_without_delegates_the_graph_is_untouched():
     it = edgelite.Interpreter(model_content=chain_model(["ADD", "TANH"]).to_bytes())
     assert it._delegation is None
     assert [o["op_name"] for o in it._get_ops_details()] == ["ADD", "TANH"]
+
+
+def test_two_delegates_first_one_first():
+    ops = ["ADD", "MUL", "SUB", "RELU", "ADD"]
+    first, second = NumpyDelegate(ops=("ADD", "MUL")), NumpyDelegate(ops=("SUB", "RELU", "ADD"))
+    first.name, second.name = "first", "second"
+    it = edgelite.Interpreter(model_content=chain_model(ops).to_bytes(), experimental_delegates=[first, second])
+    assert [(p["delegate"], p["nodes"]) for p in it._delegation.summary()] == [
+        ("first", [0, 1]), ("first", [4]), ("second", [2, 3])]
+    assert [o["op_name"] for o in it._get_ops_details()] == ["DELEGATE", "DELEGATE", "DELEGATE"]
+    it.allocate_tensors()
+    x = np.array([[0.5, -1.0, 0.25, 2.0]], np.float32)
+    it.set_tensor(0, x)
+    it.invoke()
+    np.testing.assert_allclose(it.get_tensor(it.get_output_details()[0]["index"]), reference(ops, x), rtol=1e-6)
+    assert (first.calls, second.calls) == (2, 1)
