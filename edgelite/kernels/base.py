@@ -258,10 +258,21 @@ def lookup(node) -> type | None:
                 continue
         if versions is not None and op.version not in versions:
             continue
-        if when is not None and not when(node):
+        if when is not None and not _applies(when, node):
             continue
         return cls
     return None
+
+
+def _applies(when: Callable, node) -> bool:
+    """``when(node)``; a predicate that cannot even look at a malformed node (no inputs, a missing
+    tensor...) means its variant does not apply: the default kernel's prepare then reports the node."""
+    try:
+        return bool(when(node))
+    except ModelError:
+        raise  # a predicate's own verdict on the node (e.g. "this op needs an NPU")
+    except (IndexError, KeyError, ValueError, TypeError, AttributeError):
+        return False
 
 
 def lookup_all(nodes) -> list[type | None]:

@@ -690,7 +690,9 @@ class SubgraphExecutor:
         for t in planned:
             first, last = spans.get(t, default)
             nbytes = math.prod(known[t]) * dtypes[t].itemsize
-            if nbytes > limit:
+            if nbytes < 0 or nbytes > limit:
+                if min(known[t], default=0) < 0:
+                    raise ModelError(f"{self._describe(t)}: shape {list(known[t])} has a negative dimension")
                 budget.check_array(known[t], dtypes[t], self._describe(t))
             requests.append(BufferRequest(t, nbytes, first, last))
         plan = plan_arena(requests)

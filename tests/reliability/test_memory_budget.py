@@ -120,3 +120,12 @@ def test_quantizer_checks_the_dense_size_of_sparse_weights():
     data = [[np.zeros((1, n), np.float32)]]
     with pytest.raises(edgelite.ResourceError, match="dense form of .*'w'.*40.0 GB"):
         quantize(Model(subgraphs=[sg]), mode="int8", representative_data=data, progress=False)
+
+
+def test_negative_dimension_is_a_model_error_naming_the_tensor():
+    """The reader refuses negative dims in a file; a model edited in memory reaches allocate."""
+    model = edgelite.load_model(huge_tensor_model((4, 4096)))
+    model.subgraphs[0].tensors[0].shape = (-4, 4096)
+    it = edgelite.Interpreter(model_content=model)
+    with pytest.raises(edgelite.ModelError, match=r"tensor 0 \('x'\): shape \[-4, 4096\] has a negative dimension"):
+        it.allocate_tensors()
