@@ -5,11 +5,11 @@ import dataclasses
 
 from ..core.base_options import BaseOptions
 from ..core.model import TaskModel
-from ..processor.audio import AudioPreprocessor
-from ..processor.embedding import EmbeddingPostprocessor, cosine_similarity
+from ..core.task import EmbedderTask
+from ..processor.audio import AudioInputMixin, AudioPreprocessor
 from ..processor.options import EmbeddingOptions
-from ..processor.results import EmbeddingResult, FeatureVector
-from .tensor_audio import AudioFormat, TensorAudio
+from ..processor.results import EmbeddingResult
+from .tensor_audio import TensorAudio
 
 
 @dataclasses.dataclass
@@ -18,54 +18,14 @@ class AudioEmbedderOptions:
     embedding_options: EmbeddingOptions = dataclasses.field(default_factory=EmbeddingOptions)
 
 
-class AudioEmbedder:
+class AudioEmbedder(AudioInputMixin, EmbedderTask):
     """One embedding per model output for fixed-length audio buffers."""
 
+    OPTIONS_CLASS = AudioEmbedderOptions
+
     def __init__(self, options: AudioEmbedderOptions, model: TaskModel) -> None:
-        self._options = options
-        self._model = model
         self._preprocessor = AudioPreprocessor(model)
-        self._postprocessors = [EmbeddingPostprocessor(model, i, options.embedding_options)
-                                for i in range(len(model.outputs))]
-
-    @classmethod
-    def create_from_file(cls, file_path: str) -> "AudioEmbedder":
-        return cls.create_from_options(
-            AudioEmbedderOptions(base_options=BaseOptions(file_name=file_path)))
-
-    @classmethod
-    def create_from_options(cls, options: AudioEmbedderOptions) -> "AudioEmbedder":
-        return cls(options, TaskModel(options.base_options))
-
-    def create_input_tensor_audio(self) -> TensorAudio:
-        return TensorAudio(audio_format=self.required_audio_format,
-                           buffer_size=self.required_input_buffer_size)
+        super().__init__(options, model)
 
     def embed(self, audio: TensorAudio) -> EmbeddingResult:
-        outputs = self._model.run([self._preprocessor.preprocess(audio)])
-        return EmbeddingResult(embeddings=[p.postprocess(outputs[p.output_index])
-                                           for p in self._postprocessors])
-
-    def cosine_similarity(self, u: FeatureVector, v: FeatureVector) -> float:
-        return cosine_similarity(u, v)
-
-    def get_embedding_dimension(self, output_index: int) -> int:
-        if output_index < 0 or output_index >= len(self._postprocessors):
-            return -1
-        return self._postprocessors[output_index].dimension
-
-    @property
-    def number_of_output_layers(self) -> int:
-        return len(self._postprocessors)
-
-    @property
-    def required_input_buffer_size(self) -> int:
-        return self._preprocessor.buffer_size
-
-    @property
-    def required_audio_format(self) -> AudioFormat:
-        return self._preprocessor.audio_format
-
-    @property
-    def options(self) -> AudioEmbedderOptions:
-        return self._options
+        return self._embedding_result(self._model.run([self._preprocessor.preprocess(audio)]))

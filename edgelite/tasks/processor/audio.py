@@ -52,3 +52,22 @@ class AudioPreprocessor:
                              f"required input size {self.buffer_size}.")
         samples = np.asarray(audio.buffer, np.float32).reshape(-1)[:self.buffer_size]
         return samples.reshape(self.model.inputs[self.input_index]["shape"])
+
+
+class AudioInputMixin:
+    """What the audio tasks tell about their input, from the ``_preprocessor`` they build."""
+
+    _preprocessor: AudioPreprocessor
+
+    def create_input_tensor_audio(self) -> TensorAudio:
+        """An empty :class:`TensorAudio` of the format and size the model wants."""
+        return TensorAudio(audio_format=self.required_audio_format,
+                           buffer_size=self.required_input_buffer_size)
+
+    @property
+    def required_input_buffer_size(self) -> int:
+        return self._preprocessor.buffer_size
+
+    @property
+    def required_audio_format(self) -> AudioFormat:
+        return self._preprocessor.audio_format

@@ -19,6 +19,8 @@ from .labels import LabelMapItem, label_map_from_metadata
 from .options import DEFAULT_LOCALE, ClassificationOptions
 from .results import Category, Classifications
 from .score_calibration import ScoreCalibration, score_calibration_from_metadata
+from .tensors import (check_single_batch_vector_output, check_uint8_or_float32_output,
+                      dequantize_output, uint8_quantization)
 
 LOWEST_FLOAT = float(np.finfo(np.float32).min)
 
@@ -62,29 +64,15 @@ class ClassificationPostprocessor:
         self.head = build_classification_head(model, model.output_metadata(output_index),
                                               resolve_locale(options.display_names_locale))
         detail = model.outputs[output_index]
-        shape = [int(d) for d in detail["shape"]]
-        if len(shape) == 4:
-            if shape[1] != 1 or shape[2] != 1:
-                raise TaskError(f"Unexpected WxH sizes for output index {output_index}: got "
-                                f"{shape[2]}x{shape[1]}, expected 1x1.")
-        elif len(shape) != 2:
-            raise TaskError(f"Unexpected number of dimensions for output index {output_index}: got "
-                            f"{len(shape)}D, expected either 2D (BxN with B=1) or 4D (BxHxWxN with "
-                            "B=1, W=1, H=1).")
-        if shape[0] != 1:
-            raise TaskError("The output array is expected to have a batch size of 1. Got "
-                            f"{shape[0]} for output index {output_index}.")
+        shape = check_single_batch_vector_output(detail, output_index)
         num_classes = shape[-1]
         if not self.head.labels:
             self.head.labels = [LabelMapItem() for _ in range(num_classes)]
         if len(self.head.labels) != num_classes:
             raise TaskError(f"Got {num_classes} class(es) for output index {output_index}, "
                             f"expected {len(self.head.labels)} according to the label map.")
-        if detail["dtype"] not in (np.uint8, np.float32):
-            raise TaskError(f"Type mismatch for output tensor {detail['name']}. Requested one of "
-                            f"these types: kTfLiteUint8/kTfLiteFloat32, got "
-                            f"{np.dtype(detail['dtype']).name}.")
-        self.quantization = detail["quantization"] if detail["dtype"] == np.uint8 else None
+        check_uint8_or_float32_output(detail)
+        self.quantization = uint8_quantization(detail)
         self.names: Optional[set] = None
         self.is_allowlist = bool(options.category_name_allowlist)
         wanted = options.category_name_allowlist or options.category_name_denylist
@@ -110,10 +98,7 @@ class ClassificationPostprocessor:
     def scores(self, output: np.ndarray) -> np.ndarray:
         """The (dequantized) float32 scores of the output tensor, before calibration."""
         flat = np.asarray(output).reshape(-1)[:len(self.head.labels)]
-        if self.quantization is not None:
-            scale, zero_point = self.quantization
-            return np.float32(scale) * (flat.astype(np.int32) - zero_point).astype(np.float32)
-        return flat.astype(np.float32)
+        return dequantize_output(flat, self.quantization)
 
     def postprocess(self, output: np.ndarray, with_head_name: bool = True) -> Classifications:
         """The categories of one output (tflite-support's vision ImageClassifier leaves

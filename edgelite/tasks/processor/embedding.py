@@ -14,6 +14,8 @@ import numpy as np
 from ..core.model import TaskError, TaskModel
 from .options import EmbeddingOptions
 from .results import Embedding, FeatureVector
+from .tensors import (check_single_batch_vector_output, check_uint8_or_float32_output,
+                      dequantize_output, uint8_quantization)
 
 
 class EmbeddingPostprocessor:
@@ -23,32 +25,14 @@ class EmbeddingPostprocessor:
         self.output_index = output_index
         self.options = options or EmbeddingOptions()
         detail = model.outputs[output_index]
-        shape = [int(d) for d in detail["shape"]]
-        if len(shape) == 4:
-            if shape[1] != 1 or shape[2] != 1:
-                raise TaskError(f"Unexpected WxH sizes for output index {output_index}: got "
-                                f"{shape[2]}x{shape[1]}, expected 1x1.")
-        elif len(shape) != 2:
-            raise TaskError(f"Unexpected number of dimensions for output index {output_index}: got "
-                            f"{len(shape)}D, expected either 2D (BxN with B=1) or 4D (BxHxWxN with "
-                            "B=1, W=1, H=1).")
-        if shape[0] != 1:
-            raise TaskError("The output array is expected to have a batch size of 1. Got "
-                            f"{shape[0]} for output index {output_index}.")
-        if detail["dtype"] not in (np.uint8, np.float32):
-            raise TaskError(f"Type mismatch for output tensor {detail['name']}. Requested one of "
-                            "these types: kTfLiteUint8/kTfLiteFloat32, got "
-                            f"{np.dtype(detail['dtype']).name}.")
+        shape = check_single_batch_vector_output(detail, output_index)
+        check_uint8_or_float32_output(detail)
         self.dimension = shape[-1]
-        self.quantization = detail["quantization"] if detail["dtype"] == np.uint8 else None
+        self.quantization = uint8_quantization(detail)
 
     def postprocess(self, output: np.ndarray) -> Embedding:
         flat = np.asarray(output).reshape(-1)[:self.dimension]
-        if self.quantization is not None:
-            scale, zero_point = self.quantization
-            values = np.float32(scale) * (flat.astype(np.int32) - zero_point).astype(np.float32)
-        else:
-            values = flat.astype(np.float32)
+        values = dequantize_output(flat, self.quantization)
         if self.options.l2_normalize:
             values = l2_normalize(values)
         if self.options.quantize:

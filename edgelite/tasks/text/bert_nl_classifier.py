@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core.base_options import BaseOptions
 from ..core.model import TaskError, TaskModel
+from ..core.task import Task
 from ..processor.results import ClassificationResult
 from .nl_classifier import category_results, find_tensor, labels_from_metadata
 from .tokenizers import BertTokenizer, bert_encode
@@ -78,12 +79,13 @@ class BertNLClassifierOptions:
     base_options: BaseOptions
 
 
-class BertNLClassifier:
+class BertNLClassifier(Task):
     """Classifies text with a BERT model whose metadata holds a WordPiece vocabulary."""
 
+    OPTIONS_CLASS = BertNLClassifierOptions
+
     def __init__(self, options: BertNLClassifierOptions, model: TaskModel) -> None:
-        self._options = options
-        self._model = model
+        super().__init__(options, model)
         self._inputs = BertInputs(model)
         if len(model.outputs) != 1:
             raise TaskError("BertNLClassifier models are expected to have only 1 output, found "
@@ -91,19 +93,7 @@ class BertNLClassifier:
         self._score = max(find_tensor(model.outputs, model.output_metadata_list(), SCORE_NAME, 0), 0)
         self._labels: Optional[List[str]] = labels_from_metadata(model, model.output_metadata(0))
 
-    @classmethod
-    def create_from_file(cls, file_path: str) -> "BertNLClassifier":
-        return cls.create_from_options(BertNLClassifierOptions(BaseOptions(file_name=file_path)))
-
-    @classmethod
-    def create_from_options(cls, options: BertNLClassifierOptions) -> "BertNLClassifier":
-        return cls(options, TaskModel(options.base_options))
-
     def classify(self, text: str) -> ClassificationResult:
         outputs = self._model.run(self._inputs.encode(text))
         return category_results(outputs[self._score],
                                 self._model.outputs[self._score]["quantization"], self._labels, None)
-
-    @property
-    def options(self) -> BertNLClassifierOptions:
-        return self._options

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core.base_options import BaseOptions
 from ..core.model import TaskError, TaskModel, find_first_process_unit
+from ..core.task import Task
 from ..processor.results import Category, ClassificationResult, Classifications
 from .tokenizers import RegexTokenizer, read_lines
 
@@ -74,12 +75,13 @@ class NLClassifierOptions:
     base_options: BaseOptions
 
 
-class NLClassifier:
+class NLClassifier(Task):
     """Classifies text with a regex-tokenized (or string-input) model."""
 
+    OPTIONS_CLASS = NLClassifierOptions
+
     def __init__(self, options: NLClassifierOptions, model: TaskModel) -> None:
-        self._options = options
-        self._model = model
+        super().__init__(options, model)
         self._input = find_tensor(model.inputs, model.input_metadata_list(), INPUT_NAME, 0)
         if self._input < 0:
             raise TaskError(f"No input tensor found with name {INPUT_NAME} or at index 0")
@@ -113,14 +115,6 @@ class NLClassifier:
         if self._labels is None:
             self._label_output = find_tensor(outputs, metadata, LABEL_NAME, -1)
 
-    @classmethod
-    def create_from_file(cls, file_path: str) -> "NLClassifier":
-        return cls.create_from_options(NLClassifierOptions(BaseOptions(file_name=file_path)))
-
-    @classmethod
-    def create_from_options(cls, options: NLClassifierOptions) -> "NLClassifier":
-        return cls(options, TaskModel(options.base_options))
-
     def _input_values(self, text: str) -> np.ndarray:
         detail = self._model.inputs[self._input]
         shape = [int(d) for d in detail["shape"]]
@@ -137,10 +131,6 @@ class NLClassifier:
         return category_results(outputs[self._score],
                                 self._model.outputs[self._score]["quantization"],
                                 self._labels, label_values)
-
-    @property
-    def options(self) -> NLClassifierOptions:
-        return self._options
 
 
 def regex_tokenizer_from_metadata(model: TaskModel, options: dict) -> RegexTokenizer:

@@ -12,9 +12,9 @@ import numpy as np
 
 from ..core.base_options import BaseOptions
 from ..core.model import TaskError, TaskModel, find_first_process_unit
-from ..processor.embedding import EmbeddingPostprocessor, cosine_similarity
+from ..core.task import EmbedderTask
 from ..processor.options import EmbeddingOptions
-from ..processor.results import EmbeddingResult, FeatureVector
+from ..processor.results import EmbeddingResult
 from .bert_nl_classifier import BertInputs
 from .nl_classifier import regex_tokenizer_from_metadata
 
@@ -25,10 +25,12 @@ class TextEmbedderOptions:
     embedding_options: EmbeddingOptions = dataclasses.field(default_factory=EmbeddingOptions)
 
 
-class TextEmbedder:
+class TextEmbedder(EmbedderTask):
+    """One embedding per model output for text (regex or BERT tokenized)."""
+
+    OPTIONS_CLASS = TextEmbedderOptions
+
     def __init__(self, options: TextEmbedderOptions, model: TaskModel) -> None:
-        self._options = options
-        self._model = model
         self._bert = None
         self._tokenizer = None
         if len(model.inputs) == 1:
@@ -42,16 +44,7 @@ class TextEmbedder:
             self._bert = BertInputs(model)
         else:
             raise TaskError(f"Expected 1 or 3 input tensors, got {len(model.inputs)}.")
-        self._postprocessors = [EmbeddingPostprocessor(model, i, options.embedding_options)
-                                for i in range(len(model.outputs))]
-
-    @classmethod
-    def create_from_file(cls, file_path: str) -> "TextEmbedder":
-        return cls.create_from_options(TextEmbedderOptions(BaseOptions(file_name=file_path)))
-
-    @classmethod
-    def create_from_options(cls, options: TextEmbedderOptions) -> "TextEmbedder":
-        return cls(options, TaskModel(options.base_options))
+        super().__init__(options, model)
 
     def embed(self, text: str) -> EmbeddingResult:
         if self._bert is not None:
@@ -61,22 +54,4 @@ class TextEmbedder:
             shape = [int(d) for d in detail["shape"]]
             length = shape[1] if len(shape) == 2 else shape[0]
             inputs = [np.asarray(self._tokenizer.encode(text, length), np.int32).reshape(shape)]
-        outputs = self._model.run(inputs)
-        return EmbeddingResult(embeddings=[p.postprocess(outputs[p.output_index])
-                                           for p in self._postprocessors])
-
-    def cosine_similarity(self, u: FeatureVector, v: FeatureVector) -> float:
-        return cosine_similarity(u, v)
-
-    def get_embedding_dimension(self, output_index: int) -> int:
-        if output_index < 0 or output_index >= len(self._postprocessors):
-            return -1
-        return self._postprocessors[output_index].dimension
-
-    @property
-    def number_of_output_layers(self) -> int:
-        return len(self._postprocessors)
-
-    @property
-    def options(self) -> TextEmbedderOptions:
-        return self._options
+        return self._embedding_result(self._model.run(inputs))

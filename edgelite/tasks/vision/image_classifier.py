@@ -6,6 +6,7 @@ from typing import Optional
 
 from ..core.base_options import BaseOptions
 from ..core.model import TaskModel
+from ..core.task import Task
 from ..processor.classification import ClassificationPostprocessor
 from ..processor.image import ImagePreprocessor
 from ..processor.options import ClassificationOptions
@@ -20,24 +21,16 @@ class ImageClassifierOptions:
         default_factory=ClassificationOptions)
 
 
-class ImageClassifier:
+class ImageClassifier(Task):
     """Classifies images with one head per model output."""
 
+    OPTIONS_CLASS = ImageClassifierOptions
+
     def __init__(self, options: ImageClassifierOptions, model: TaskModel) -> None:
-        self._options = options
-        self._model = model
+        super().__init__(options, model)
         self._preprocessor = ImagePreprocessor(model)
         self._heads = [ClassificationPostprocessor(model, i, options.classification_options)
                        for i in range(len(model.outputs))]
-
-    @classmethod
-    def create_from_file(cls, file_path: str) -> "ImageClassifier":
-        return cls.create_from_options(
-            ImageClassifierOptions(base_options=BaseOptions(file_name=file_path)))
-
-    @classmethod
-    def create_from_options(cls, options: ImageClassifierOptions) -> "ImageClassifier":
-        return cls(options, TaskModel(options.base_options))
 
     def classify(self, image: TensorImage,
                  bounding_box: Optional[BoundingBox] = None) -> ClassificationResult:
@@ -46,7 +39,3 @@ class ImageClassifier:
         return ClassificationResult(
             classifications=[head.postprocess(outputs[head.output_index], with_head_name=False)
                              for head in self._heads])
-
-    @property
-    def options(self) -> ImageClassifierOptions:
-        return self._options

@@ -6,10 +6,10 @@ from typing import Optional
 
 from ..core.base_options import BaseOptions
 from ..core.model import TaskModel
-from ..processor.embedding import EmbeddingPostprocessor, cosine_similarity
+from ..core.task import EmbedderTask
 from ..processor.image import ImagePreprocessor
 from ..processor.options import EmbeddingOptions
-from ..processor.results import BoundingBox, Embedding, EmbeddingResult, FeatureVector
+from ..processor.results import BoundingBox, Embedding, EmbeddingResult
 from .tensor_image import TensorImage
 
 
@@ -19,48 +19,21 @@ class ImageEmbedderOptions:
     embedding_options: EmbeddingOptions = dataclasses.field(default_factory=EmbeddingOptions)
 
 
-class ImageEmbedder:
+class ImageEmbedder(EmbedderTask):
     """One embedding per model output."""
 
+    OPTIONS_CLASS = ImageEmbedderOptions
+
     def __init__(self, options: ImageEmbedderOptions, model: TaskModel) -> None:
-        self._options = options
-        self._model = model
         self._preprocessor = ImagePreprocessor(model)
-        self._postprocessors = [EmbeddingPostprocessor(model, i, options.embedding_options)
-                                for i in range(len(model.outputs))]
-
-    @classmethod
-    def create_from_file(cls, file_path: str) -> "ImageEmbedder":
-        return cls.create_from_options(
-            ImageEmbedderOptions(base_options=BaseOptions(file_name=file_path)))
-
-    @classmethod
-    def create_from_options(cls, options: ImageEmbedderOptions) -> "ImageEmbedder":
-        return cls(options, TaskModel(options.base_options))
+        super().__init__(options, model)
 
     def embed(self, image: TensorImage,
               bounding_box: Optional[BoundingBox] = None) -> EmbeddingResult:
         outputs = self._model.run([self._preprocessor.preprocess(image.buffer, bounding_box)])
-        return EmbeddingResult(embeddings=[p.postprocess(outputs[p.output_index])
-                                           for p in self._postprocessors])
+        return self._embedding_result(outputs)
 
     def get_embedding_by_index(self, result: EmbeddingResult, output_index: int) -> Embedding:
         if output_index < 0 or output_index >= len(result.embeddings):
             raise ValueError("Output index is out of bound.")
         return result.embeddings[output_index]
-
-    def cosine_similarity(self, u: FeatureVector, v: FeatureVector) -> float:
-        return cosine_similarity(u, v)
-
-    def get_embedding_dimension(self, output_index: int) -> int:
-        if output_index < 0 or output_index >= len(self._postprocessors):
-            return -1
-        return self._postprocessors[output_index].dimension
-
-    @property
-    def number_of_output_layers(self) -> int:
-        return len(self._postprocessors)
-
-    @property
-    def options(self) -> ImageEmbedderOptions:
-        return self._options

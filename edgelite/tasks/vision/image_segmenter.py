@@ -15,11 +15,13 @@ import numpy as np
 
 from ..core.base_options import BaseOptions
 from ..core.model import TaskError, TaskModel
+from ..core.task import Task
 from ..processor.classification import resolve_locale
 from ..processor.image import ImagePreprocessor
 from ..processor.labels import LabelMapItem, label_map_from_metadata
 from ..processor.options import OutputType, SegmentationOptions
 from ..processor.results import ColoredLabel, ConfidenceMask, Segmentation, SegmentationResult
+from ..processor.tensors import dequantize_output, uint8_quantization
 from .tensor_image import TensorImage
 
 MAX_CLASSES = 256
@@ -44,12 +46,13 @@ class ImageSegmenterOptions:
         default_factory=SegmentationOptions)
 
 
-class ImageSegmenter:
+class ImageSegmenter(Task):
     """Segments images into the model's classes."""
 
+    OPTIONS_CLASS = ImageSegmenterOptions
+
     def __init__(self, options: ImageSegmenterOptions, model: TaskModel) -> None:
-        self._options = options
-        self._model = model
+        super().__init__(options, model)
         opts = options.segmentation_options or SegmentationOptions()
         if opts.output_type in (None, OutputType.UNSPECIFIED):
             raise TaskError("ImageSegmenterOptions: `output_type` must not be UNSPECIFIED")
@@ -70,7 +73,7 @@ class ImageSegmenter:
         if detail["dtype"] not in (np.float32, np.uint8):
             raise TaskError("Type mismatch for output tensor. Requested one of these types: "
                             f"kTfLiteUint8/kTfLiteFloat32, got {np.dtype(detail['dtype']).name}.")
-        self._quantization = detail["quantization"] if detail["dtype"] == np.uint8 else None
+        self._quantization = uint8_quantization(detail)
         labels: List[LabelMapItem] = []
         metadata = model.output_metadata_list()
         if metadata is not None:
@@ -84,21 +87,9 @@ class ImageSegmenter:
         self._colored_labels = [ColoredLabel(pascal_voc_color(i), item.name, item.display_name)
                                 for i, item in enumerate(labels)]
 
-    @classmethod
-    def create_from_file(cls, file_path: str) -> "ImageSegmenter":
-        return cls.create_from_options(
-            ImageSegmenterOptions(base_options=BaseOptions(file_name=file_path)))
-
-    @classmethod
-    def create_from_options(cls, options: ImageSegmenterOptions) -> "ImageSegmenter":
-        return cls(options, TaskModel(options.base_options))
-
     def _confidences(self, output: np.ndarray) -> np.ndarray:
         values = np.asarray(output).reshape(self._height, self._width, self._depth)
-        if self._quantization is not None:
-            scale, zero_point = self._quantization
-            return np.float32(scale) * (values.astype(np.int32) - zero_point).astype(np.float32)
-        return values.astype(np.float32)
+        return dequantize_output(values, self._quantization)
 
     def segment(self, image: TensorImage) -> SegmentationResult:
         output = self._model.run([self._preprocessor.preprocess(image.buffer)])[0]
@@ -115,7 +106,3 @@ class ImageSegmenter:
                      for d in range(self._depth)]
             segmentation = Segmentation(self._height, self._width, labels, confidence_masks=masks)
         return SegmentationResult(segmentations=[segmentation])
-
-    @property
-    def options(self) -> ImageSegmenterOptions:
-        return self._options

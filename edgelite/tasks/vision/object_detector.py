@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core.base_options import BaseOptions
 from ..core.model import TaskError, TaskModel, content_properties, find_first_process_unit
+from ..core.task import Task
 from ..processor.classification import resolve_locale
 from ..processor.image import ImagePreprocessor
 from ..processor.labels import LabelMapItem, label_map_from_metadata
@@ -54,12 +55,13 @@ def _output_order(metadata: List[dict]) -> List[int]:
     return order
 
 
-class ObjectDetector:
+class ObjectDetector(Task):
     """Detects objects: boxes with one category each, in the model's order."""
 
+    OPTIONS_CLASS = ObjectDetectorOptions
+
     def __init__(self, options: ObjectDetectorOptions, model: TaskModel) -> None:
-        self._options = options
-        self._model = model
+        super().__init__(options, model)
         opts = options.detection_options or DetectionOptions()
         if opts.max_results == 0:
             raise TaskError("Invalid `max_results` option: value must be != 0")
@@ -140,15 +142,6 @@ class ObjectDetector:
                             "with model labels.")
         return bool(opts.category_name_allowlist), indices
 
-    @classmethod
-    def create_from_file(cls, file_path: str) -> "ObjectDetector":
-        return cls.create_from_options(
-            ObjectDetectorOptions(base_options=BaseOptions(file_name=file_path)))
-
-    @classmethod
-    def create_from_options(cls, options: ObjectDetectorOptions) -> "ObjectDetector":
-        return cls(options, TaskModel(options.base_options))
-
     def _is_allowed(self, class_index: int) -> bool:
         if self._allowed is None:
             return True
@@ -189,7 +182,3 @@ class ObjectDetector:
             if len(detections) == limit:
                 break
         return DetectionResult(detections=detections)
-
-    @property
-    def options(self) -> ObjectDetectorOptions:
-        return self._options
