@@ -71,8 +71,10 @@ def _gelu(op, b: OnnxBuilder) -> None:
         x3 = b.one("Mul", [b.one("Mul", [x, x]), x])
         inner = b.one("Add", [x, b.one("Mul", [x3, b.const(np.float32(0.044715))])])
         t = b.one("Tanh", [b.one("Mul", [inner, b.const(np.float32(np.sqrt(2 / np.pi)))])])
-    else:  # 0.5 x (1 + erf(x / sqrt(2)))
-        t = b.one("Erf", [b.one("Mul", [x, b.const(np.float32(1 / np.sqrt(2)))])])
+    else:  # x (1 + erf(x / sqrt(2))) 0.5: the form ONNX Runtime fuses into one Gelu kernel
+        t = b.one("Erf", [b.one("Div", [x, b.const(np.float32(np.sqrt(2)))])])
+        y = b.one("Mul", [b.one("Mul", [x, b.one("Add", [t, b.const(np.float32(1))])]), b.const(np.float32(0.5))])
+        return b.set(op.outputs[0], y)
     half_x = b.one("Mul", [x, b.const(np.float32(0.5))])
     b.set(op.outputs[0], b.one("Mul", [half_x, b.one("Add", [t, b.const(np.float32(1))])]))
 
