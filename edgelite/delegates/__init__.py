@@ -28,7 +28,7 @@ Named delegates (``load_delegate("onnxruntime")``) are listed in :data:`DELEGATE
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np

@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..ir import Model, Operator, SignatureDef, Subgraph, _SUBGRAPH_OPTION_FIELDS
+from ..ir import _SUBGRAPH_OPTION_FIELDS, Model, Operator, Subgraph
 from ..kernels.base import Kernel, KernelError
 from . import Delegate, DelegateError, DelegateKernel, Partition
 from .partition import node_edges, partition_nodes

@@ -21,7 +21,6 @@ import os
 
 import numpy as np
 
-from ..errors import ConversionError
 from ..ir import Model, Operator, Subgraph
 from ..schema import TensorType
 from .builder import ONNX_OPSET, ONNX_TYPES, LoweringError, OnnxBuilder

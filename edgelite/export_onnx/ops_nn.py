@@ -69,7 +69,7 @@ def _qlinear_conv(op, b: OnnxBuilder, x: int, w: int, out: int, weight: np.ndarr
 
 def lower_conv_2d(op, b: OnnxBuilder) -> None:
     x, w, out = op.inputs[0], op.inputs[1], op.outputs[0]
-    o, kh, kw, i = b.shape(w)
+    _, kh, kw, i = b.shape(w)
     channels = b.shape(x)[3]
     if channels % i:
         raise b.fail(op, f"input channels {channels} not a multiple of filter depth {i}")
@@ -106,7 +106,7 @@ def lower_depthwise_conv_2d(op, b: OnnxBuilder) -> None:
 
 def lower_transpose_conv(op, b: OnnxBuilder) -> None:
     w, x, out = op.inputs[1], op.inputs[2], op.outputs[0]
-    o, kh, kw, i = b.shape(w)
+    _, kh, kw, _ = b.shape(w)
     _, h, wd, _ = b.shape(x)
     _, oh, ow, _ = b.shape(out)
     sh, sw = op.opt("stride_h", 1), op.opt("stride_w", 1)

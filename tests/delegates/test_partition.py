@@ -6,7 +6,7 @@ import pytest
 import edgelite
 from edgelite.delegates import Delegate, DelegateError, DelegateKernel, load_delegate
 from edgelite.delegates.partition import is_convex, node_edges, partition_nodes
-from edgelite.ir import Model, Operator, SignatureDef, Subgraph
+from edgelite.ir import Model, SignatureDef, Subgraph
 from edgelite.kernels.base import Kernel, register
 
 
