@@ -405,25 +405,39 @@ class IntegerUnidirectionalSequenceLSTM(SequenceLayout, Kernel):
             pres = list(integer_layer_norm(np.stack(pres), ln))
         return [apply_table(self.tanh3 if g.tanh else self.logistic3, pre) for pre, g in zip(pres, gates)]
 
-    def eval(self, inputs, outputs):
+    def sequence_start(self, inputs, outputs) -> tuple:
+        """``(x_gates, h, c, out_tm)`` before the first step: every step's input-side gate
+        products ``sat16(MBQM(W_x x + b_x))`` (steps, batch, gates * n_cell) at once, the output
+        and cell states as int64 and the time-major view of the output."""
         p = self.params
-        nc, batch = self.n_cell, self.batch
+        batch = self.batch
         x_tm = np.ascontiguousarray(self.time_major_view(np.asarray(inputs[INPUT])))
         steps = x_tm.shape[0]
         acc = exact_matmul(x_tm.reshape(steps * batch, -1).astype(np.float32), p.input_matrix, 128, 128)
         acc += p.input_bias
         x_gates = _sat16(mbqm(acc, *p.input_multiplier)).reshape(steps, batch, -1)
         h = np.asarray(inputs[OUTPUT_STATE], np.int64).reshape(batch, self.n_output)
-        c = np.asarray(inputs[CELL_STATE], np.int64).reshape(batch, nc)
-        out_tm = self.time_major_view(outputs[0])
+        c = np.asarray(inputs[CELL_STATE], np.int64).reshape(batch, self.n_cell)
+        return x_gates, h, c, self.time_major_view(outputs[0])
+
+    def recurrent_accumulator(self, h: np.ndarray) -> np.ndarray:
+        """``W_h h + b_h`` of one step (int64, before requantization)."""
+        p = self.params
+        rec = exact_matmul(h.astype(np.float32), p.recurrent_matrix, 128, 128)
+        rec += p.recurrent_bias
+        return rec
+
+    def eval(self, inputs, outputs):
+        p = self.params
+        nc = self.n_cell
+        x_gates, h, c, out_tm = self.sequence_start(inputs, outputs)
+        steps = x_gates.shape[0]
         gates = p.gates
         n_g = len(gates)
         cell_shift = 30 + p.cell_scale
         hid_mult, hid_shift = p.hidden_multiplier
         for t in range(steps):
-            rec = exact_matmul(h.astype(np.float32), p.recurrent_matrix, 128, 128)
-            rec += p.recurrent_bias
-            z = _sat16(x_gates[t] + mbqm(rec, *p.recurrent_multiplier))
+            z = _sat16(x_gates[t] + mbqm(self.recurrent_accumulator(h), *p.recurrent_multiplier))
             pre = [z[:, k * nc:(k + 1) * nc] for k in range(n_g)]
             early = self.finish_gates(pre[:-1], c, gates[:-1], self.early_ln)
             if self.use_cifg:

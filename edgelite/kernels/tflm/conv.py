@@ -35,46 +35,52 @@ def _tflm_variant(*ops: str):
     return deco
 
 
-@_tflm_variant("CONV_2D")
-class TFLMConv2D(QuantizedConv2D):
-    """reference_integer_ops::ConvPerChannel (int8: int32 acc; int16: int64 acc)."""
+class _TFLMRequantization:
+    """The LiteRT kernel's ``prepare``, then TFLM's requantizer in place of LiteRT's.
+
+    A variant names its operands (``requant_operands``: input, filter, output, output channels)
+    and may pick another mode than the activations' (``requant_mode``).
+    """
+
+    def requant_operands(self, inputs, outputs) -> tuple:
+        return inputs[0], inputs[1], outputs[0], inputs[1].shape[0]
+
+    def requant_mode(self, inputs, x) -> str:
+        return _mode(x)
 
     def prepare(self, inputs, outputs):
         shapes = super().prepare(inputs, outputs)
-        x, w, out = inputs[0], inputs[1], outputs[0]
-        self.requant = _make_requantizer(self, x, w, out, w.shape[0], _mode(x))
+        x, w, out, channels = self.requant_operands(inputs, outputs)
+        self.requant = _make_requantizer(self, x, w, out, channels, self.requant_mode(inputs, x))
         return shapes
+
+
+@_tflm_variant("CONV_2D")
+class TFLMConv2D(_TFLMRequantization, QuantizedConv2D):
+    """reference_integer_ops::ConvPerChannel (int8: int32 acc; int16: int64 acc)."""
 
 
 @_tflm_variant("DEPTHWISE_CONV_2D")
-class TFLMDepthwiseConv2D(QuantizedDepthwiseConv2D):
+class TFLMDepthwiseConv2D(_TFLMRequantization, QuantizedDepthwiseConv2D):
     """reference_integer_ops::DepthwiseConvPerChannel: one rounding for every channel."""
 
-    def prepare(self, inputs, outputs):
-        shapes = super().prepare(inputs, outputs)
-        x, w, out = inputs[0], inputs[1], outputs[0]
-        self.requant = _make_requantizer(self, x, w, out, w.shape[3], _mode(x))
-        return shapes
+    def requant_operands(self, inputs, outputs) -> tuple:
+        return inputs[0], inputs[1], outputs[0], inputs[1].shape[3]
 
 
 @_tflm_variant("TRANSPOSE_CONV")
-class TFLMTransposeConv(QuantizedTransposeConv):
+class TFLMTransposeConv(_TFLMRequantization, QuantizedTransposeConv):
     """reference_integer_ops::TransposeConv: int32 (int8) / int64 (int16) scratch accumulators."""
 
-    def prepare(self, inputs, outputs):
-        shapes = super().prepare(inputs, outputs)
-        w, x, out = inputs[1], inputs[2], outputs[0]
-        self.requant = _make_requantizer(self, x, w, out, w.shape[0], _mode(x))
-        return shapes
+    def requant_operands(self, inputs, outputs) -> tuple:
+        return inputs[2], inputs[1], outputs[0], inputs[1].shape[0]
 
 
 @_tflm_variant("FULLY_CONNECTED")
-class TFLMFullyConnected(QuantizedFullyConnected):
+class TFLMFullyConnected(_TFLMRequantization, QuantizedFullyConnected):
     """reference_integer_ops::FullyConnected / FullyConnectedPerChannel."""
 
-    def prepare(self, inputs, outputs):
-        shapes = super().prepare(inputs, outputs)
-        x, w, out = inputs[0], inputs[1], outputs[0]
+    def requant_mode(self, inputs, x) -> str:
         bias = inputs[2] if len(inputs) > 2 else None
         mode = _mode(x)
         if mode == "mbqm64":
@@ -82,5 +88,4 @@ class TFLMFullyConnected(QuantizedFullyConnected):
             if (bias is not None and np.dtype(bias.dtype) == np.int32) or (
                     bias is None and bias_type == _INT32_BIAS_TYPE):
                 mode = "mbqm32"
-        self.requant = _make_requantizer(self, x, w, out, w.shape[0], mode)
-        return shapes
+        return mode

@@ -21,12 +21,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..base import register
-from ..int_gemm import exact_matmul
 from ..integer_lstm import IntegerUnidirectionalSequenceLSTM, _sat16
 from ..quant_math import multiply_by_quantized_multiplier_fast as mbqm
 from ..quant_math import quantize_multiplier_scalar
 from ..quantized_activations import QuantizedLogisticInt16, QuantizedTanhInt16
-from ..recurrent import CELL_STATE, INPUT, OUTPUT_STATE, store_state
+from ..recurrent import CELL_STATE, OUTPUT_STATE, store_state
 from .common import TFLM_PRIORITY, is_tflm
 
 _RAWS = np.arange(-32768, 32768, dtype=np.int64)
@@ -74,19 +73,11 @@ class TFLMIntegerLSTM(IntegerUnidirectionalSequenceLSTM):
 
     def eval(self, inputs, outputs):
         p = self.params
-        nc, batch = self.n_cell, self.batch
-        x_tm = np.ascontiguousarray(self.time_major_view(np.asarray(inputs[INPUT])))
-        steps = x_tm.shape[0]
-        acc = exact_matmul(x_tm.reshape(steps * batch, -1).astype(np.float32), p.input_matrix, 128, 128)
-        acc += p.input_bias
-        x_gates = _sat16(mbqm(acc, *p.input_multiplier)).reshape(steps, batch, -1)
-        h = np.asarray(inputs[OUTPUT_STATE], np.int64).reshape(batch, self.n_output)
-        c = np.asarray(inputs[CELL_STATE], np.int64).reshape(batch, nc)
-        out_tm = self.time_major_view(outputs[0])
-        for t in range(steps):
-            rec = exact_matmul(h.astype(np.float32), p.recurrent_matrix, 128, 128)
-            rec += p.recurrent_bias
-            z = _sat16(x_gates[t] + _sat16(mbqm(rec, *p.recurrent_multiplier))) + 32768
+        nc = self.n_cell
+        x_gates, h, c, out_tm = self.sequence_start(inputs, outputs)
+        for t in range(x_gates.shape[0]):
+            rec = _sat16(mbqm(self.recurrent_accumulator(h), *p.recurrent_multiplier))
+            z = _sat16(x_gates[t] + rec) + 32768
             inp, forget, cell_in, out_gate = (z[:, k * nc:(k + 1) * nc] for k in range(4))
             inp, forget, out_gate = self.sigmoid[inp], self.sigmoid[forget], self.sigmoid[out_gate]
             cell_in = self.gate_tanh[cell_in]
