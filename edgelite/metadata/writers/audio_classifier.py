@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from . import metadata_info, metadata_writer, writer_utils
+from . import metadata_info, metadata_writer
 
 _MODEL_NAME = "AudioClassifier"
 _MODEL_DESCRIPTION = "Identify the most prominent type in the audio clip from a known set of categories."
@@ -55,9 +55,6 @@ class MetadataWriter(metadata_writer.MetadataWriter):
         if channels <= 0:
             raise ValueError(f"channels should be positive, but got {channels}.")
         input_md = metadata_info.InputAudioTensorMd(_INPUT_NAME, _INPUT_DESCRIPTION, sample_rate, channels)
-        output_md = metadata_info.ClassificationTensorMd(
-            name=_OUTPUT_NAME, description=_OUTPUT_DESCRIPTION,
-            label_files=[metadata_info.LabelFileMd(file_path=p) for p in label_file_paths],
-            tensor_type=writer_utils.get_output_tensor_types(model_buffer)[0],
-            score_calibration_md=score_calibration_md)
+        output_md = metadata_writer.classification_output_for_inference(
+            model_buffer, _OUTPUT_NAME, _OUTPUT_DESCRIPTION, label_file_paths, score_calibration_md)
         return cls.create_from_metadata_info(model_buffer, input_md=input_md, output_md=output_md)

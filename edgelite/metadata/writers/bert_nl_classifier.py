@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Union
 
-from . import metadata_info, metadata_writer, writer_utils
+from . import metadata_info, metadata_writer
 
 _MODEL_NAME = "BertNLClassifier"
 _MODEL_DESCRIPTION = "Classify the input text into a set of known categories."
@@ -31,14 +31,12 @@ class MetadataWriter(metadata_writer.MetadataWriter):
         if output_md is None:
             output_md = metadata_info.ClassificationTensorMd(name=_OUTPUT_NAME,
                                                              description=_OUTPUT_DESCRIPTION)
-        if output_md.associated_files is None:
-            output_md.associated_files = []
+        output_files = metadata_writer.output_file_paths(output_md)
         return cls.create_from_metadata(
             model_buffer, model_metadata=general_md.create_metadata(),
             input_metadata=input_md.create_input_tesnor_metadata(),
             output_metadata=[output_md.create_metadata()],
-            associated_files=[f.file_path for f in output_md.associated_files]
-            + input_md.get_tokenizer_associated_files(),
+            associated_files=output_files + input_md.get_tokenizer_associated_files(),
             input_process_units=input_md.create_input_process_unit_metadata())
 
     @classmethod
@@ -51,8 +49,6 @@ class MetadataWriter(metadata_writer.MetadataWriter):
         """The metadata the Task Library's BertNLClassifier needs: tokenizer, input names, labels."""
         input_md = metadata_info.BertInputTensorsMd(model_buffer, ids_name, mask_name, segment_name,
                                                     tokenizer_md=tokenizer_md)
-        output_md = metadata_info.ClassificationTensorMd(
-            name=_OUTPUT_NAME, description=_OUTPUT_DESCRIPTION,
-            label_files=[metadata_info.LabelFileMd(file_path=p) for p in label_file_paths],
-            tensor_type=writer_utils.get_output_tensor_types(model_buffer)[0])
+        output_md = metadata_writer.classification_output_for_inference(
+            model_buffer, _OUTPUT_NAME, _OUTPUT_DESCRIPTION, label_file_paths)
         return cls.create_from_metadata_info(model_buffer, input_md=input_md, output_md=output_md)

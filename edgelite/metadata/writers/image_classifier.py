@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 from ..enums import ColorSpaceType
-from . import metadata_info, metadata_writer, writer_utils
+from . import metadata_info, metadata_writer
 
 _MODEL_NAME = "ImageClassifier"
 MODEL_DESCRIPTION = "Identify the most prominent object in the image from a known set of categories."
@@ -30,11 +30,9 @@ class MetadataWriter(metadata_writer.MetadataWriter):
         if output_md is None:
             output_md = metadata_info.ClassificationTensorMd(name=OUTPUT_NAME,
                                                              description=OUTPUT_DESCRIPTION)
-        if output_md.associated_files is None:
-            output_md.associated_files = []
         return super().create_from_metadata_info(
             model_buffer=model_buffer, general_md=general_md, input_md=[input_md],
-            output_md=[output_md], associated_files=[f.file_path for f in output_md.associated_files])
+            output_md=[output_md], associated_files=metadata_writer.output_file_paths(output_md))
 
     @classmethod
     def create_for_inference(cls, model_buffer, input_norm_mean: List[float],
@@ -42,13 +40,8 @@ class MetadataWriter(metadata_writer.MetadataWriter):
                              score_calibration_md: Optional[metadata_info.ScoreCalibrationMd] = None):
         """The metadata the Task Library's ImageClassifier needs: normalization, labels and
         optional score calibration."""
-        input_md = metadata_info.InputImageTensorMd(
-            name=INPUT_NAME, description=INPUT_DESCRIPTION, norm_mean=input_norm_mean,
-            norm_std=input_norm_std, color_space_type=ColorSpaceType.RGB,
-            tensor_type=writer_utils.get_input_tensor_types(model_buffer)[0])
-        output_md = metadata_info.ClassificationTensorMd(
-            name=OUTPUT_NAME, description=OUTPUT_DESCRIPTION,
-            label_files=[metadata_info.LabelFileMd(file_path=p) for p in label_file_paths],
-            tensor_type=writer_utils.get_output_tensor_types(model_buffer)[0],
-            score_calibration_md=score_calibration_md)
+        input_md = metadata_writer.image_input_for_inference(
+            model_buffer, INPUT_NAME, INPUT_DESCRIPTION, input_norm_mean, input_norm_std)
+        output_md = metadata_writer.classification_output_for_inference(
+            model_buffer, OUTPUT_NAME, OUTPUT_DESCRIPTION, label_file_paths, score_calibration_md)
         return cls.create_from_metadata_info(model_buffer, input_md=input_md, output_md=output_md)

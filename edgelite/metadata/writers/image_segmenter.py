@@ -5,7 +5,7 @@ from typing import List, Optional
 
 from ..enums import ColorSpaceType
 from ..objects import Content, ImageProperties, TensorMetadata, ValueRange
-from . import metadata_info, metadata_writer, writer_utils
+from . import metadata_info, metadata_writer
 
 _MODEL_NAME = "ImageSegmenter"
 _MODEL_DESCRIPTION = ("Semantic image segmentation predicts whether each pixel of an image is "
@@ -41,22 +41,19 @@ class MetadataWriter(metadata_writer.MetadataWriter):
                                                         color_space_type=ColorSpaceType.RGB)
         if output_md is None:
             output_md = metadata_info.TensorMd(name=_OUTPUT_NAME, description=_OUTPUT_DESCRIPTION)
-        if output_md.associated_files is None:
-            output_md.associated_files = []
+        output_files = metadata_writer.output_file_paths(output_md)
         return super().create_from_metadata(
             model_buffer, model_metadata=general_md.create_metadata(),
             input_metadata=[input_md.create_metadata()],
             output_metadata=[_create_segmentation_masks_metadata(output_md)],
-            associated_files=[f.file_path for f in output_md.associated_files])
+            associated_files=output_files)
 
     @classmethod
     def create_for_inference(cls, model_buffer, input_norm_mean: List[float],
                              input_norm_std: List[float], label_file_paths: List[str]):
         """The metadata the Task Library's ImageSegmenter needs: normalization and labels."""
-        input_md = metadata_info.InputImageTensorMd(
-            name=_INPUT_NAME, description=_INPUT_DESCRIPTION, norm_mean=input_norm_mean,
-            norm_std=input_norm_std, color_space_type=ColorSpaceType.RGB,
-            tensor_type=writer_utils.get_input_tensor_types(model_buffer)[0])
+        input_md = metadata_writer.image_input_for_inference(
+            model_buffer, _INPUT_NAME, _INPUT_DESCRIPTION, input_norm_mean, input_norm_std)
         output_md = metadata_info.TensorMd(
             name=_OUTPUT_NAME, description=_OUTPUT_DESCRIPTION,
             associated_files=[metadata_info.LabelFileMd(file_path=p) for p in label_file_paths])

@@ -7,6 +7,7 @@ import collections
 from typing import List, Optional
 
 from ..displayer import MetadataDisplayer, convert_to_json
+from ..enums import ColorSpaceType
 from ..objects import ModelMetadata, ProcessUnit, SubGraphMetadata, TensorMetadata
 from ..populator import MetadataPopulator
 from . import metadata_info, writer_utils
@@ -79,6 +80,37 @@ class MetadataWriter:
     def get_populated_metadata_json(self) -> str:
         """The metadata as JSON as populated into the model."""
         return MetadataDisplayer.with_model_buffer(self.populate()).get_metadata_json()
+
+
+def image_input_for_inference(model_buffer, name: str, description: str, norm_mean: List[float],
+                               norm_std: List[float]) -> metadata_info.InputImageTensorMd:
+    """The RGB image input of the vision writers' ``create_for_inference``: normalization and the
+    type of the model's first input."""
+    return metadata_info.InputImageTensorMd(
+        name=name, description=description, norm_mean=norm_mean, norm_std=norm_std,
+        color_space_type=ColorSpaceType.RGB,
+        tensor_type=writer_utils.get_input_tensor_types(model_buffer)[0])
+
+
+def classification_output_for_inference(
+        model_buffer, name: str, description: str, label_file_paths: List[str],
+        score_calibration_md: Optional[metadata_info.ScoreCalibrationMd] = None,
+) -> metadata_info.ClassificationTensorMd:
+    """The classification output of the classifier writers' ``create_for_inference``: label files,
+    the type of the model's first output and optional score calibration."""
+    return metadata_info.ClassificationTensorMd(
+        name=name, description=description,
+        label_files=[metadata_info.LabelFileMd(file_path=p) for p in label_file_paths],
+        tensor_type=writer_utils.get_output_tensor_types(model_buffer)[0],
+        score_calibration_md=score_calibration_md)
+
+
+def output_file_paths(output_md: metadata_info.TensorMd) -> List[str]:
+    """The paths of an output's associated files (its ``associated_files`` set to ``[]`` when
+    None, as tflite-support's writers do)."""
+    if output_md.associated_files is None:
+        output_md.associated_files = []
+    return [f.file_path for f in output_md.associated_files]
 
 
 def _order_tensor_metadata(tensor_md: list, names_from_model: List[str]) -> list:

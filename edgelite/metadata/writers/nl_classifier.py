@@ -28,8 +28,7 @@ class MetadataWriter(metadata_writer.MetadataWriter):
         if output_md is None:
             output_md = metadata_info.ClassificationTensorMd(name=_OUTPUT_NAME,
                                                              description=_OUTPUT_DESCRIPTION)
-        if output_md.associated_files is None:
-            output_md.associated_files = []
+        output_files = metadata_writer.output_file_paths(output_md)
         tokenizer_files: List[str] = []
         if input_md.tokenizer_md:
             tokenizer_files = writer_utils.get_tokenizer_associated_files(
@@ -37,7 +36,7 @@ class MetadataWriter(metadata_writer.MetadataWriter):
         return super().create_from_metadata_info(
             model_buffer=model_buffer, general_md=general_md, input_md=[input_md],
             output_md=[output_md],
-            associated_files=[f.file_path for f in output_md.associated_files] + tokenizer_files)
+            associated_files=output_files + tokenizer_files)
 
     @classmethod
     def create_for_inference(cls, model_buffer, tokenizer_md: Optional[metadata_info.RegexTokenizerMd],
@@ -45,8 +44,6 @@ class MetadataWriter(metadata_writer.MetadataWriter):
         """The metadata the Task Library's NLClassifier needs: the tokenizer and labels."""
         input_md = metadata_info.InputTextTensorMd(name=_INPUT_NAME, description=_INPUT_DESCRIPTION,
                                                    tokenizer_md=tokenizer_md)
-        output_md = metadata_info.ClassificationTensorMd(
-            name=_OUTPUT_NAME, description=_OUTPUT_DESCRIPTION,
-            label_files=[metadata_info.LabelFileMd(file_path=p) for p in label_file_paths],
-            tensor_type=writer_utils.get_output_tensor_types(model_buffer)[0])
+        output_md = metadata_writer.classification_output_for_inference(
+            model_buffer, _OUTPUT_NAME, _OUTPUT_DESCRIPTION, label_file_paths)
         return cls.create_from_metadata_info(model_buffer, input_md=input_md, output_md=output_md)

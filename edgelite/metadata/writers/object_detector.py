@@ -10,7 +10,7 @@ from ...reader import load_model
 from ..enums import ColorSpaceType
 from ..objects import (BoundingBoxProperties, Content, SubGraphMetadata, TensorGroup, TensorMetadata,
                        ValueRange)
-from . import metadata_info, metadata_writer, writer_utils
+from . import metadata_info, metadata_writer
 
 _MODEL_NAME = "ObjectDetector"
 _MODEL_DESCRIPTION = ("Identify which of a known set of objects might be present and provide "
@@ -53,6 +53,16 @@ def _create_metadata_with_value_range(tensor_md: metadata_info.TensorMd) -> Tens
     return metadata
 
 
+def _named_output(output_md, md_class: type, name: str, description: str):
+    """``output_md``, or the default ``md_class(name, description)`` when None; a warning when
+    its name is not the default one the Task Library finds the output by."""
+    if output_md is None:
+        return md_class(name=name, description=description)
+    if output_md.name != name:
+        logging.warning(_WARN, name)
+    return output_md
+
+
 def _extend_new_files(file_list: List[str], associated_files) -> None:
     for f in associated_files or []:
         if f.file_path not in file_list:
@@ -75,26 +85,14 @@ class MetadataWriter(metadata_writer.MetadataWriter):
         if input_md is None:
             input_md = metadata_info.InputImageTensorMd(name=_INPUT_NAME, description=_INPUT_DESCRIPTION,
                                                         color_space_type=ColorSpaceType.RGB)
-        if output_location_md is None:
-            output_location_md = metadata_info.TensorMd(name=_OUTPUT_LOCATION_NAME,
-                                                        description=_OUTPUT_LOCATION_DESCRIPTION)
-        elif output_location_md.name != _OUTPUT_LOCATION_NAME:
-            logging.warning(_WARN, _OUTPUT_LOCATION_NAME)
-        if output_category_md is None:
-            output_category_md = metadata_info.CategoryTensorMd(name=_OUTPUT_CATRGORY_NAME,
-                                                                description=_OUTPUT_CATEGORY_DESCRIPTION)
-        elif output_category_md.name != _OUTPUT_CATRGORY_NAME:
-            logging.warning(_WARN, _OUTPUT_CATRGORY_NAME)
-        if output_score_md is None:
-            output_score_md = metadata_info.ClassificationTensorMd(name=_OUTPUT_SCORE_NAME,
-                                                                   description=_OUTPUT_SCORE_DESCRIPTION)
-        elif output_score_md.name != _OUTPUT_SCORE_NAME:
-            logging.warning(_WARN, _OUTPUT_SCORE_NAME)
-        if output_number_md is None:
-            output_number_md = metadata_info.TensorMd(name=_OUTPUT_NUMBER_NAME,
-                                                      description=_OUTPUT_NUMBER_DESCRIPTION)
-        elif output_number_md.name != _OUTPUT_NUMBER_NAME:
-            logging.warning(_WARN, _OUTPUT_NUMBER_NAME)
+        output_location_md = _named_output(output_location_md, metadata_info.TensorMd,
+                                           _OUTPUT_LOCATION_NAME, _OUTPUT_LOCATION_DESCRIPTION)
+        output_category_md = _named_output(output_category_md, metadata_info.CategoryTensorMd,
+                                           _OUTPUT_CATRGORY_NAME, _OUTPUT_CATEGORY_DESCRIPTION)
+        output_score_md = _named_output(output_score_md, metadata_info.ClassificationTensorMd,
+                                        _OUTPUT_SCORE_NAME, _OUTPUT_SCORE_DESCRIPTION)
+        output_number_md = _named_output(output_number_md, metadata_info.TensorMd,
+                                         _OUTPUT_NUMBER_NAME, _OUTPUT_NUMBER_DESCRIPTION)
 
         group = TensorGroup(name=_GROUP_NAME, tensor_names=[
             output_location_md.name, output_category_md.name, output_score_md.name])
@@ -122,10 +120,8 @@ class MetadataWriter(metadata_writer.MetadataWriter):
                              score_calibration_md: Optional[metadata_info.ScoreCalibrationMd] = None):
         """The metadata the Task Library's ObjectDetector needs: normalization, labels and
         optional score calibration."""
-        input_md = metadata_info.InputImageTensorMd(
-            name=_INPUT_NAME, description=_INPUT_DESCRIPTION, norm_mean=input_norm_mean,
-            norm_std=input_norm_std, color_space_type=ColorSpaceType.RGB,
-            tensor_type=writer_utils.get_input_tensor_types(model_buffer)[0])
+        input_md = metadata_writer.image_input_for_inference(
+            model_buffer, _INPUT_NAME, _INPUT_DESCRIPTION, input_norm_mean, input_norm_std)
         output_category_md = metadata_info.CategoryTensorMd(
             name=_OUTPUT_CATRGORY_NAME, description=_OUTPUT_CATEGORY_DESCRIPTION,
             label_files=[metadata_info.LabelFileMd(file_path=p) for p in label_file_paths])
