@@ -45,7 +45,7 @@ def digits_split(digits_folder):
 @pytest.fixture(scope="session")
 def tiny_spec():
     from edgelite.model_maker import ImageBackbone
-    return ImageBackbone(tiny_backbone(), name="tiny")
+    return ImageBackbone(tiny_backbone(filters=8), name="tiny")
 
 
 @pytest.fixture(scope="session")
