@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from ..processor.image import rgb_view
 from .roi import NormalizedRect
 
 
@@ -65,13 +66,10 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise ValueError(f"images must be uint8, got {image.dtype}")
-    if image.ndim == 2:
-        return np.repeat(image[:, :, None], 3, axis=2)
-    if image.ndim == 3 and image.shape[2] == 4:
-        return image[:, :, :3]
-    if image.ndim == 3 and image.shape[2] == 3:
-        return image
-    raise ValueError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image, got {image.shape}")
+    rgb = rgb_view(image)
+    if rgb is None:
+        raise ValueError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image, got {image.shape}")
+    return rgb
 
 
 def bilinear_sample(image: np.ndarray, x: np.ndarray, y: np.ndarray,

@@ -69,15 +69,24 @@ def image_tensor_specs(model: TaskModel, input_index: int = 0) -> ImageTensorSpe
     return specs
 
 
-def as_rgb(image: np.ndarray) -> np.ndarray:
-    """An ``(H, W, 3)`` uint8 view of an RGB, RGBA (alpha dropped) or gray image."""
+def rgb_view(image: np.ndarray) -> Optional[np.ndarray]:
+    """An ``(H, W, 3)`` view of an RGB, RGBA (alpha dropped) or gray (repeated) image; None for
+    any other shape (the callers raise their own errors)."""
     if image.ndim == 2:
         return np.repeat(image[:, :, None], 3, axis=2)
     if image.ndim == 3 and image.shape[2] == 4:
         return image[:, :, :3]
     if image.ndim == 3 and image.shape[2] == 3:
         return image
-    raise TaskError(f"Unsupported image shape {image.shape}: expected (H, W), (H, W, 3) or (H, W, 4).")
+    return None
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """An ``(H, W, 3)`` uint8 view of an RGB, RGBA (alpha dropped) or gray image."""
+    rgb = rgb_view(image)
+    if rgb is None:
+        raise TaskError(f"Unsupported image shape {image.shape}: expected (H, W), (H, W, 3) or (H, W, 4).")
+    return rgb
 
 
 def crop_and_resize(image: np.ndarray, width: int, height: int,
