@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from .anchors import SsdAnchorsOptions, generate_anchors
 from .detection_decoding import DetectionDecodingOptions, RawDetection, decode_detections
 from .nms import non_max_suppression
 from .results import BoundingBox, Category, Detection, NormalizedKeypoint
+from .roi import NormalizedRect
 from .warp import as_rgb, crop_to_tensor
 
 
@@ -167,3 +168,48 @@ class Detector:
                          categories=[Category(index=0, score=raw.score, display_name="",
                                               category_name="")],
                          keypoints=keypoints)
+
+
+class MediaPipeTask:
+    """Base of the MediaPipe-style tasks: built from their options (``create_from_options``)."""
+
+    def __init__(self, options: Any) -> None:
+        self.options = options
+
+    @classmethod
+    def create_from_options(cls, options: Any):
+        return cls(options)
+
+
+class TwoStageLandmarker(MediaPipeTask):
+    """A detector model finds the regions, a landmark model runs on each crop (hands, pose).
+
+    A subclass names its options class, the detector(s) it accepts, what its landmark model is
+    (for the error message) and which output sizes such a model has.
+    """
+
+    OPTIONS_CLASS: ClassVar[type]
+    DETECTOR_NAMES: ClassVar[tuple]
+    LANDMARK_MODEL: ClassVar[str]
+
+    def __init__(self, options: Any) -> None:
+        super().__init__(options)
+        self.detector = Detector(options.detector_model_path, expect=self.DETECTOR_NAMES)
+        self.model = ModelRunner(options.landmarker_model_path)
+        sizes = [int(np.prod(s)) for s in self.model.output_shapes()]
+        if not self.landmark_outputs_match(sizes):
+            raise ModelError(f"{self.model.path}: not a {self.LANDMARK_MODEL} "
+                             f"(outputs {self.model.output_shapes()})")
+        self.last_rois: list[NormalizedRect] = []
+        self.timings: dict[str, float] = {}
+
+    @staticmethod
+    def landmark_outputs_match(sizes: list[int]) -> bool:
+        """Whether the landmark model's output sizes (values per output) are the expected ones."""
+        raise NotImplementedError
+
+    @classmethod
+    def create_from_model_paths(cls, detector_model_path: str | os.PathLike,
+                                landmarker_model_path: str | os.PathLike):
+        return cls(cls.OPTIONS_CLASS(os.fspath(detector_model_path),
+                                     os.fspath(landmarker_model_path)))

@@ -24,7 +24,7 @@ import numpy as np
 
 from ...errors import ModelError
 from . import face_mesh_refinement as refine
-from .common import Detector, ModelRunner, image_array
+from .common import Detector, MediaPipeTask, ModelRunner, image_array
 from .results import DetectionResult, FaceLandmarkerResult, landmarks_from_array
 from .roi import NormalizedRect, RoiOptions, detection_to_roi
 from .warp import Crop, crop_to_tensor
@@ -49,20 +49,16 @@ class FaceDetectorOptions:
     max_results: int = -1
 
 
-class FaceDetector:
+class FaceDetector(MediaPipeTask):
     """BlazeFace short- or full-range: ``detect(image)`` -> :class:`DetectionResult`."""
 
     def __init__(self, options: FaceDetectorOptions):
-        self.options = options
+        super().__init__(options)
         self._detector = Detector(options.model_path, expect=FACE_DETECTORS)
 
     @classmethod
     def create_from_model_path(cls, model_path: str | os.PathLike) -> "FaceDetector":
         return cls(FaceDetectorOptions(model_path=os.fspath(model_path)))
-
-    @classmethod
-    def create_from_options(cls, options: FaceDetectorOptions) -> "FaceDetector":
-        return cls(options)
 
     def detect_raw(self, image: np.ndarray):
         """The detections with box and keypoints normalized to the image (for the mesh stage)."""
@@ -108,11 +104,11 @@ def refine_attention_landmarks(outputs: list[np.ndarray]) -> np.ndarray:
     return merged
 
 
-class FaceLandmarker:
+class FaceLandmarker(MediaPipeTask):
     """Face detector + face mesh: ``detect(image)`` -> :class:`FaceLandmarkerResult`."""
 
     def __init__(self, options: FaceLandmarkerOptions):
-        self.options = options
+        super().__init__(options)
         self.detector = FaceDetector(FaceDetectorOptions(
             options.detector_model_path, options.min_face_detection_confidence,
             max_results=options.num_faces))
@@ -147,10 +143,6 @@ class FaceLandmarker:
         return cls(FaceLandmarkerOptions(
             os.fspath(detector_model_path), os.fspath(landmarker_model_path),
             iris_model_path=None if iris_model_path is None else os.fspath(iris_model_path)))
-
-    @classmethod
-    def create_from_options(cls, options: FaceLandmarkerOptions) -> "FaceLandmarker":
-        return cls(options)
 
     def landmarks_in_roi(self, pixels: np.ndarray,
                          roi: NormalizedRect) -> Optional[tuple[np.ndarray, Crop]]:

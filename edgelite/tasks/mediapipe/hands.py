@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import time
 from typing import Any
 
 import numpy as np
 
-from ...errors import ModelError
-from .common import Detector, ModelRunner, image_array
+from .common import TwoStageLandmarker, image_array
 from .results import (Category, HandLandmarkerResult, landmarks_from_array,
                       world_landmarks_from_array)
-from .roi import NormalizedRect, RoiOptions, detection_to_roi
+from .roi import RoiOptions, detection_to_roi
 from .warp import crop_to_tensor
 
 PALM_ROI = RoiOptions(start_keypoint=0, end_keypoint=2, target_angle_degrees=90.0, scale_x=2.6,
@@ -55,29 +53,16 @@ def rotate_world(points: np.ndarray, rotation: float) -> np.ndarray:
     return out
 
 
-class HandLandmarker:
+class HandLandmarker(TwoStageLandmarker):
     """Palms -> hand crops -> 21 landmarks each: ``detect(image)`` -> HandLandmarkerResult."""
 
-    def __init__(self, options: HandLandmarkerOptions):
-        self.options = options
-        self.detector = Detector(options.detector_model_path, expect=("palm_detection",))
-        self.model = ModelRunner(options.landmarker_model_path)
-        sizes = [int(np.prod(s)) for s in self.model.output_shapes()]
-        if sizes != [63, 1, 1, 63]:
-            raise ModelError(f"{self.model.path}: not a MediaPipe hand landmark model "
-                             f"(outputs {self.model.output_shapes()})")
-        self.last_rois: list[NormalizedRect] = []
-        self.timings: dict[str, float] = {}
+    OPTIONS_CLASS = HandLandmarkerOptions
+    DETECTOR_NAMES = ("palm_detection",)
+    LANDMARK_MODEL = "MediaPipe hand landmark model"
 
-    @classmethod
-    def create_from_model_paths(cls, detector_model_path: str | os.PathLike,
-                                landmarker_model_path: str | os.PathLike) -> "HandLandmarker":
-        return cls(HandLandmarkerOptions(os.fspath(detector_model_path),
-                                         os.fspath(landmarker_model_path)))
-
-    @classmethod
-    def create_from_options(cls, options: HandLandmarkerOptions) -> "HandLandmarker":
-        return cls(options)
+    @staticmethod
+    def landmark_outputs_match(sizes: list[int]) -> bool:
+        return sizes == [63, 1, 1, 63]
 
     def detect(self, image: Any) -> HandLandmarkerResult:
         """Up to ``num_hands`` hands in a ``TensorImage`` / uint8 array / image path."""

@@ -18,17 +18,16 @@ the astronaut) with 7. edgelite does what MediaPipe does.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from typing import Any
 
 import numpy as np
 
 from ...errors import ModelError
-from .common import Detector, ModelRunner, image_array
+from .common import TwoStageLandmarker, image_array
 from .hands import rotate_world
 from .results import PoseLandmarkerResult, landmarks_from_array, world_landmarks_from_array
-from .roi import NormalizedRect, RoiOptions, detection_to_roi
+from .roi import RoiOptions, detection_to_roi
 from .warp import crop_to_tensor, mask_to_image
 
 POSE_ROI = RoiOptions(start_keypoint=0, end_keypoint=1, target_angle_degrees=90.0, scale_x=1.25,
@@ -82,29 +81,16 @@ def refine_from_heatmap(points: np.ndarray, heatmap: np.ndarray, kernel_size: in
     return out
 
 
-class PoseLandmarker:
+class PoseLandmarker(TwoStageLandmarker):
     """Pose detector -> crop -> 33 landmarks: ``detect(image)`` -> PoseLandmarkerResult."""
 
-    def __init__(self, options: PoseLandmarkerOptions):
-        self.options = options
-        self.detector = Detector(options.detector_model_path, expect=("pose_detection",))
-        self.model = ModelRunner(options.landmarker_model_path)
-        sizes = [int(np.prod(s)) for s in self.model.output_shapes()]
-        if len(sizes) != 5 or sizes[0] != 195 or sizes[4] != 117:
-            raise ModelError(f"{self.model.path}: not a MediaPipe pose landmark model "
-                             f"(outputs {self.model.output_shapes()})")
-        self.last_rois: list[NormalizedRect] = []
-        self.timings: dict[str, float] = {}
+    OPTIONS_CLASS = PoseLandmarkerOptions
+    DETECTOR_NAMES = ("pose_detection",)
+    LANDMARK_MODEL = "MediaPipe pose landmark model"
 
-    @classmethod
-    def create_from_model_paths(cls, detector_model_path: str | os.PathLike,
-                                landmarker_model_path: str | os.PathLike) -> "PoseLandmarker":
-        return cls(PoseLandmarkerOptions(os.fspath(detector_model_path),
-                                         os.fspath(landmarker_model_path)))
-
-    @classmethod
-    def create_from_options(cls, options: PoseLandmarkerOptions) -> "PoseLandmarker":
-        return cls(options)
+    @staticmethod
+    def landmark_outputs_match(sizes: list[int]) -> bool:
+        return len(sizes) == 5 and sizes[0] == 195 and sizes[4] == 117
 
     def detect(self, image: Any) -> PoseLandmarkerResult:
         """Up to ``num_poses`` poses in a ``TensorImage`` / uint8 array / image path."""

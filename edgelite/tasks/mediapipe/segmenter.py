@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ModelError
-from .common import ModelRunner, image_array
+from .common import MediaPipeTask, ModelRunner, image_array
 from .results import ImageSegmenterResult
 from .warp import crop_to_tensor, resize_bilinear
 
@@ -29,11 +29,11 @@ class ImageSegmenterOptions:
     output_category_mask: bool = False
 
 
-class ImageSegmenter:
+class ImageSegmenter(MediaPipeTask):
     """Selfie segmentation: ``segment(image)`` -> :class:`ImageSegmenterResult`."""
 
     def __init__(self, options: ImageSegmenterOptions):
-        self.options = options
+        super().__init__(options)
         self.model = ModelRunner(options.model_path)
         shapes = self.model.output_shapes()
         if len(shapes) != 1 or len(shapes[0]) != 4 or shapes[0][3] != 1:
@@ -43,10 +43,6 @@ class ImageSegmenter:
     @classmethod
     def create_from_model_path(cls, model_path: str | os.PathLike) -> "ImageSegmenter":
         return cls(ImageSegmenterOptions(os.fspath(model_path)))
-
-    @classmethod
-    def create_from_options(cls, options: ImageSegmenterOptions) -> "ImageSegmenter":
-        return cls(options)
 
     def segment(self, image: Any) -> ImageSegmenterResult:
         """Segment a ``TensorImage`` / uint8 array / image path into image-sized masks."""
