@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..runtime.budget import check_output
 from .base import Kernel, register
 
 _INDEX_TYPES = (np.dtype(np.int32), np.dtype(np.int64))
@@ -137,6 +138,7 @@ class SparseToDense(Kernel):
         dims = self.output_shape(shape)
         out = outputs[0]
         if out is None or out.shape != dims:
+            check_output(self.node, dims, values.dtype)  # a size read at run time: ask the budget
             out = np.empty(dims, values.dtype)
         out.fill(default.reshape(-1)[0])
         points = np.asarray(indices, np.int64).reshape(-1, 1) if indices.ndim <= 1 else np.asarray(indices, np.int64)

@@ -129,3 +129,24 @@ def test_negative_dimension_is_a_model_error_naming_the_tensor():
     it = edgelite.Interpreter(model_content=model)
     with pytest.raises(edgelite.ModelError, match=r"tensor 0 \('x'\): shape \[-4, 4096\] has a negative dimension"):
         it.allocate_tensors()
+
+
+def test_value_driven_output_of_a_planned_kernel_is_checked_at_invoke():
+    """TILE with multiples given at run time: 10^4 x 10^4 copies of a 2x2 float block = 1.6 GB."""
+    from edgelite.ir import Model, Subgraph
+    from edgelite.schema import TensorType
+    sg = Subgraph(name="main")
+    x = sg.add_tensor("x", (2, 2), TensorType.FLOAT32)
+    reps = sg.add_tensor("reps", (2,), TensorType.INT32)
+    y = sg.add_tensor("tiled", (-1, -1), TensorType.FLOAT32)
+    sg.add_operator("TILE", [x, reps], [y])
+    sg.inputs, sg.outputs = [x, reps], [y]
+    it = edgelite.Interpreter(model_content=Model(subgraphs=[sg]).to_bytes(), max_memory_bytes=1 << 20)
+    it.allocate_tensors()
+    it.set_tensor(0, np.ones((2, 2), np.float32))
+    it.set_tensor(1, np.array([10_000, 10_000], np.int32))
+    with pytest.raises(edgelite.ResourceError, match=r"TILE \(node 0\) output 0, tensor 2 \('tiled'\): 1.6 GB"):
+        it.invoke()
+    it.set_tensor(1, np.array([2, 3], np.int32))
+    it.invoke()
+    assert it.get_tensor(it.get_output_details()[0]["index"]).shape == (4, 6)
