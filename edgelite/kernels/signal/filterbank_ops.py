@@ -334,9 +334,7 @@ class SignalFilterBankLog(SignalKernel):
             raise self.fail(f"input_correction_bits {self.correction_bits} must be < 32")
 
     def prepare(self, inputs, outputs):
-        self.require_counts(inputs, outputs, 1, 1, "input -> output")
-        self.require_dtype(inputs[0], np.uint32, "input")
-        self.require_dtype(outputs[0], np.int16, "output")
+        self.require_unary(inputs, outputs, np.uint32, np.int16)
         if not inputs[0].shape:
             raise self.fail("input must be 1-D [num_channels]")
         return [(inputs[0].shape[0],)]

@@ -50,9 +50,7 @@ class SignalDelay(SignalKernel):
         self.queues = np.zeros((self.queues.shape[0], self.delay), dtype=np.int16)
 
     def prepare(self, inputs, outputs):
-        self.require_counts(inputs, outputs, 1, 1, "input -> output")
-        self.require_dtype(inputs[0], np.int16, "input")
-        self.require_dtype(outputs[0], np.int16, "output")
+        self.require_unary(inputs, outputs, np.int16, np.int16)
         shape = tuple(inputs[0].shape)
         if not shape or shape[-1] < 1:
             raise self.fail(f"input {list(shape)} needs a non-empty last axis")
@@ -135,10 +133,8 @@ class SignalOverlapAdd(SignalKernel):
         self.buffers = np.zeros_like(self.buffers)
 
     def prepare(self, inputs, outputs):
-        self.require_counts(inputs, outputs, 1, 1, "input -> output")
+        self.require_unary(inputs, outputs, self.dtype, self.dtype)
         x = inputs[0]
-        self.require_dtype(x, self.dtype, "input")
-        self.require_dtype(outputs[0], self.dtype, "output")
         shape = tuple(x.shape)
         if len(shape) < 2:
             raise self.fail(f"input {list(shape)} must be at least 2-D (..., n_frames, frame_size)")

@@ -44,5 +44,11 @@ class SignalKernel(Kernel):
         if np.dtype(spec.dtype) != np.dtype(dtype):
             raise self.fail(f"{what} must be {np.dtype(dtype).name}, got {np.dtype(spec.dtype).name}")
 
+    def require_unary(self, inputs: list, outputs: list, in_dtype, out_dtype) -> None:
+        """One input of ``in_dtype`` -> one output of ``out_dtype``."""
+        self.require_counts(inputs, outputs, 1, 1, "input -> output")
+        self.require_dtype(inputs[0], in_dtype, "input")
+        self.require_dtype(outputs[0], out_dtype, "output")
+
     def reset_state(self) -> None:
         """Forget what the op carries across invokes (TFLM's Reset); stateless ops do nothing."""

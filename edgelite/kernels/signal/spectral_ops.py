@@ -116,10 +116,8 @@ class SignalRfft(_FftKernel):
     """Real FFT of each row (zero padded to fft_length): interleaved complex output."""
 
     def prepare(self, inputs, outputs):
-        self.require_counts(inputs, outputs, 1, 1, "input -> output")
+        self.require_unary(inputs, outputs, self.dtype, self.dtype)
         x = inputs[0]
-        self.require_dtype(x, self.dtype, "input")
-        self.require_dtype(outputs[0], self.dtype, "output")
         if not x.shape or x.shape[-1] > self.fft_length:
             raise self.fail(f"input rows of {list(x.shape)[-1:]} samples do not fit fft_length {self.fft_length}")
         return [tuple(x.shape[:-1]) + (self.fft_length + 2,)]
@@ -143,10 +141,8 @@ class SignalIrfft(_FftKernel):
     inverse = True
 
     def prepare(self, inputs, outputs):
-        self.require_counts(inputs, outputs, 1, 1, "input -> output")
+        self.require_unary(inputs, outputs, self.dtype, self.dtype)
         x = inputs[0]
-        self.require_dtype(x, self.dtype, "input")
-        self.require_dtype(outputs[0], self.dtype, "output")
         bins = self.fft_length // 2 + 1
         if not x.shape or x.shape[-1] < 2 * bins:
             raise self.fail(f"input rows of {list(x.shape)[-1:]} values hold fewer than the {bins} "
@@ -175,10 +171,8 @@ class SignalEnergy(SignalKernel):
         self.end = self.int_option("end_index", minimum=0)
 
     def prepare(self, inputs, outputs):
-        self.require_counts(inputs, outputs, 1, 1, "input -> output")
+        self.require_unary(inputs, outputs, np.int16, np.uint32)
         x = inputs[0]
-        self.require_dtype(x, np.int16, "input")
-        self.require_dtype(outputs[0], np.uint32, "output")
         bins = x.size // 2
         if self.end > bins or self.start > self.end:
             raise self.fail(f"bins [{self.start}, {self.end}) do not fit the input's {bins} complex values")
