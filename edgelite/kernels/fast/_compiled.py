@@ -54,11 +54,14 @@ def requantize(acc, mult, shift, ties_up, zp, lo, hi):
 
 
 @nb.njit(**_JIT)
-def depthwise_float(x, w, init, out, sh, sw, dh, dw, pt, pl, mult, lo, hi, clamp):
+def depthwise_float(x, w, wrow, init, out, sh, sw, dh, dw, pt, pl, mult, lo, hi, clamp):
     """Float DEPTHWISE_CONV_2D. x [N,H,W,C], w [KH,KW,O], init [O] (bias or -0.0), out [N,OH,OW,O].
 
     Per output row: the row starts from ``init``, then each tap in order adds its products
-    to every pixel of the row (pixels whose tap falls on the padding add ``0 * w``).
+    to every pixel of the row (pixels whose tap falls on the padding add ``0 * w``). With
+    unit column stride and no multiplier, a tap's inside pixels are one contiguous run of
+    the input row: one long loop over ``wrow`` [KH, KW, OW*O], the tap's weights tiled
+    over the output row.
     """
     n, h, wd, c = x.shape
     oh, ow, oc = out.shape[1], out.shape[2], out.shape[3]
@@ -86,7 +89,14 @@ def depthwise_float(x, w, init, out, sh, sw, dh, dw, pt, pl, mult, lo, hi, clamp
                 for ox in range(ox_lo):
                     for ch in range(oc):
                         orow[ox, ch] += zero * wt[ch]
-                if mult == 1:
+                if mult == 1 and sw == 1:
+                    a, z = ox_lo * oc, ox_hi * oc
+                    o_run = orow.reshape(ow * oc)[a:z]
+                    x_run = xr.reshape(wd * c)[a + off * oc:z + off * oc]
+                    w_run = wrow[ky, kx][a:z]
+                    for j in range(z - a):
+                        o_run[j] += x_run[j] * w_run[j]
+                elif mult == 1:
                     for ox in range(ox_lo, ox_hi):
                         xp = xr[ox * sw + off]
                         op = orow[ox]
@@ -114,44 +124,61 @@ def depthwise_float(x, w, init, out, sh, sw, dh, dw, pt, pl, mult, lo, hi, clamp
 
 
 @nb.njit(**_JIT)
-def depthwise_int(x, w, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, n_fast, consts, totals, out,
+def depthwise_int(x, w, wrow, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, n_fast, consts, totals, out,
                   sh, sw, dh, dw, pt, pl, mult):
-    """Integer DEPTHWISE_CONV_2D. x [N,H,W,C] int8/uint8, w [KH,KW,O] int32 (zero point removed).
+    """Integer DEPTHWISE_CONV_2D. x [N,H,W,C] int8/uint8, w [KH,KW,O] int32 (zero point removed),
+    ``wrow`` [KH,KW,OW*O] the same tiled over an output row (unit column stride, no multiplier:
+    a tap's inside pixels are one contiguous run of the input row).
 
-    The first ``n_fast`` channels use the merged ruy rounding (:func:`merged_constants`)."""
+    Exact int32 sums per output row (taps over the padding add nothing), then per channel the
+    requantization; the first ``n_fast`` channels take the merged ruy rounding."""
     n, h, wd, c = x.shape
     oh, ow, oc = out.shape[1], out.shape[2], out.shape[3]
     kh, kw = w.shape[0], w.shape[1]
     for r in prange(n * oh):
         b = r // oh
         oy = r - b * oh
-        acc = np.empty(oc, np.int32)
-        for ox in range(ow):
-            acc[:] = 0
-            for ky in range(kh):
-                iy = oy * sh - pt + ky * dh
-                if iy < 0 or iy >= h:
+        acc = np.zeros(ow * oc, np.int32)
+        for ky in range(kh):
+            iy = oy * sh - pt + ky * dh
+            if iy < 0 or iy >= h:
+                continue
+            xr = x[b, iy]
+            for kx in range(kw):
+                off = kx * dw - pl
+                ox_lo = 0 if off >= 0 else min(ow, (sw - 1 - off) // sw)
+                ox_hi = min(ow, (wd - 1 - off) // sw + 1) if wd - 1 - off >= 0 else 0
+                if ox_hi <= ox_lo:
                     continue
-                for kx in range(kw):
-                    ix = ox * sw - pl + kx * dw
-                    if ix < 0 or ix >= wd:
-                        continue
-                    xr = x[b, iy, ix]
+                if mult == 1 and sw == 1:
+                    a, z = ox_lo * oc, ox_hi * oc
+                    acc_run = acc[a:z]
+                    x_run = xr.reshape(wd * c)[a + off * oc:z + off * oc]
+                    w_run = wrow[ky, kx][a:z]
+                    for j in range(z - a):
+                        acc_run[j] += (np.int32(x_run[j]) - x_zp) * w_run[j]
+                else:
                     wt = w[ky, kx]
-                    if mult == 1:
-                        for ch in range(oc):
-                            acc[ch] += (np.int32(xr[ch]) - x_zp) * wt[ch]
-                    else:
-                        for ci in range(c):
-                            xv = np.int32(xr[ci]) - x_zp
-                            for m in range(mult):
-                                acc[ci * mult + m] += xv * wt[ci * mult + m]
-            o = out[b, oy, ox]
+                    for ox in range(ox_lo, ox_hi):
+                        xp = xr[ox * sw + off]
+                        ap = acc[ox * oc:(ox + 1) * oc]
+                        if mult == 1:
+                            for ch in range(oc):
+                                ap[ch] += (np.int32(xp[ch]) - x_zp) * wt[ch]
+                        else:
+                            for ci in range(c):
+                                xv = np.int32(xp[ci]) - x_zp
+                                for m in range(mult):
+                                    ap[ci * mult + m] += xv * wt[ci * mult + m]
+        orow = out[b, oy]
+        for ox in range(ow):
+            o = orow[ox]
+            ap = acc[ox * oc:(ox + 1) * oc]
             for ch in range(n_fast):
-                v = ((np.int64(acc[ch]) + bias[ch]) * mults[ch] + consts[ch]) >> totals[ch]
+                v = ((np.int64(ap[ch]) + bias[ch]) * mults[ch] + consts[ch]) >> totals[ch]
                 o[ch] = min(max(v, lo), hi)
             for ch in range(n_fast, oc):
-                o[ch] = requantize(np.int64(acc[ch]) + bias[ch], mults[ch], shifts[ch], ties[ch],
+                o[ch] = requantize(np.int64(ap[ch]) + bias[ch], mults[ch], shifts[ch], ties[ch],
                                    out_zp, lo, hi)
 
 

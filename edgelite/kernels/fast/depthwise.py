@@ -72,8 +72,15 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         if w3 is None:
             w3 = np.ascontiguousarray(np.asarray(inputs[1] if self.const_filter is None else self.const_filter,
                                                  np.float32)[0])
+            p = self.plan
+            # each tap's weights tiled over an output row, for the unit-stride single-pass loop
+            wrow = (np.ascontiguousarray(np.broadcast_to(w3[:, :, None, :], (p.k_h, p.k_w, p.out_w, self.out_c)))
+                    .reshape(p.k_h, p.k_w, -1) if p.stride_w == 1 and self.multiplier == 1
+                    else np.zeros((1, 1, 1), np.float32))
             if self.const_filter is not None:
-                self.w3 = w3
+                self.w3, self.wrow = w3, wrow
+        else:
+            wrow = self.wrow
         init = self.init
         if init is None:
             bias = self.bias
@@ -86,7 +93,7 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         if out.size == 0:
             return None
         p = self.plan
-        args = (np.ascontiguousarray(x), w3, init, out, p.stride_h, p.stride_w, p.dil_h, p.dil_w,
+        args = (np.ascontiguousarray(x), w3, wrow, init, out, p.stride_h, p.stride_w, p.dil_h, p.dil_w,
                 p.pad_top, p.pad_left, self.multiplier, self.lo, self.hi, self.clamp)
         run(self, "depthwise_float", *args)
         return None
@@ -112,7 +119,10 @@ class FastQuantizedDepthwiseConv2D(QuantizedDepthwiseConv2D):
             wb = int(np.abs(wc).max()) if wc.size else 0
             # the int32 sum of |x - x_zp| <= 255 times the taps' weights must not overflow
             if params is not None and 255 * wb * kh * kw < (1 << 31) and self.in_zp == int(np.int32(self.in_zp)):
-                self.fast_args = (np.ascontiguousarray(wc), np.int32(self.in_zp),
+                kh_, kw_, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = self.geom
+                wrow = (np.ascontiguousarray(np.broadcast_to(wc[:, :, None, :], (kh, kw, ow, oc))).reshape(kh, kw, -1)
+                        if sw == 1 and self.mult == 1 else np.zeros((1, 1, 1), np.int32))
+                self.fast_args = (np.ascontiguousarray(wc), wrow, np.int32(self.in_zp),
                                   np.ascontiguousarray(self.bias, np.int64), *params,
                                   *merged_constants(params[0], params[1], params[2], params[3]))
         return self.fast_args
