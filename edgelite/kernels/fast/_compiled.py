@@ -19,16 +19,37 @@ Every function reproduces the reference kernel's arithmetic bit for bit:
   one shift, which vectorises.
 
 All are compiled with ``cache=True`` (one flag set per function: numba's on-disk cache
-key ignores compile flags) and ``parallel=True`` over output rows; the thread count is
-numba's, which the interpreter sets from ``num_threads``.
+key ignores compile flags); the row loops twice (:func:`_twins`), serial and with
+``parallel=True`` over output rows, the latter used when numba's thread count (which the
+interpreter sets from ``num_threads``) is above 1.
 """
 from __future__ import annotations
+
+import types
 
 import numba as nb
 import numpy as np
 from numba import prange
 
-_JIT = dict(cache=True, parallel=True, nogil=False, fastmath=False, error_model="numpy")
+_SERIAL = dict(cache=True, fastmath=False, error_model="numpy")
+_PARALLEL = dict(_SERIAL, parallel=True)
+
+
+def _twins(py_func):
+    """``py_func`` compiled twice, as ``NAME`` (serial: ``prange`` is ``range``) and
+    ``NAME_parallel`` (``prange`` split over numba's threads). A parallel launch costs tens
+    of microseconds even on one thread, so one thread runs the serial twin. The twins are
+    distinct functions (own names, so own cache files): numba's on-disk cache key ignores
+    compile flags, and one function compiled with two flag sets would share entries."""
+    name = py_func.__name__
+    twins = []
+    for suffix, flags in (("", _SERIAL), ("_parallel", _PARALLEL)):
+        f = types.FunctionType(py_func.__code__, py_func.__globals__, name + suffix,
+                               py_func.__defaults__, py_func.__closure__)
+        f.__qualname__ = name + suffix
+        f.__doc__ = py_func.__doc__
+        twins.append(nb.njit(**flags)(f))
+    return twins
 
 
 @nb.njit(cache=True, inline="always")
@@ -53,7 +74,6 @@ def requantize(acc, mult, shift, ties_up, zp, lo, hi):
     return v
 
 
-@nb.njit(**_JIT)
 def depthwise_float(x, w, wrow, init, out, sh, sw, dh, dw, pt, pl, mult, lo, hi, clamp):
     """Float DEPTHWISE_CONV_2D. x [N,H,W,C], w [KH,KW,O], init [O] (bias or -0.0), out [N,OH,OW,O].
 
@@ -123,7 +143,6 @@ def depthwise_float(x, w, wrow, init, out, sh, sw, dh, dw, pt, pl, mult, lo, hi,
                         orow[ox, ch] = hi
 
 
-@nb.njit(**_JIT)
 def depthwise_int(x, w, wrow, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, n_fast, consts, totals, out,
                   sh, sw, dh, dw, pt, pl, mult):
     """Integer DEPTHWISE_CONV_2D. x [N,H,W,C] int8/uint8, w [KH,KW,O] int32 (zero point removed),
@@ -182,7 +201,6 @@ def depthwise_int(x, w, wrow, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, n
                                    out_zp, lo, hi)
 
 
-@nb.njit(**_JIT)
 def requantize_rows_merged(acc, offset, mults, consts, totals, lo, hi, out):
     """:func:`requantize_rows` where every channel takes the merged ruy rounding
     ``(x * m + const) >> total`` (:func:`merged_constants`): branch-free, vectorised."""
@@ -195,7 +213,6 @@ def requantize_rows_merged(acc, offset, mults, consts, totals, lo, hi, out):
             o[ch] = min(max(v, lo), hi)
 
 
-@nb.njit(**_JIT)
 def requantize_rows(acc, offset, mults, shifts, ties, out_zp, lo, hi, out):
     """out[r, c] = requantize(acc[r, c] + offset[c]) for an exact GEMM result ``acc``
     (integer-valued float32/float64, or int64) of shape [rows, O]."""
@@ -256,3 +273,9 @@ def eigen_row_means(rows, divisor, out):
         for k in range(head + packets, depth):
             total += row[k]
         out[r] = total / divisor
+
+
+depthwise_float, depthwise_float_parallel = _twins(depthwise_float)
+depthwise_int, depthwise_int_parallel = _twins(depthwise_int)
+requantize_rows_merged, requantize_rows_merged_parallel = _twins(requantize_rows_merged)
+requantize_rows, requantize_rows_parallel = _twins(requantize_rows)

@@ -19,6 +19,7 @@ from types import ModuleType
 from ..thread_pools import add_thread_control, requested_threads
 
 _module: ModuleType | None = None
+_get_num_threads = None  # numba.get_num_threads, once loaded
 _lock = threading.Lock()
 
 # numba's workqueue layer aborts the process when two threads launch parallel regions at the
@@ -44,6 +45,8 @@ def compiled() -> ModuleType:
             def set_threads(n: int) -> None:
                 numba.set_num_threads(max(1, min(int(n), pool)))
             add_thread_control(numba.get_num_threads, set_threads)
+            global _get_num_threads
+            _get_num_threads = numba.get_num_threads
             requested = requested_threads()
             if requested is not None:  # loaded inside an invoke: its thread count from now on
                 set_threads(requested)
@@ -52,27 +55,36 @@ def compiled() -> ModuleType:
 
 
 def run(kernel, name: str, *args, parallel: bool = True) -> None:
-    """Call compiled function ``name`` for ``kernel``: the first call of each kernel (which
-    may import numba, load the cache or compile) quietly; ``parallel`` functions under
-    :data:`PARALLEL_LOCK`."""
+    """Call compiled function ``name`` for ``kernel``, or its twin ``name_parallel`` when
+    ``parallel`` and numba's thread count is above 1 (under :data:`PARALLEL_LOCK`). Each
+    function's first call for a kernel (which may import numba, load the cache or compile)
+    runs quietly."""
     fns = kernel.__dict__.get("_compiled_fns")
     if fns is None:
         fns = kernel._compiled_fns = {}
-    fn = fns.get(name)
+    wide = parallel and _numba_threads() > 1
+    key = name + "_parallel" if wide else name
+    fn = fns.get(key)
     if fn is None:
-        fn = getattr(compiled(), name)
-        if parallel:
+        fn = getattr(compiled(), key)
+        if wide:
             with PARALLEL_LOCK:
                 call_quietly(fn, *args)
         else:
             call_quietly(fn, *args)
-        fns[name] = fn
+        fns[key] = fn
         return
-    if parallel:
+    if wide:
         with PARALLEL_LOCK:
             fn(*args)
     else:
         fn(*args)
+
+
+def _numba_threads() -> int:
+    """numba's thread count for this thread (numba is imported by then or imported here)."""
+    compiled()
+    return _get_num_threads()
 
 
 def call_quietly(fn, *args):
