@@ -250,3 +250,21 @@ def test_kernel_tests_pass_with_the_tier_off(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *files],
                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_quantized_conv_random_geometry_bit_exact(monkeypatch, seed):
+    """Compiled im2col (strides, dilations, SAME/VALID padding at the input zero point)."""
+    rng = np.random.default_rng(300 + seed)
+    shape, wshape, opts = random_geometry(rng)
+    opts.pop("depth_multiplier")
+    c, o = shape[3], int(rng.integers(1, 12))
+    x = rng.integers(-128, 128, shape).astype(np.int8)
+    w = rng.integers(-127, 128, (o, wshape[1], wshape[2], c)).astype(np.int8)
+    w_scale = rng.uniform(1e-3, 1e-2, o)
+    b = rng.integers(-3000, 3000, o).astype(np.int32)
+    qin, qw = quant(0.05, int(rng.integers(-20, 20))), quant(w_scale, 0, 0)
+    qb, qout = quant(np.float32(0.05) * np.asarray(w_scale, np.float32), 0), quant(0.2, 3)
+    kw = dict(constant_inputs=(1, 2), input_quant=[qin, qw, qb], output_quant=[qout])
+    ref, got = both(monkeypatch, "CONV_2D", [x, w, b], opts, **kw)
+    assert_same_bits(ref, got)

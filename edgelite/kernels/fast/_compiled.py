@@ -275,7 +275,32 @@ def eigen_row_means(rows, divisor, out):
         out[r] = total / divisor
 
 
+def im2col_padded(x, pad_value, cols, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
+    """``quantized_conv.im2col``: cols [N*OH*OW, KH*KW*C] (float) of NHWC ``x``, the
+    positions over the padding set to ``pad_value`` (the input zero point)."""
+    n, h, wd, c = x.shape
+    for r in prange(n * oh):
+        b = r // oh
+        oy = r - b * oh
+        for ox in range(ow):
+            row = cols[r * ow + ox]
+            k = 0
+            for ky in range(kh):
+                iy = oy * sh - pt + ky * dh
+                for kx in range(kw):
+                    ix = ox * sw - pl + kx * dw
+                    if 0 <= iy < h and 0 <= ix < wd:
+                        xp = x[b, iy, ix]
+                        for ci in range(c):
+                            row[k + ci] = xp[ci]
+                    else:
+                        for ci in range(c):
+                            row[k + ci] = pad_value
+                    k += c
+
+
 depthwise_float, depthwise_float_parallel = _twins(depthwise_float)
+im2col_padded, im2col_padded_parallel = _twins(im2col_padded)
 depthwise_int, depthwise_int_parallel = _twins(depthwise_int)
 requantize_rows_merged, requantize_rows_merged_parallel = _twins(requantize_rows_merged)
 requantize_rows, requantize_rows_parallel = _twins(requantize_rows)

@@ -1,4 +1,5 @@
-"""int8/uint8 CONV_2D and FULLY_CONNECTED: the exact BLAS GEMM, then one compiled pass
+"""int8/uint8 CONV_2D and FULLY_CONNECTED: a compiled im2col (windows of a non-pointwise
+convolution, padding at the input zero point), the exact BLAS GEMM, then one compiled pass
 that adds the bias and zero-point terms, requantizes, adds the output zero point and
 clamps, writing the 8-bit output directly (the reference does it in several numpy passes
 over int64 temporaries). numba's own int8 GEMM loops lose to BLAS: the GEMM stays BLAS.
@@ -10,7 +11,7 @@ import numpy as np
 from ..base import register
 from ..conv import shared_scratch
 from ..int_gemm import F32_EXACT, exact_matmul
-from ..quantized_conv import QuantizedConv2D, QuantizedFullyConnected, im2col, rows_view
+from ..quantized_conv import QuantizedConv2D, QuantizedFullyConnected, rows_view
 from . import FAST_PRIORITY, enabled
 from .depthwise import merged_constants, requantizer_params
 from .loader import run
@@ -74,7 +75,10 @@ class FastQuantizedConv2D(_FastEpilogue, QuantizedConv2D):
         if self.pointwise:
             cols = x.reshape(-1, x.shape[3]).astype(f.fdtype)
         else:
-            cols = im2col(x, self.geom, self.in_zp, f.fdtype).reshape(n * oh * ow, -1)
+            kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, _, _ = self.geom
+            cols = np.empty((n * oh * ow, kh * kw * x.shape[3]), f.fdtype)
+            run(self, "im2col_padded", np.ascontiguousarray(x), f.fdtype.type(self.in_zp), cols,
+                kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
         self.gemm_requantize(cols, f.matrix[0], self.xbound, f.bound, self.offset, rows_view(out, o))
         return None
 
