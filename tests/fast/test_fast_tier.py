@@ -268,3 +268,14 @@ def test_quantized_conv_random_geometry_bit_exact(monkeypatch, seed):
     kw = dict(constant_inputs=(1, 2), input_quant=[qin, qw, qb], output_quant=[qout])
     ref, got = both(monkeypatch, "CONV_2D", [x, w, b], opts, **kw)
     assert_same_bits(ref, got)
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_float_gelu_bit_exact(monkeypatch, approximate):
+    rng = np.random.default_rng(11)
+    x = np.concatenate([rng.standard_normal(997) * 3, [0.0, -0.0, 9.5, -9.5, 20.0, -20.0, np.inf, -np.inf, np.nan]])
+    x = x.astype(np.float32).reshape(1, -1)
+    opts = {"approximate": approximate}
+    assert picked("GELU", [x], opts).__name__ == "FastGelu"
+    ref, got = both(monkeypatch, "GELU", [x], opts)
+    assert_same_bits(ref, got)

@@ -304,3 +304,47 @@ im2col_padded, im2col_padded_parallel = _twins(im2col_padded)
 depthwise_int, depthwise_int_parallel = _twins(depthwise_int)
 requantize_rows_merged, requantize_rows_merged_parallel = _twins(requantize_rows_merged)
 requantize_rows, requantize_rows_parallel = _twins(requantize_rows)
+
+
+@nb.njit(cache=True, fastmath=False, error_model="numpy")
+def gelu_erfc_head(x, c_arg, coeffs, t_out, out):
+    """GELU (erfc form), the float32 steps before numpy's ``exp``, as ``activations.erfc``:
+    for ``a = x * c_arg``: ``z = |a|``, ``t = 1 / (z * 0.5 + 1)``, Horner over ``coeffs``
+    (one rounding per multiply and per add), minus ``z * z`` -> ``out``; ``t`` -> ``t_out``."""
+    half, one = np.float32(0.5), np.float32(1.0)
+    for i in range(x.size):
+        z = abs(x[i] * c_arg)
+        t = one / (z * half + one)
+        poly = coeffs[0]
+        for k in range(1, coeffs.size):
+            poly = poly * t + coeffs[k]
+        t_out[i] = t
+        out[i] = poly - z * z
+
+
+@nb.njit(cache=True, fastmath=False, error_model="numpy")
+def gelu_erfc_tail(x, c_arg, t, out):
+    """After ``out = exp(out)``: erfc = ``out * t`` (``2 - that`` for a negative argument),
+    then ``erfc * x * 0.5``, each step rounded to float32."""
+    half, two = np.float32(0.5), np.float32(2.0)
+    for i in range(x.size):
+        e = out[i] * t[i]
+        if x[i] * c_arg < 0:
+            e = two - e
+        out[i] = e * x[i] * half
+
+
+@nb.njit(cache=True, fastmath=False, error_model="numpy")
+def gelu_tanh_head(x, c_cube, c_scale, out):
+    """GELU (tanh form) before numpy's ``tanh``: ``((x * x * x) * c_cube + x) * c_scale``."""
+    for i in range(x.size):
+        v = x[i]
+        out[i] = ((v * v * v) * c_cube + v) * c_scale
+
+
+@nb.njit(cache=True, fastmath=False, error_model="numpy")
+def gelu_tanh_tail(x, out):
+    """After ``out = tanh(out)``: ``(out + 1) * x * 0.5``."""
+    half, one = np.float32(0.5), np.float32(1.0)
+    for i in range(x.size):
+        out[i] = (out[i] + one) * x[i] * half
