@@ -155,12 +155,18 @@ def create(train_data: TextDataLoader, model_spec="average_word_vec", epochs: in
            batch_size: int = 32, learning_rate: float = 0.03, seed: int = 0,
            progress: bool = True) -> TextClassifier:
     """Train ``average_word_vec`` with Adam (numpy). ``model_spec``: ``"average_word_vec"`` or an
-    ``AverageWordVecSpec``. Defaults are for small sets (tens of sentences per class): the
+    ``AverageWordVecSpec``; ``"minilm"`` or a ``sentence_embedding.MiniLMSpec`` trains a head on
+    all-MiniLM-L6-v2 sentence embeddings instead (``sentence_embedding.create``, Model Maker's
+    image-head defaults; ``epochs``/``learning_rate`` here apply to average_word_vec only). Defaults are for small sets (tens of sentences per class): the
     average over ``seq_len`` = 256 positions makes each word's signal small, and Adam at 0.01
     needed 100 epochs on 48 sentences (0.03: 40); large sets need fewer epochs."""
+    if model_spec in ("minilm", "all_minilm_l6_v2") or type(model_spec).__name__ == "MiniLMSpec":
+        from . import sentence_embedding
+        spec = sentence_embedding.MiniLMSpec() if isinstance(model_spec, str) else model_spec
+        return sentence_embedding.create(train_data, spec, seed=seed, progress=progress)
     spec = AverageWordVecSpec() if model_spec == "average_word_vec" else model_spec
     if not isinstance(spec, AverageWordVecSpec):
-        raise ValueError(f"unknown text model_spec {model_spec!r}: use 'average_word_vec'")
+        raise ValueError(f"unknown text model_spec {model_spec!r}: use 'average_word_vec' or 'minilm'")
     if len(train_data) == 0:
         raise ValueError("train_data is empty")
     rng = np.random.default_rng(seed)

