@@ -126,3 +126,15 @@ def test_export_float_and_int8_in_litert(tmp_path, digits_split, tiny_spec, digi
         m = digits_model.export(tmp_path / mode, quantization=mode).read_bytes()
         p = _run_all(m, tiny_spec, test.images[:40], Interpreter)
         assert np.mean(np.argmax(p, 1) == np.argmax(ours[:40], 1)) >= 0.95
+
+
+def test_progress_bar_and_validation(capsys):
+    images, labels = synthetic_set()
+    data = DataLoader.from_arrays(images, labels, ["red", "green", "blue"]).shuffled(0)
+    train, val = data.split(0.75)
+    spec = ImageBackbone(tiny_backbone(size=12, filters=4), name="tiny")
+    model = image_classifier.create(train, model_spec=spec, validation_data=val, epochs=2,
+                                    use_augmentation=True, progress=True)
+    err = capsys.readouterr().err
+    assert "Epoch 1/2" in err and "Epoch 2/2" in err and "val_accuracy" in err and "loss" in err
+    assert len(model.history.val_accuracy) == 2 and len(model.history.loss) == 2
