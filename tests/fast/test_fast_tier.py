@@ -279,3 +279,20 @@ def test_float_gelu_bit_exact(monkeypatch, approximate):
     assert picked("GELU", [x], opts).__name__ == "FastGelu"
     ref, got = both(monkeypatch, "GELU", [x], opts)
     assert_same_bits(ref, got)
+
+
+@pytest.mark.parametrize("opcode", ["ADD", "MUL"])
+@pytest.mark.parametrize("shapes", [((1, 64, 64, 32), (1, 64, 64, 32)), ((1, 129, 257, 3), (1, 129, 257, 3)),
+                                    ((1, 64, 64, 32), (1, 1, 1, 32)), ((1, 70, 70, 20), (1, 70, 1, 20))])
+def test_int8_table_ops_bit_exact(monkeypatch, opcode, shapes):
+    """8-bit ADD / MUL through their pair tables: SIMD lanes, scalar tails and broadcast masks."""
+    rng = np.random.default_rng(sum(shapes[1]))
+    a = rng.integers(-128, 128, shapes[0]).astype(np.int8)
+    b = rng.integers(-128, 128, shapes[1]).astype(np.int8)
+    q = [quant(0.03, 5), quant(0.02, -7)]
+    qout = [quant(0.05 if opcode == "ADD" else 0.01, 2)]
+    opts = {"fused_activation_function": 1}
+    model_kw = dict(input_quant=q, output_quant=qout)
+    assert picked(opcode, [a, b], opts, **model_kw).__name__ == f"FastQuantized{opcode.title()}"
+    ref, got = both(monkeypatch, opcode, [a, b], opts, **model_kw)
+    assert_same_bits(ref, got)

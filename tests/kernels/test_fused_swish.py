@@ -64,7 +64,8 @@ def test_fused_swish_matches_litert(shape, x_q, y_q, gate_first):
     model = swish_model(shape, x_q, y_q, gate_first)
     x = np.random.default_rng(0).integers(-128, 128, shape).astype(np.int8)
     it, ours = _run(model, x)
-    assert _kernels(it) == [SkippedLogistic, FusedSwishMul]
+    kinds = _kernels(it)  # the fused MUL, or its compiled twin (kernels/fast: same tables)
+    assert kinds[0] is SkippedLogistic and issubclass(kinds[1], FusedSwishMul) and len(kinds) == 2
     _, ref = _run(model, x, "litert")
     np.testing.assert_array_equal(ours[0], ref[0])
 
@@ -74,7 +75,7 @@ def test_fused_activation_is_kept():
     model = swish_model((1, 4, 4, 8), activation=1)  # RELU
     x = np.arange(-128, 0, dtype=np.int8).reshape(1, 4, 4, 8)
     it, ours = _run(model, x)
-    assert FusedSwishMul in _kernels(it)
+    assert any(issubclass(k, FusedSwishMul) for k in _kernels(it))
     np.testing.assert_array_equal(ours[0], _run(model, x, "litert")[1][0])
 
 
@@ -83,7 +84,7 @@ def test_not_fused_when_the_gate_has_another_reader():
     model = swish_model((1, 4, 4, 8), extra_reader=True)
     x = np.random.default_rng(1).integers(-128, 128, (1, 4, 4, 8)).astype(np.int8)
     it, ours = _run(model, x)
-    assert FusedSwishMul not in _kernels(it) and SkippedLogistic not in _kernels(it)
+    assert not any(issubclass(k, (FusedSwishMul, SkippedLogistic)) for k in _kernels(it))
     for a, b in zip(ours, _run(model, x, "litert")[1]):
         np.testing.assert_array_equal(a, b)
 
@@ -92,7 +93,7 @@ def test_not_fused_when_all_tensors_are_preserved():
     model = swish_model((1, 4, 4, 8))
     x = np.random.default_rng(2).integers(-128, 128, (1, 4, 4, 8)).astype(np.int8)
     it, ours = _run(model, x, experimental_preserve_all_tensors=True)
-    assert FusedSwishMul not in _kernels(it)
+    assert not any(issubclass(k, FusedSwishMul) for k in _kernels(it))
     gate = it.get_tensor(1)  # the LOGISTIC output stays readable, and is LOGISTIC's
     expected = run_op("LOGISTIC", [x], input_quant=[_q(0.05, -3)], output_quant=[_q(1 / 256, -128)])[0]
     np.testing.assert_array_equal(gate, expected)
