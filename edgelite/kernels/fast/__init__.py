@@ -10,9 +10,11 @@ whenever the tier is on:
   tier -- and never by ``import edgelite``);
 * every kernel falls back to its reference ``eval`` for the cases it does not cover.
 
-Covered: float and int8/uint8 DEPTHWISE_CONV_2D (``depthwise.py``), the requantization
-epilogue of int8/uint8 CONV_2D and FULLY_CONNECTED after the exact BLAS GEMM
-(``epilogue.py``), float MEAN over trailing dimensions (``reduce.py``). See docs/kernels.md, "The compiled tier".
+Covered: float and int8/uint8 DEPTHWISE_CONV_2D (``depthwise.py``); int8/uint8 CONV_2D
+and FULLY_CONNECTED: im2col and the requantization epilogue around the exact BLAS GEMM
+(``epilogue.py``); float MEAN over trailing dimensions (``reduce.py``); float32 GELU around
+numpy's exp/tanh (``activations.py``); 8-bit MUL/ADD table lookups (``elementwise.py``).
+See docs/kernels.md, "The compiled tier".
 """
 from __future__ import annotations
 
