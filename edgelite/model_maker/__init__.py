@@ -4,4 +4,4 @@ from . import image_classifier, text_classifier
 from .backbones import ImageBackbone, efficientnet_lite0
 from .dataloader import DataLoader
 
-__all__ = ["image_classifier", "text_classifier", "ImageBackbone", "efficientnet_lite0", "DataLoader"]
+__all__ = ["DataLoader", "ImageBackbone", "efficientnet_lite0", "image_classifier", "text_classifier"]

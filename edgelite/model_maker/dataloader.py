@@ -6,8 +6,8 @@ size when it computes features (``edgelite.model_maker.backbones``).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -52,7 +52,7 @@ class DataLoader:
         return len(self.images)
 
     @classmethod
-    def from_folder(cls, path: str | os.PathLike, *, shuffle: bool = True, seed: int = 0) -> "DataLoader":
+    def from_folder(cls, path: str | os.PathLike, *, shuffle: bool = True, seed: int = 0) -> DataLoader:
         """One subfolder per class (sorted names are the labels), any Pillow-readable image in it.
         The order is shuffled with ``seed`` (as TFLite Model Maker does) so that ``split`` is not
         one class after another."""
@@ -80,7 +80,7 @@ class DataLoader:
         return data.shuffled(seed) if shuffle else data
 
     @classmethod
-    def from_arrays(cls, images, labels, label_names: Sequence[str] | None = None) -> "DataLoader":
+    def from_arrays(cls, images, labels, label_names: Sequence[str] | None = None) -> DataLoader:
         """``images``: an (N, H, W[, C]) array or a list of arrays (uint8, or float in [0, 1]);
         ``labels``: N integers. ``label_names`` defaults to "0", "1", ..."""
         labels = np.asarray(labels, dtype=np.int64).reshape(-1)
@@ -89,14 +89,14 @@ class DataLoader:
             label_names = [str(i) for i in range(int(labels.max()) + 1 if labels.size else 0)]
         return cls(conv, labels, label_names)
 
-    def shuffled(self, seed: int = 0) -> "DataLoader":
+    def shuffled(self, seed: int = 0) -> DataLoader:
         order = np.random.default_rng(seed).permutation(len(self))
         return DataLoader([self.images[i] for i in order], self.labels[order], self.label_names)
 
-    def split(self, fraction: float) -> tuple["DataLoader", "DataLoader"]:
+    def split(self, fraction: float) -> tuple[DataLoader, DataLoader]:
         """The first ``fraction`` of the items and the rest (no reshuffle: fixed splits)."""
         if not 0.0 < fraction < 1.0:
             raise ValueError(f"split fraction must be in (0, 1), got {fraction}")
-        n = int(round(len(self) * fraction))
+        n = round(len(self) * fraction)
         return (DataLoader(self.images[:n], self.labels[:n], self.label_names),
                 DataLoader(self.images[n:], self.labels[n:], self.label_names))

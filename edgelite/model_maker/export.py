@@ -11,10 +11,7 @@ Metadata: edgelite.metadata's image-classifier writer (normalization, labels fil
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import numpy as np
 
 from .. import load_model
 from .head_graph import append_inference_head, fold_standardization, trainable_model

@@ -83,6 +83,7 @@ class MiniLMSpec:
 def _build(seq_len: int):
     import torch
     from transformers import AutoModel
+
     from ..convert import from_torch
     bert = AutoModel.from_pretrained(str(_package_dir())).eval()
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -51,7 +51,7 @@ class TextDataLoader:
         return len(self.texts)
 
     def split(self, fraction: float):
-        n = int(round(len(self) * fraction))
+        n = round(len(self) * fraction)
         return (TextDataLoader(self.texts[:n], self.labels[:n], self.label_names),
                 TextDataLoader(self.texts[n:], self.labels[n:], self.label_names))
 

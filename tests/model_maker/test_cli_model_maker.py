@@ -1,4 +1,3 @@
-import numpy as np
 
 from edgelite import Interpreter
 from edgelite.tools.cli import main

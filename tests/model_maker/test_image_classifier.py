@@ -94,14 +94,14 @@ def test_digits_accuracy_bar(digits_split, tiny_spec, digits_model):
     ftr, ytr = digits_model.features(train)
     fte, yte = digits_model.features(test)
     reference = linear_model.LogisticRegression(max_iter=3000).fit(ftr, ytr).score(fte, yte)
-    loss, acc = digits_model.evaluate(test)
+    _, acc = digits_model.evaluate(test)
     assert acc >= reference - 0.01, (acc, reference)
     assert len(digits_model.history.loss) == image_classifier.DEFAULT_EPOCHS
 
 
 def test_export_float_and_int8_in_litert(tmp_path, digits_split, tiny_spec, digits_model):
     litert = pytest.importorskip("ai_edge_litert.interpreter")
-    train, test = digits_split
+    _, test = digits_split
     _, acc = digits_model.evaluate(test)
     path = digits_model.export(tmp_path / "f32")
     data = path.read_bytes()

@@ -55,7 +55,7 @@ def test_train_20_steps_litert_equals_edgelite(trainable_export):
     litert = pytest.importorskip("ai_edge_litert.interpreter")
     content, spec, data, model = trainable_export
     f1, l1, p1, s1, _ = _session(Interpreter, content, spec, data)
-    f2, l2, p2, s2, it2 = _session(litert.Interpreter, content, spec, data)
+    f2, l2, p2, s2, _ = _session(litert.Interpreter, content, spec, data)
     np.testing.assert_allclose(f1, f2, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(l1, l2, rtol=1e-5, atol=1e-6)
     assert l1[-1] < l1[0]
@@ -68,7 +68,7 @@ def test_train_20_steps_litert_equals_edgelite(trainable_export):
 
 def test_save_restore_round_trip(trainable_export):
     litert = pytest.importorskip("ai_edge_litert.interpreter")
-    content, spec, data, model = trainable_export
+    content, _, _, model = trainable_export
     for engine in (Interpreter, litert.Interpreter):
         it = engine(model_content=content)
         saved = it.get_signature_runner("save")()
