@@ -8,8 +8,9 @@ cancellation takes effect at the next node boundary or loop iteration.
 
 * ``cancel()`` (any thread) sets ``stop``. As in LiteRT, a request applies to the invoke
   in progress: every invoke clears it when it starts.
-* ``invoke(timeout=s)`` starts a :class:`threading.Timer` that calls ``cancel`` after ``s``
-  seconds, and stops it when the invoke returns; no timer exists without a timeout.
+* ``invoke(timeout=s)`` arms a deadline with one process-wide watchdog thread (started on
+  the first timed invoke, a daemon) that calls ``cancel`` when the deadline passes; the invoke
+  disarms it when it returns. Arming costs a heap push, not a thread start.
 * ``max_loop_iterations`` bounds every WHILE loop of the model (an edgelite extension for
   untrusted models; LiteRT has no such limit).
 
@@ -18,7 +19,10 @@ in ``finally`` blocks, and the next invoke overwrites every activation.
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
+import time
 
 from ..errors import CancelledError
 
@@ -26,7 +30,7 @@ from ..errors import CancelledError
 class CancelToken:
     """The cancellation state of one interpreter."""
 
-    __slots__ = ("stop", "reason", "max_loop_iterations", "_timer")
+    __slots__ = ("stop", "reason", "max_loop_iterations", "_deadline")
 
     def __init__(self, max_loop_iterations: int | None = None):
         if max_loop_iterations is not None:
@@ -37,7 +41,7 @@ class CancelToken:
         self.stop = False
         self.reason = ""
         self.max_loop_iterations = max_loop_iterations
-        self._timer: threading.Timer | None = None
+        self._deadline: list | None = None  # the watchdog entry of the running invoke
 
     def cancel(self, reason: str = "Interpreter.cancel() was called") -> None:
         """Ask the invoke in progress to stop at its next node or loop iteration."""
@@ -52,17 +56,14 @@ class CancelToken:
             timeout = float(timeout)
             if not timeout > 0:  # also refuses NaN
                 raise ValueError(f"timeout must be a positive number of seconds, not {timeout}")
-            timer = threading.Timer(timeout, self.cancel, (f"invoke(timeout={timeout:g}) passed",))
-            timer.daemon = True
-            self._timer = timer
-            timer.start()
+            self._deadline = _WATCHDOG.arm(time.monotonic() + timeout, self, f"invoke(timeout={timeout:g}) passed")
 
     def finish(self) -> None:
-        """Called when an invoke ends, however it ends: stops the timeout timer."""
-        timer = self._timer
-        if timer is not None:
-            self._timer = None
-            timer.cancel()
+        """Called when an invoke ends, however it ends: disarms the timeout."""
+        entry = self._deadline
+        if entry is not None:
+            self._deadline = None
+            _WATCHDOG.disarm(entry)
 
     def raise_cancelled(self, where: str) -> None:
         raise CancelledError(f"invoke cancelled at {where}: {self.reason or 'cancel requested'}")
@@ -76,6 +77,57 @@ class CancelToken:
         if limit is not None and iterations >= limit:
             raise CancelledError(f"invoke cancelled at WHILE (node {node_index}): the loop reached "
                                  f"max_loop_iterations={limit} iterations")
+
+
+class _Watchdog:
+    """One daemon thread serving every interpreter's invoke deadlines (a heap of entries
+    ``[deadline, sequence, token, reason, armed]``; disarmed entries are dropped lazily)."""
+
+    def __init__(self):
+        self._cv = threading.Condition()
+        self._heap: list[list] = []
+        self._sequence = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, deadline: float, token: CancelToken, reason: str) -> list:
+        entry = [deadline, next(self._sequence), token, reason, True]
+        with self._cv:
+            if len(self._heap) > 1024:  # many invokes ended long before their deadlines
+                self._heap = [e for e in self._heap if e[4]]
+                heapq.heapify(self._heap)
+            heapq.heappush(self._heap, entry)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="edgelite-invoke-watchdog", daemon=True)
+                self._thread.start()
+            if self._heap[0] is entry:
+                self._cv.notify()
+        return entry
+
+    def disarm(self, entry: list) -> None:
+        # under the lock: a deadline firing now either cancels before this returns (while its
+        # invoke still runs) or not at all, never the next invoke
+        with self._cv:
+            entry[4] = False
+
+    def _run(self) -> None:
+        with self._cv:
+            while True:
+                heap = self._heap
+                while heap and not heap[0][4]:
+                    heapq.heappop(heap)
+                if not heap:
+                    self._cv.wait()
+                    continue
+                wait = heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cv.wait(wait)
+                    continue
+                _deadline, _seq, token, reason, armed = heapq.heappop(heap)
+                if armed:
+                    token.cancel(reason)
+
+
+_WATCHDOG = _Watchdog()
 
 
 def token_of(node) -> CancelToken | None:
