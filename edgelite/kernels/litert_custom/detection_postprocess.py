@@ -35,6 +35,7 @@ import math
 
 import numpy as np
 
+from ... import stl_algorithms
 from ..base import Kernel, register
 from ..custom_options import flexbuffer_options
 
@@ -42,59 +43,17 @@ F32 = np.float32
 DETECTIONS_PER_CLASS_DEFAULT = 100
 
 
-# -- std::partial_sort (libstdc++) on indices, comparing values[i] > values[j] ---------------
-def _adjust_heap(a: list, hole: int, length: int, value: int, greater) -> None:
-    top = second = hole
-    while second < (length - 1) // 2:
-        second = 2 * (second + 1)
-        if greater(a[second], a[second - 1]):
-            second -= 1
-        a[hole] = a[second]
-        hole = second
-    if length % 2 == 0 and second == (length - 2) // 2:
-        second = 2 * (second + 1)
-        a[hole] = a[second - 1]
-        hole = second - 1
-    parent = (hole - 1) // 2
-    while hole > top and greater(a[parent], value):
-        a[hole] = a[parent]
-        hole = parent
-        parent = (hole - 1) // 2
-    a[hole] = value
-
-
 def partial_argsort_desc(values, k: int) -> list[int]:
     """The first ``k`` indices ``std::partial_sort`` leaves for ``values[i] > values[j]``.
 
-    libstdc++'s algorithm: make a heap of the first k indices, let every later index that
-    compares greater than the heap's top replace it, then heap-sort the k kept.
+    libstdc++'s algorithm (:func:`edgelite.stl_algorithms.partial_sort`): make a heap of the
+    first k indices, let every later index that compares greater than the heap's top replace it,
+    then heap-sort the k kept.
     """
     values = [float(v) for v in values]
-    n = len(values)
-    a = list(range(n))
-
-    def greater(i: int, j: int) -> bool:
-        return values[i] > values[j]
-
-    if k >= 2:
-        parent = (k - 2) // 2
-        while True:
-            _adjust_heap(a, parent, k, a[parent], greater)
-            if parent == 0:
-                break
-            parent -= 1
-    for i in range(k, n):
-        if greater(a[i], a[0]):
-            value = a[i]
-            a[i] = a[0]
-            _adjust_heap(a, 0, k, value, greater)
-    last = k
-    while last > 1:
-        last -= 1
-        value = a[last]
-        a[last] = a[0]
-        _adjust_heap(a, 0, last, value, greater)
-    return a[:k]
+    order = list(range(len(values)))
+    stl_algorithms.partial_sort(order, 0, k, len(order), lambda i, j: values[i] > values[j])
+    return order[:k]
 
 
 def top_classes(scores: np.ndarray, k: int) -> np.ndarray:
