@@ -252,6 +252,16 @@ class _Landmarks2TransformMatrix(Kernel):
     def landmarks(self, x) -> np.ndarray:
         return np.asarray(x, F32).reshape(-1)[:(x.size // 3) * 3].reshape(-1, 3)
 
+    def check_rotation_indices(self) -> None:
+        """``left_rotation_idx`` and ``right_rotation_idx`` (``self.left``, ``self.right``) >= 0."""
+        for name, v in (("left_rotation_idx", self.left), ("right_rotation_idx", self.right)):
+            if v < 0:
+                raise self.fail(f"{name} must be >= 0, got {v}")
+
+    def indices(self):
+        """The landmarks read: the two rotation ones and the subset."""
+        return [self.left, self.right, *self.subset]
+
 
 @register("Landmarks2TransformMatrix", kind="any", versions=range(2, 3))
 class Landmarks2TransformMatrixV2(_Landmarks2TransformMatrix):
@@ -268,9 +278,7 @@ class Landmarks2TransformMatrixV2(_Landmarks2TransformMatrix):
         self.out_w = flex_int(self, opts, "output_width", 0)
         self.scale_x = F32(flex_float(self, opts, "scale_x", 0.0))
         self.scale_y = F32(flex_float(self, opts, "scale_y", 0.0))
-        for name, v in (("left_rotation_idx", self.left), ("right_rotation_idx", self.right)):
-            if v < 0:
-                raise self.fail(f"{name} must be >= 0, got {v}")
+        self.check_rotation_indices()
         for name, v in (("output_height", self.out_h), ("output_width", self.out_w),
                         ("scale_x", self.scale_x), ("scale_y", self.scale_y)):
             if not v > 0:
@@ -279,9 +287,6 @@ class Landmarks2TransformMatrixV2(_Landmarks2TransformMatrix):
     def check_input(self, shape):
         if len(shape) != 3:
             raise self.fail(f"landmarks must be 3-D [1, N, 3], got {list(shape)}")
-
-    def indices(self):
-        return [self.left, self.right, *self.subset]
 
     def eval(self, inputs, outputs):
         lm = self.landmarks(inputs[0])
@@ -340,16 +345,11 @@ class Landmarks2TransformMatrixV1(_Landmarks2TransformMatrix):
             raise self.fail(f"dimensions must be 3, got {self.dimensions}")
         if self.range <= 0:
             raise self.fail(f"landmarks_range must be > 0, got {self.range}")
-        for name, v in (("left_rotation_idx", self.left), ("right_rotation_idx", self.right)):
-            if v < 0:
-                raise self.fail(f"{name} must be >= 0, got {v}")
+        self.check_rotation_indices()
 
     def check_input(self, shape):
         if len(shape) != 4 or shape[:3] != (1, 1, 1):
             raise self.fail(f"landmarks must be [1, 1, 1, 3N], got {list(shape)}")
-
-    def indices(self):
-        return [self.left, self.right, *self.subset]
 
     def eval(self, inputs, outputs):
         lm = self.landmarks(inputs[0])
