@@ -314,7 +314,11 @@ class SubgraphExecutor:
         for i in candidates:
             if i not in produced:
                 shape = tuple(sg.tensors[i].shape)
-                value = np.empty(shape, self._dtypes[i])
+                try:
+                    value = np.empty(shape, self._dtypes[i])
+                except ValueError:  # zero elements, yet dims whose product overflows numpy's sizes
+                    raise ModelError(f"{self._describe(i)}: shape {list(shape)} is too large for an "
+                                     "array") from None
                 value.flags.writeable = False
                 self.buffers[i] = value
                 self._consts.add(i)
