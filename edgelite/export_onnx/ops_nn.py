@@ -73,13 +73,20 @@ def lower_conv_2d(op, b: OnnxBuilder) -> None:
     channels = b.shape(x)[3]
     if channels % i:
         raise b.fail(op, f"input channels {channels} not a multiple of filter depth {i}")
+    _conv_nchw(op, b, x, w, out, (0, 3, 1, 2), channels // i, kh, kw)
+
+
+def _conv_nchw(op, b: OnnxBuilder, x: int, w: int, out: int, perm: tuple, group: int,
+               kh: int, kw: int) -> None:
+    """ONNX Conv (or QLinearConv) of a TFLite conv/depthwise node: filters permuted by ``perm``
+    to [M, C/group, kh, kw] (the quantized axis lands on 0), NCHW inside, NHWC at the edges."""
     sh, sw = op.opt("stride_h", 1), op.opt("stride_w", 1)
     dh, dw = op.opt("dilation_h_factor", 1), op.opt("dilation_w_factor", 1)
-    attrs = dict(kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw], group=channels // i,
+    attrs = dict(kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw], group=group,
                  pads=_pads_2d(op, b, x, out, kh, kw, sh, sw, dh, dw))
     if b.qlinear and _qlinear_ok(op, b, x, w, out):
-        return _qlinear_conv(op, b, x, w, out, b.const_value(w).transpose(0, 3, 1, 2), 2, **attrs)
-    weight = b.weight(op, w, lambda a: np.ascontiguousarray(a.transpose(0, 3, 1, 2)), axis_after=0)
+        return _qlinear_conv(op, b, x, w, out, b.const_value(w).transpose(*perm), 2, **attrs)
+    weight = b.weight(op, w, lambda a: np.ascontiguousarray(a.transpose(*perm)), axis_after=0)
     y = b.one("Conv", [b.to_nchw(b.get(x)), weight] + _bias(op, b, 2), **attrs)
     y = b.activation(y, op.opt("fused_activation_function", 0), op)
     b.set(out, b.to_nhwc(y))
@@ -89,19 +96,10 @@ def lower_depthwise_conv_2d(op, b: OnnxBuilder) -> None:
     x, w, out = op.inputs[0], op.inputs[1], op.outputs[0]
     _, kh, kw, oc = b.shape(w)
     channels = b.shape(x)[3]
-    sh, sw = op.opt("stride_h", 1), op.opt("stride_w", 1)
-    dh, dw = op.opt("dilation_h_factor", 1), op.opt("dilation_w_factor", 1)
-    # [1, kh, kw, C*m] -> [C*m, 1, kh, kw]; the quantized axis 3 becomes 0
     if oc % channels:
         raise b.fail(op, f"output channels {oc} not a multiple of input channels {channels}")
-    attrs = dict(kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw], group=channels,
-                 pads=_pads_2d(op, b, x, out, kh, kw, sh, sw, dh, dw))
-    if b.qlinear and _qlinear_ok(op, b, x, w, out):
-        return _qlinear_conv(op, b, x, w, out, b.const_value(w).transpose(3, 0, 1, 2), 2, **attrs)
-    weight = b.weight(op, w, lambda a: np.ascontiguousarray(a.transpose(3, 0, 1, 2)), axis_after=0)
-    y = b.one("Conv", [b.to_nchw(b.get(x)), weight] + _bias(op, b, 2), **attrs)
-    y = b.activation(y, op.opt("fused_activation_function", 0), op)
-    b.set(out, b.to_nhwc(y))
+    # [1, kh, kw, C*m] -> [C*m, 1, kh, kw]; the quantized axis 3 becomes 0
+    _conv_nchw(op, b, x, w, out, (3, 0, 1, 2), channels, kh, kw)
 
 
 def lower_transpose_conv(op, b: OnnxBuilder) -> None:
