@@ -18,7 +18,7 @@ import numpy as np
 
 from ..optimize.debugger import snr_db_from_powers
 from .feeding import ERROR_COLUMN, ModelRunner
-from .predict import _ray, model_bytes, resolve
+from .predict import _ray, actor_pool, model_bytes, resolve
 from .sources import ImageDecoder, read_dataset
 
 _SUMS = ("count", "sum_abs", "max_abs", "sum_sq_err", "sum_sq_ref", "agree", "rows")
@@ -135,11 +135,9 @@ def evaluate(dataset, model_a, model_b, *, labels: str | None = None, batch_size
         preprocess = ImageDecoder(float_input)
     if labels is not None and labels not in ds.columns():
         raise ValueError(f"no label column {labels!r}; columns are {ds.columns()}")
-    if num_workers is None:
-        num_workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
     options = dict(signature=signature, preprocess=preprocess)
     sums = ds.map_batches(PairActor, batch_size=batch_size, batch_format="numpy",
-                          compute=ray.data.ActorPoolStrategy(min_size=1, max_size=num_workers), num_cpus=1,
+                          compute=actor_pool(ray, num_workers), num_cpus=1,
                           fn_constructor_args=(ray.put(content_a), ray.put(content_b), options, labels))
     partials = [json.loads(r["sums"]) for r in sums.take_all()]
     multi = [int(np.prod(d["shape"][1:] if len(d["shape"]) > 1 else d["shape"])) > 1 for d in probe.outputs]

@@ -38,30 +38,41 @@ def resolve(value):
 class InterpreterActor:
     """A Ray Data actor holding one interpreter (``map_batches(InterpreterActor, ...)``)."""
 
-    def __init__(self, model_content: bytes, runner_options: dict, keep: list[str] | None,
+    def __init__(self, model_content: bytes, runner_options: dict, keep_inputs: bool,
                  drop: tuple[str, ...] = ()):
         self.runner = ModelRunner(resolve(model_content), **runner_options)
-        self.keep = keep
+        self.keep_inputs = keep_inputs
         self.drop = drop
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out = self.runner(batch)
-        if self.keep is None:
+        if not self.keep_inputs:
             return out
-        passed = {k: v for k, v in batch.items()
-                  if k not in self.drop and (not self.keep or k in self.keep) and k not in out}
+        passed = {k: v for k, v in batch.items() if k not in self.drop and k not in out}
         return {**passed, **out}
 
 
-def _ray():
+def _ray(address: str | None = None):
+    """Ray, connected to ``address`` (a local cluster by default) unless already initialized."""
     try:
         import ray
         import ray.data  # noqa: F401 - ray.data.ActorPoolStrategy below
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("edgelite.batch needs Ray: pip install 'edgelite[ray]'") from e
     if not ray.is_initialized():
-        ray.init(log_to_driver=False, include_dashboard=False)
+        ray.init(address=address, log_to_driver=False, include_dashboard=False)
     return ray
+
+
+def actor_pool(ray, num_workers: int | None):
+    """An actor pool growing from 1 to ``num_workers`` actors (default: the cluster's CPUs).
+
+    A fixed pool that takes every CPU leaves none to the read tasks upstream of it, and the
+    job deadlocks (seen with Ray 2.60 on 2 CPUs); a growing one starts beside them.
+    """
+    if num_workers is None:
+        num_workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    return ray.data.ActorPoolStrategy(min_size=1, max_size=num_workers)
 
 
 def predict(dataset, model, *, batch_size: int = 32, num_workers: int | None = None,
@@ -95,11 +106,9 @@ def predict(dataset, model, *, batch_size: int = 32, num_workers: int | None = N
                              "inputs (pass preprocess=)")
         preprocess = ImageDecoder(probe.inputs[0])
         drop = ("bytes",)
-    if num_workers is None:
-        num_workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
     options = dict(signature=signature, preprocess=preprocess, postprocess=postprocess,
                    delegate=delegate, num_threads=num_threads, batch_invoke=batch_invoke)
     return ds.map_batches(
         InterpreterActor, batch_size=batch_size, batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=num_workers), num_cpus=num_threads,
-        fn_constructor_args=(ray.put(content), options, [] if keep_inputs else None, drop))
+        compute=actor_pool(ray, num_workers), num_cpus=num_threads,
+        fn_constructor_args=(ray.put(content), options, keep_inputs, drop))

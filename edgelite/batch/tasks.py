@@ -13,8 +13,16 @@ from typing import Any
 import numpy as np
 
 from .feeding import ERROR_COLUMN
-from .predict import _ray, model_bytes, resolve
+from .predict import _ray, actor_pool, model_bytes, resolve
 from .sources import read_dataset
+
+
+def _list_column(rows: list[list]) -> np.ndarray:
+    """A 1-D object column holding one list per row (np.array would make equal-length lists 2-D)."""
+    column = np.empty(len(rows), dtype=object)
+    for i, row in enumerate(rows):
+        column[i] = row
+    return column
 
 
 class ClassifierActor:
@@ -50,8 +58,8 @@ class ClassifierActor:
         return {"path": batch["path"],
                 "label": np.array([n[0] if n else None for n in names], dtype=object),
                 "score": np.array([s[0] if s else np.nan for s in scores], np.float64),
-                "labels": np.array(names + [None], dtype=object)[:-1],
-                "scores": np.array(scores + [None], dtype=object)[:-1],
+                "labels": _list_column(names),
+                "scores": _list_column(scores),
                 ERROR_COLUMN: np.array(errors, dtype=object)}
 
 
@@ -71,6 +79,5 @@ def classify_images(source: Any, model: Any, *, max_results: int = 5,
         raise ValueError(f"classify_images reads image files, not {kind}")
     return ds.map_batches(
         ClassifierActor, batch_size=batch_size, batch_format="numpy", num_cpus=1,
-        compute=ray.data.ActorPoolStrategy(
-            min_size=1, max_size=num_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))),
+        compute=actor_pool(ray, num_workers),
         fn_constructor_args=(ray.put(model_bytes(model)), max_results, score_threshold))

@@ -51,12 +51,11 @@ def add_parser(subparsers) -> None:
 
 
 def _init(address: str | None) -> None:
+    from ..batch.predict import _ray
     try:
-        import ray
-    except ImportError:
-        raise UserError("edgelite batch needs Ray: pip install 'edgelite[ray]'") from None
-    if not ray.is_initialized():
-        ray.init(address=address, log_to_driver=False, include_dashboard=False)
+        _ray(address)
+    except ImportError as e:
+        raise UserError(str(e)) from None
 
 
 def _source(inputs: list[str]):
