@@ -27,6 +27,28 @@ _lock = threading.Lock()
 PARALLEL_LOCK = threading.Lock()
 
 
+_family_modules: dict[str, ModuleType] = {}
+
+
+def compiled_module(name: str) -> ModuleType:
+    """Another module of compiled functions (``edgelite.kernels.fast.<name>``, e.g.
+    ``_compiled_recurrent``), imported once, after numba is set up as for ``_compiled``;
+    op families keep their numba code in their own module."""
+    module = _family_modules.get(name)
+    if module is None:
+        compiled()
+        with _lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import importlib
+            module = _family_modules[name] = importlib.import_module(f"{__package__}.{name}")
+    return module
+
+
+def run_from(module_name: str, kernel, name: str, *args, parallel: bool = True) -> None:
+    """:func:`run` for a function of :func:`compiled_module` ``module_name``."""
+    _run(lambda: compiled_module(module_name), kernel, module_name + "." + name, name, args, parallel)
+
+
 def compiled() -> ModuleType:
     """The module of compiled functions (``_compiled``), imported once."""
     global _module
@@ -59,14 +81,18 @@ def run(kernel, name: str, *args, parallel: bool = True) -> None:
     ``parallel`` and numba's thread count is above 1 (under :data:`PARALLEL_LOCK`). Each
     function's first call for a kernel (which may import numba, load the cache or compile)
     runs quietly."""
+    _run(compiled, kernel, name, name, args, parallel)
+
+
+def _run(module, kernel, cache_key: str, name: str, args: tuple, parallel: bool) -> None:
     fns = kernel.__dict__.get("_compiled_fns")
     if fns is None:
         fns = kernel._compiled_fns = {}
     wide = parallel and _numba_threads() > 1
-    key = name + "_parallel" if wide else name
+    key = cache_key + "_parallel" if wide else cache_key
     fn = fns.get(key)
     if fn is None:
-        fn = getattr(compiled(), key)
+        fn = getattr(module(), name + "_parallel" if wide else name)
         if wide:
             with PARALLEL_LOCK:
                 call_quietly(fn, *args)
