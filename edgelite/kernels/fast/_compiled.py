@@ -348,25 +348,3 @@ def gelu_tanh_tail(x, out):
     half, one = np.float32(0.5), np.float32(1.0)
     for i in range(x.size):
         out[i] = (out[i] + one) * x[i] * half
-
-
-@nb.njit(cache=True, error_model="numpy")
-def table_lookup(index, table, out, start, stop):
-    """``out[i] = table[index[i]]`` for flat positions ``start..stop`` (indices clipped to
-    the table, as ``np.take(mode="clip")``)."""
-    last = table.size - 1
-    for i in range(start, stop):
-        k = index[i]
-        out[i] = table[k if k <= last else last]
-
-
-@nb.njit(cache=True, error_model="numpy")
-def table_lookup_masked(index, vector, scalar, mask, out):
-    """``out[i] = (vector if mask[i] else scalar)[index[i]]`` (indices clipped)."""
-    last_v, last_s = vector.size - 1, scalar.size - 1
-    for i in range(index.size):
-        k = index[i]
-        if mask[i]:
-            out[i] = vector[k if k <= last_v else last_v]
-        else:
-            out[i] = scalar[k if k <= last_s else last_s]

@@ -1,0 +1,228 @@
+"""numba functions of the compiled tier for 8-bit elementwise ops and the integer MEAN
+(imported only on such a kernel's first use, through ``loader.compiled_module``).
+
+Every function computes, per element, the reference kernel's exact integer arithmetic
+(``quantized_elementwise`` for MUL / ADD / SUB, ``quantized_misc.QuantizedMean``):
+
+* :func:`mbqm` is ``quantized_elementwise.requantize`` for one value: optional left shift
+  wrapped to int32, the high multiply ``(x * m + 2^30) >> 31`` and the rounding right shift
+  whose ties go away from zero, ``(h + 2^(r-1) - [h < 0]) >> r``.
+* MUL: ``mbqm((x1 - z1) * (x2 - z2))``; on LiteRT's SIMD lanes saturated to int16 and the
+  output offset added with int16 wrap-around, elsewhere the offset added; then the clamp.
+* ADD / SUB: both inputs rescaled to the common scale (the SIMD lanes fold the 20-bit left
+  shift into the multiplier's exponent), summed, :func:`mbqm` again, offset, clamp.
+
+The elementwise loops walk an output of ``rows`` x ``run`` elements; each input row starts
+at ``row * row_stride`` and advances by 1 (or by 0: a broadcast scalar). Within row ``r``
+the first ``split(r)`` elements take the SIMD-lane arithmetic (see ``elementwise.py``). All
+integer, no fastmath: LLVM vectorises the loops with 64-bit integer multiplies.
+"""
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+from numba import prange
+
+from ._compiled import _twins
+
+_INLINE = dict(cache=True, inline="always", error_model="numpy")
+
+
+@nb.njit(**_INLINE)
+def mbqm(x, m, shift):
+    """``quantized_elementwise.requantize`` of one int32-valued int64 (see the module doc)."""
+    if shift > 0:
+        x = ((x << shift) + (1 << 31) & 0xFFFFFFFF) - (1 << 31)
+    h = (x * m + (1 << 30)) >> 31
+    if shift < 0:
+        half = np.int64(1) << (-shift - 1)
+        h += half
+        if h < half:  # the high product was negative: ties away from zero
+            h -= 1
+        h >>= -shift
+    return h
+
+
+@nb.njit(**_INLINE)
+def mul_value(a, b, p, vector):
+    """8-bit MUL of raw values ``a``, ``b``; ``p`` = (off1, off2, m, shift, off_out, lo, hi), a tuple."""
+    s = mbqm((a + p[0]) * (b + p[1]), p[2], p[3])
+    if vector:  # int16 saturation, then the output offset with int16 wrap-around
+        s = min(max(s, -32768), 32767) + p[4]
+        s = ((s + 32768) & 0xFFFF) - 32768
+    else:
+        s += p[4]
+    return min(max(s, p[5]), p[6])
+
+
+@nb.njit(**_INLINE)
+def _rescale(x, m, shift, left, vector):
+    if vector:  # the SIMD lanes fold the left shift into the multiplier's exponent
+        total = shift + left
+        if total >= 0:
+            return mbqm(x << total, m, 0)
+        return mbqm(x, m, total)
+    return mbqm(x << left, m, shift)
+
+
+@nb.njit(**_INLINE)
+def add_value(a, b, p, vector):
+    """8-bit ADD/SUB of raw values; ``p`` = (off1, off2, m1, s1, m2, s2, mo, so, off_out, lo, hi,
+    left_shift, sign)."""
+    ra = _rescale(a + p[0], p[2], p[3], p[11], vector)
+    rb = _rescale(b + p[1], p[4], p[5], p[11], vector)
+    raw = ra + rb if p[12] > 0 else ra - rb
+    res = mbqm(raw, p[6], p[7]) + p[8]
+    return min(max(res, p[9]), p[10])
+
+
+@nb.njit(**_INLINE)
+def _split(r, run, vec_n, vec_total):
+    """How many leading elements of row ``r`` take the SIMD-lane arithmetic."""
+    s = vec_total - r * run
+    if s > vec_n:
+        s = vec_n
+    return max(s, 0)
+
+
+def mul_rows(x1, x2, out, rows, run, size, s1, e1, s2, e2, vec_n, vec_total, p):
+    """out[r * run + j] = MUL(x1[r * s1 + j * e1], x2[r * s2 + j * e2]) for the ``size`` flat outputs
+    (``e`` is 1, or 0 for a broadcast scalar, whose row stride is then 0 too). Rows are sliced
+    before the element loops: indices counted from 0 let LLVM drop numba's negative-index
+    handling and vectorise."""
+    for r in prange(rows):
+        o = r * run
+        n = min(run, size - o)
+        split = min(_split(r, run, vec_n, vec_total), n)
+        dst = out[o:o + n]
+        if e1 == 1 and e2 == 1:
+            xa, xb = x1[r * s1:r * s1 + n], x2[r * s2:r * s2 + n]
+            for j in range(split):
+                dst[j] = mul_value(np.int64(xa[j]), np.int64(xb[j]), p, True)
+            ta, tb, td = xa[split:], xb[split:], dst[split:]
+            for j in range(n - split):
+                td[j] = mul_value(np.int64(ta[j]), np.int64(tb[j]), p, False)
+        elif e2 == 0:
+            xa, b = x1[r * s1:r * s1 + n], np.int64(x2[0])
+            for j in range(split):
+                dst[j] = mul_value(np.int64(xa[j]), b, p, True)
+            ta, td = xa[split:], dst[split:]
+            for j in range(n - split):
+                td[j] = mul_value(np.int64(ta[j]), b, p, False)
+        else:
+            a, xb = np.int64(x1[0]), x2[r * s2:r * s2 + n]
+            for j in range(split):
+                dst[j] = mul_value(a, np.int64(xb[j]), p, True)
+            tb, td = xb[split:], dst[split:]
+            for j in range(n - split):
+                td[j] = mul_value(a, np.int64(tb[j]), p, False)
+
+
+def add_rows(x1, x2, out, rows, run, size, s1, e1, s2, e2, vec_n, vec_total, p):
+    """:func:`mul_rows` for ADD / SUB."""
+    for r in prange(rows):
+        o = r * run
+        n = min(run, size - o)
+        split = min(_split(r, run, vec_n, vec_total), n)
+        dst = out[o:o + n]
+        if e1 == 1 and e2 == 1:
+            xa, xb = x1[r * s1:r * s1 + n], x2[r * s2:r * s2 + n]
+            for j in range(split):
+                dst[j] = add_value(np.int64(xa[j]), np.int64(xb[j]), p, True)
+            ta, tb, td = xa[split:], xb[split:], dst[split:]
+            for j in range(n - split):
+                td[j] = add_value(np.int64(ta[j]), np.int64(tb[j]), p, False)
+        elif e2 == 0:
+            xa, b = x1[r * s1:r * s1 + n], np.int64(x2[0])
+            for j in range(split):
+                dst[j] = add_value(np.int64(xa[j]), b, p, True)
+            ta, td = xa[split:], dst[split:]
+            for j in range(n - split):
+                td[j] = add_value(np.int64(ta[j]), b, p, False)
+        else:
+            a, xb = np.int64(x1[0]), x2[r * s2:r * s2 + n]
+            for j in range(split):
+                dst[j] = add_value(a, np.int64(xb[j]), p, True)
+            tb, td = xb[split:], dst[split:]
+            for j in range(n - split):
+                td[j] = add_value(a, np.int64(tb[j]), p, False)
+
+
+def gather_bytes(index, table, out, start, stop):
+    """``out[i] = table[index[i] & (table.size - 1)]`` for flat positions ``start..stop``: the
+    table has one entry per index value (256 for uint8, 65536 for uint16), so the mask only
+    tells LLVM that no bound check is needed (the loop then vectorises)."""
+    mask = table.size - 1
+    src, dst = index[start:stop], out[start:stop]
+    for i in range(stop - start):
+        dst[i] = table[np.intp(src[i]) & mask]
+
+
+def gather_bytes_masked(index, vector, scalar, lanes, out):
+    """``out[i] = (vector if lanes[i] else scalar)[index[i]]`` (tables of one entry per index value)."""
+    mask = vector.size - 1
+    for i in range(index.size):
+        k = np.intp(index[i]) & mask
+        out[i] = vector[k] if lanes[i] else scalar[k]
+
+
+def sum_middle(x, acc):
+    """acc[o, i] = sum over m of x[o, m, i] (int64), for an 8-bit ``x`` of shape [O, M, I]."""
+    outer, middle, inner = x.shape
+    for o in prange(outer):
+        a = acc[o]
+        for i in range(inner):
+            a[i] = 0
+        for m in range(middle):
+            row = x[o, m]
+            for i in range(inner):
+                a[i] += row[i]
+
+
+def mean_requantize(total, count, zi, mult, shift, zo, lo, hi, out):
+    """QuantizedMean's general path: ``mbqm_gemmlowp(wrap32(total - zi * count)) + zo``, clamped."""
+    flat = total.reshape(total.size)
+    dst = out.reshape(out.size)
+    right = -shift if shift < 0 else 0
+    for i in range(flat.size):
+        x = flat[i] - zi * count
+        x = ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+        if shift > 0:
+            x = ((x << shift) + (1 << 31) & 0xFFFFFFFF) - (1 << 31)
+        h = (x * mult + (1 << 30)) >> 31
+        if right > 0:
+            half = np.int64(1) << (right - 1)
+            h += half
+            if h < half:
+                h -= 1
+            h >>= right
+        dst[i] = min(max(h + zo, lo), hi)
+
+
+def mean4d_requantize(total, vector_channels, mult, shift, bias, lo, hi, out):
+    """QuantizedMean's int8 4-D fast path (LiteRT's Mean4D): ``wrap32(total)`` requantized, the
+    first ``vector_channels`` channels of each row with ties up (its SIMD loop), the others
+    with gemmlowp's ties away from zero; plus ``bias``, clamped. ``total`` [N, C]."""
+    rows, channels = total.shape
+    right = -shift if shift < 0 else 0
+    left = shift if shift > 0 else 0
+    for r in range(rows):
+        for c in range(channels):
+            x = ((total[r, c] + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+            x = ((x << left) + (1 << 31) & 0xFFFFFFFF) - (1 << 31)
+            h = (x * mult + (1 << 30)) >> 31
+            half = (np.int64(1) << right) >> 1
+            h += half
+            if c >= vector_channels and right > 0 and h < half:
+                h -= 1
+            h >>= right
+            out[r, c] = min(max(h + bias, lo), hi)
+
+
+mul_rows, mul_rows_parallel = _twins(mul_rows)
+add_rows, add_rows_parallel = _twins(add_rows)
+sum_middle, sum_middle_parallel = _twins(sum_middle)
+gather_bytes = nb.njit(cache=True, error_model="numpy")(gather_bytes)
+gather_bytes_masked = nb.njit(cache=True, error_model="numpy")(gather_bytes_masked)
+mean_requantize = nb.njit(cache=True, error_model="numpy")(mean_requantize)
+mean4d_requantize = nb.njit(cache=True, error_model="numpy")(mean4d_requantize)

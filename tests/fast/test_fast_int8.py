@@ -1,0 +1,64 @@
+"""The compiled tier's 8-bit elementwise ops and integer MEAN against the reference kernels,
+bit for bit (random data, zero points, scales that make LiteRT's SIMD lanes differ from its
+scalar tails, broadcasts, fused activations, int8 and uint8)."""
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+from test_fast_tier import assert_same_bits, both, picked, quant  # noqa: E402
+
+pytestmark = pytest.mark.fast
+
+SHAPES = [((1, 9, 7, 5), (1, 9, 7, 5)),            # same shape, scalar tail (315 = 19 * 16 + 11)
+          ((1, 64, 64, 33), (1, 64, 64, 33)),      # same shape, several chunks, parallel
+          ((1, 20, 20, 144), (1, 1, 1, 144)),      # squeeze-excite broadcast, 16-lane channels
+          ((1, 1, 1, 21), (1, 30, 30, 21)),        # the broadcast operand first, a channel tail
+          ((2, 5, 6, 7), (1,)),                    # a broadcast scalar
+          ((1, 70, 70, 20), (1, 70, 1, 20))]       # other broadcasts: the pair table
+
+
+def _binary_case(rng, opcode, shapes, dtype, variant):
+    info = np.iinfo(dtype)
+    a = rng.integers(info.min, info.max + 1, shapes[0]).astype(dtype)
+    b = rng.integers(info.min, info.max + 1, shapes[1]).astype(dtype)
+    base = 128 if dtype == np.uint8 else 0
+    q = [quant(0.03, base + int(rng.integers(-20, 20))), quant(0.02, base + int(rng.integers(-20, 20)))]
+    if opcode == "MUL":
+        # 2e-5: a product multiplier above 1 (a left shift: LiteRT's int16-narrowed SIMD lanes)
+        so = {"plain": 0.01, "left_shift": 2e-5, "pow2": 2.0 ** -8}[variant]
+    else:
+        so = {"plain": 0.05, "left_shift": 0.011, "pow2": 2.0 ** -5}[variant]
+    if variant == "pow2":  # power-of-two scales put many values on rounding ties
+        q = [quant(2.0 ** -6, q[0].zero_point[0]), quant(2.0 ** -7, q[1].zero_point[0])]
+    qout = [quant(so, base + int(rng.integers(-5, 5)))]
+    opts = {"fused_activation_function": int(rng.choice([0, 1, 3]))}
+    return [a, b], opts, dict(input_quant=q, output_quant=qout)
+
+
+@pytest.mark.parametrize("variant", ["plain", "left_shift", "pow2"])
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+@pytest.mark.parametrize("shapes", SHAPES, ids=[f"{a}x{b}" for a, b in SHAPES])
+@pytest.mark.parametrize("opcode", ["ADD", "MUL", "SUB"])
+def test_int8_binary_bit_exact(monkeypatch, opcode, shapes, dtype, variant):
+    rng = np.random.default_rng(sum(shapes[0]) + 7 * len(variant) + (dtype == np.uint8))
+    inputs, opts, kw = _binary_case(rng, opcode, shapes, dtype, variant)
+    assert picked(opcode, inputs, opts, **kw).__module__ == "edgelite.kernels.fast.elementwise"
+    ref, got = both(monkeypatch, opcode, inputs, opts, **kw)
+    assert_same_bits(ref, got)
+
+
+def test_int8_binary_layouts():
+    from edgelite.kernels.fast.elementwise import FLAT_CHUNK, binary_layout
+    from edgelite.kernels.quantized_elementwise import SimdLanes, simd_lane_runs
+
+    def layout(s1, s2, out):
+        return binary_layout(s1, s2, out, SimdLanes(simd_lane_runs(s1, s2), out, s1 == s2))
+    # same shapes: rows of FLAT_CHUNK, the SIMD lanes up to the last whole block of 16
+    size = 3 * FLAT_CHUNK + 5
+    assert layout((size,), (size,), (size,)) == (4, FLAT_CHUNK, size, FLAT_CHUNK, 1, FLAT_CHUNK, 1, FLAT_CHUNK,
+                                                 size - 5)
+    # channel broadcast: one row per pixel, 16-lane blocks of the 40 channels
+    assert layout((1, 3, 3, 40), (1, 1, 1, 40), (1, 3, 3, 40)) == (9, 40, 360, 40, 1, 0, 1, 32, 360)
+    assert layout((1, 1, 1, 40), (1, 3, 3, 40), (1, 3, 3, 40)) == (9, 40, 360, 0, 1, 40, 1, 32, 360)
+    assert layout((1, 3, 1, 4), (1, 1, 5, 4), (1, 3, 5, 4)) is None
