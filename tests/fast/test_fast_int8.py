@@ -62,3 +62,32 @@ def test_int8_binary_layouts():
     assert layout((1, 3, 3, 40), (1, 1, 1, 40), (1, 3, 3, 40)) == (9, 40, 360, 40, 1, 0, 1, 32, 360)
     assert layout((1, 1, 1, 40), (1, 3, 3, 40), (1, 3, 3, 40)) == (9, 40, 360, 0, 1, 40, 1, 32, 360)
     assert layout((1, 3, 1, 4), (1, 1, 5, 4), (1, 3, 5, 4)) is None
+
+
+MEAN_CASES = [((1, 7, 9, 40), [1, 2], True),    # LiteRT's Mean4D: 32 SIMD channels, 8 in the scalar tail
+              ((2, 12, 12, 32), [2, 1], True),
+              ((1, 14, 14, 144), [1, 2], False),  # EfficientNet's squeeze: no keep_dims, general path
+              ((3, 10, 6), [1], True),
+              ((2, 3, 5, 7), [2, 3], False),
+              ((4, 5, 6), [0, 1, 2], True),
+              ((2, 5, 3, 4), [1, 3], True)]       # not adjacent: the reference
+
+
+@pytest.mark.parametrize("pow2", [False, True])
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+@pytest.mark.parametrize("shape,axes,keep", MEAN_CASES)
+def test_int8_mean_bit_exact(monkeypatch, shape, axes, keep, dtype, pow2):
+    rng = np.random.default_rng(sum(shape) + len(axes) + pow2)
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, info.max + 1, shape).astype(dtype)
+    base = 128 if dtype == np.uint8 else 0
+    # power-of-two scales: many sums fall on rounding ties (ties up in the SIMD channels)
+    si, so = (2.0 ** -4, 2.0 ** -4) if pow2 else (float(rng.uniform(0.01, 0.1)), float(rng.uniform(0.01, 0.1)))
+    kw = dict(input_quant=[quant(si, base + int(rng.integers(-30, 30))), None],
+              output_quant=[quant(so, base + int(rng.integers(-10, 10)))], constant_inputs=(1,))
+    opts = {"keep_dims": keep}
+    a = np.array(axes, np.int32)
+    assert picked("MEAN", [x, a], opts, input_quant=kw["input_quant"],
+                  output_quant=kw["output_quant"]).__name__ == "FastQuantizedMean"
+    ref, got = both(monkeypatch, "MEAN", [x, a], opts, **kw)
+    assert_same_bits(ref, got)
