@@ -64,6 +64,9 @@ class Partition:
     tensor_map: list[int]
     num_threads: int = 1
     index: int = 0  # position among all partitions of this interpreter
+    # whether this partition is all its subgraph runs (no edgelite node, no other partition):
+    # then nothing else computes while it runs (set by apply_delegates)
+    covers_subgraph: bool = False
 
     @property
     def subgraph(self) -> Subgraph:

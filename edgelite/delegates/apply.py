@@ -95,6 +95,8 @@ def apply_delegates(model: Model, delegates: Sequence[Delegate], num_threads: in
             out.operators = ops
             new.subgraphs[si] = out
             delegation.node_origins[si] = origins
+            if len(ops) == 1 and ops[0].extra.get("partition") is not None:
+                ops[0].extra["partition"].covers_subgraph = True
     return delegation
 
 

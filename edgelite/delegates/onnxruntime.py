@@ -12,11 +12,20 @@ Options (all optional):
 * ``providers`` — execution providers, e.g. ``["CUDAExecutionProvider", "CPUExecutionProvider"]``
   (default: CPU), ``provider_options`` — a list of dicts, one per provider;
 * ``intra_op_num_threads`` — default: the interpreter's ``num_threads`` (1 when not given);
-* ``allow_spinning`` — default False: ORT's pool threads sleep between runs instead of
-  spinning (spinning pools fight each other and the caller on few cores);
+* ``allow_spinning`` — ``"auto"`` (default), True or False: whether ORT's intra-op pool
+  threads spin while waiting for work. "auto" spins only when it is the one parallel layer
+  active: the partition is its whole subgraph (no edgelite kernel, whose BLAS or numba pool
+  could run between partitions) and it has more than one thread. Spinning threads stop when
+  a run returns (``session.force_spinning_stop``), so they do not compete with the caller
+  between invokes. Sleeping threads pay a wake-up per parallel op (about half of the
+  second thread's gain on mobilenet_v2; see docs/delegates.md);
 * ``graph_optimization_level`` — "disable", "basic", "extended" or "all" (default "all");
 * ``min_partition_size`` — smallest partition worth a session (default 1);
-* ``session_config`` — extra ``SessionOptions.add_session_config_entry`` pairs;
+* ``session_config`` — extra ``SessionOptions.add_session_config_entry`` pairs (they override
+  the delegate's own entries);
+* ``exact_int8_mean`` — default False: the int8 MEAN over H and W (squeeze-excite blocks,
+  global pooling) runs as ORT's QLinearGlobalAveragePool (within one step of LiteRT's);
+  True lowers it to LiteRT's exact integer arithmetic in ~20 standard ONNX ops;
 * ``fallback`` — when a partition fails to lower or to load in ORT: "edgelite" (default;
   the partition runs on edgelite's kernels, with a warning) or "raise".
 """
@@ -31,7 +40,7 @@ from . import Delegate, DelegateError, DelegateKernel, Partition
 _LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED",
            "all": "ORT_ENABLE_ALL"}
 _OPTIONS = {"providers", "provider_options", "intra_op_num_threads", "allow_spinning", "graph_optimization_level",
-            "min_partition_size", "session_config", "fallback"}
+            "min_partition_size", "session_config", "fallback", "exact_int8_mean"}
 
 
 def _onnxruntime():
@@ -61,7 +70,10 @@ class OnnxRuntimeDelegate(Delegate):
             raise DelegateError(f"graph_optimization_level must be one of {sorted(_LEVELS)}, not {level!r}")
         self.level = level
         self.min_partition_size = int(options.get("min_partition_size", 1))
-        self.allow_spinning = _flag(options.get("allow_spinning", False))
+        spinning = options.get("allow_spinning", "auto")
+        self.allow_spinning = "auto" if isinstance(spinning, str) and spinning.strip().lower() == "auto" \
+            else _flag(spinning)
+        self.exact_int8_mean = _flag(options.get("exact_int8_mean", False))
         threads = options.get("intra_op_num_threads")
         self.threads = None if threads is None else int(threads)
         self.fallback = options.get("fallback", "edgelite")
@@ -82,16 +94,27 @@ class OnnxRuntimeDelegate(Delegate):
     def create_kernel(self, partition: Partition) -> DelegateKernel:
         return OnnxRuntimeKernel(partition, self)
 
-    def session_options(self, num_threads: int):
+    def spinning(self, threads: int, covers_subgraph: bool) -> bool:
+        """Whether ORT's pool threads spin for a partition (the ``allow_spinning`` policy)."""
+        if self.allow_spinning == "auto":
+            return threads > 1 and covers_subgraph
+        return bool(self.allow_spinning)
+
+    def session_options(self, num_threads: int, covers_subgraph: bool = False):
+        """ORT SessionOptions for a partition run with ``num_threads`` (the interpreter's;
+        ``intra_op_num_threads`` overrides it) that is, or is not, its whole subgraph."""
         ort = _onnxruntime()
         so = ort.SessionOptions()
-        so.intra_op_num_threads = self.threads or num_threads or 1
+        threads = self.threads or num_threads or 1
+        so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _LEVELS[self.level])
-        spin = "1" if self.allow_spinning else "0"
-        so.add_session_config_entry("session.intra_op.allow_spinning", spin)
-        so.add_session_config_entry("session.inter_op.allow_spinning", spin)
+        spin = self.spinning(threads, covers_subgraph)
+        so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+        so.add_session_config_entry("session.inter_op.allow_spinning", "0")  # (no inter-op pool)
+        if spin:  # spin within a run only: stop when it returns
+            so.add_session_config_entry("session.force_spinning_stop", "1")
         for key, value in self.session_config.items():
             so.add_session_config_entry(str(key), str(value))
         so.log_severity_level = 3
@@ -125,13 +148,14 @@ class OnnxRuntimeKernel(DelegateKernel):
             if any(s is None for s in out_shapes):
                 raise LoweringError("an output shape is known only at run time")
             ort = _onnxruntime()
-            options = self.delegate.session_options(part.num_threads)
+            options = self.delegate.session_options(part.num_threads, part.covers_subgraph)
             # the weights reach ORT as in-memory external data over edgelite's arrays (no
             # protobuf copy); self.weights keeps them alive as long as the session
             in_memory = hasattr(options, "add_external_initializers_from_files_in_memory")
             self.weights: dict[str, np.ndarray] = {}
             self.onnx_model = lower_subgraph(sg, shapes, values, name=f"partition_{part.index}",
-                                             external=self.weights if in_memory else None)
+                                             external=self.weights if in_memory else None,
+                                             contrib_ops=not self.delegate.exact_int8_mean)
             if self.weights:
                 names = list(self.weights)
                 options.add_external_initializers_from_files_in_memory(

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..ir import Model, Operator, Subgraph
 from ..schema import TensorType
-from .builder import ONNX_OPSET, ONNX_TYPES, LoweringError, OnnxBuilder
+from .builder import MS_DOMAIN, ONNX_OPSET, ONNX_TYPES, LoweringError, OnnxBuilder
 from .ops_basic import LOWERINGS as _BASIC
 from .ops_nn import LOWERINGS as _NN
 from .ops_rnn import LOWERINGS as _RNN
@@ -125,18 +125,22 @@ def supports(op: Operator, subgraph: Subgraph, producers: dict[int, Operator] | 
 
 def lower_subgraph(subgraph: Subgraph, shapes: dict[int, tuple], values: dict[int, np.ndarray] | None = None,
                    name: str = "edgelite", qlinear: bool = True, external: dict | None = None,
-                   external_min_bytes: int = 1024):
+                   external_min_bytes: int = 1024, contrib_ops: bool = False):
     """An ONNX ModelProto computing ``subgraph`` (inputs/outputs as its own, static shapes).
 
     ``qlinear``: int8 convolutions become QLinearConv (faster in ONNX Runtime, see
-    docs/delegates.md) instead of DequantizeLinear -> Conv -> QuantizeLinear. With a dict as
+    docs/delegates.md) instead of DequantizeLinear -> Conv -> QuantizeLinear. ``contrib_ops``:
+    ONNX Runtime's own com.microsoft operators where they are faster (the ONNX Runtime
+    delegate's default; the model then runs in ONNX Runtime only): the int8 MEAN over H and
+    W becomes QLinearGlobalAveragePool (within one step of LiteRT's, where the default
+    standard-ONNX form is LiteRT's exact integer arithmetic). With a dict as
     ``external``, constants of ``external_min_bytes`` or more are not copied into the graph:
     they are initializers with external data, and ``external`` maps their data file names
     to the arrays (for ONNX Runtime's ``add_external_initializers_from_files_in_memory``:
     no protobuf copy of the weights)."""
     import onnx
     from onnx import helper
-    b = OnnxBuilder(subgraph, shapes, values, qlinear=qlinear)
+    b = OnnxBuilder(subgraph, shapes, values, qlinear=qlinear, contrib_ops=contrib_ops)
     if external is not None:
         b.external_min_bytes = external_min_bytes
     for t in subgraph.inputs:
@@ -183,8 +187,10 @@ def lower_subgraph(subgraph: Subgraph, shapes: dict[int, tuple], values: dict[in
         if external is not None:
             external[f"{key}.bin"] = arr
     graph = helper.make_graph(b.nodes, name, graph_inputs, graph_outputs, initializer=b.initializers)
-    model = helper.make_model(graph, producer_name="edgelite",
-                              opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
+    opsets = [helper.make_opsetid("", ONNX_OPSET)]
+    if any(n.domain == MS_DOMAIN for n in b.nodes):  # ONNX Runtime's contrib ops (QLinear*)
+        opsets.append(helper.make_opsetid(MS_DOMAIN, 1))
+    model = helper.make_model(graph, producer_name="edgelite", opset_imports=opsets)
     model.ir_version = min(model.ir_version, 9)
     return model
 

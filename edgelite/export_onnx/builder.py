@@ -28,6 +28,7 @@ from ..errors import ConversionError
 from ..schema import TensorType
 
 ONNX_OPSET = 18
+MS_DOMAIN = "com.microsoft"  # ONNX Runtime's contrib operators (QLinearGlobalAveragePool, ...)
 
 # TFLite TensorType -> ONNX TensorProto.DataType
 ONNX_TYPES = {TensorType.FLOAT32: 1, TensorType.UINT8: 2, TensorType.INT8: 3, TensorType.INT16: 5,
@@ -52,7 +53,7 @@ class OnnxBuilder:
     """Collects nodes and initializers; maps TFLite tensors to ONNX value names."""
 
     def __init__(self, subgraph, shapes: dict[int, tuple], values: dict[int, np.ndarray] | None = None,
-                 qlinear: bool = True):
+                 qlinear: bool = True, contrib_ops: bool = False):
         from onnx import helper, numpy_helper
         self.helper, self.numpy_helper = helper, numpy_helper
         self.sg = subgraph
@@ -67,6 +68,9 @@ class OnnxBuilder:
         self.op_index = -1  # the TFLite node being lowered (for messages)
         self.qlinear = qlinear  # int8 convolutions as QLinearConv (else QDQ around a float Conv)
         self.u8 = qlinear  # int8 activations stored as uint8 (see shifted())
+        # ONNX Runtime's com.microsoft operators where they beat the standard form (the file
+        # then runs in ONNX Runtime only): QLinearGlobalAveragePool for int8 spatial means
+        self.contrib_ops = contrib_ops
         # constants of at least this many bytes are kept out of the graph (name -> array), as
         # graph inputs for the runtime to bind (ONNX Runtime: SessionOptions.add_initializer)
         self.external_min_bytes: int | None = None

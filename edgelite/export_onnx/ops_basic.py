@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schema import TENSOR_DTYPES
-from .builder import BIG, ONNX_TYPES, LoweringError, OnnxBuilder
+from .builder import BIG, MS_DOMAIN, ONNX_TYPES, LoweringError, OnnxBuilder
 
 _BINARY = {"ADD": "Add", "SUB": "Sub", "MUL": "Mul", "DIV": "Div", "MAXIMUM": "Max", "MINIMUM": "Min",
            "POW": "Pow", "LESS": "Less", "GREATER": "Greater", "EQUAL": "Equal", "LESS_EQUAL": "LessOrEqual",
@@ -92,6 +92,9 @@ def _reduce(op, b: OnnxBuilder) -> None:
     axes = sorted({a % rank for a in axes}) if rank else []
     if op.opcode == "MEAN" and b.quantized(op.inputs[0]) and b.quantized(op.outputs[0]) \
             and b.tensor(op.inputs[0]).numpy_dtype == np.int8:
+        if len(b.shape(op.inputs[0])) == 4 and axes == [1, 2] and b.contrib_ops \
+                and b.shifted(op.inputs[0]) and b.shifted(op.outputs[0]):
+            return _spatial_qlinear_mean(op, b)
         if len(b.shape(op.inputs[0])) == 4 and op.opt("keep_dims", False) and axes == [1, 2]:
             return _spatial_integer_mean(op, b)
         return _integer_mean(op, b, axes)
@@ -186,6 +189,20 @@ def _spatial_integer_mean(op, b: OnnxBuilder) -> None:
     q = b.one("Clip", [b.one("Add", [res, b.const(bias + shift_out, dtype=np.int64)]),
                        b.const(info.min + shift_out, dtype=np.int64), b.const(info.max + shift_out, dtype=np.int64)])
     b.set_raw(out, b.one("Cast", [q], to=2 if shift_out else 3))
+
+
+def _spatial_qlinear_mean(op, b: OnnxBuilder) -> None:
+    """int8 MEAN over H and W as ONNX Runtime's QLinearGlobalAveragePool on the NHWC uint8
+    storage (one node instead of the ~20 of the exact integer form: 28% of
+    efficientnet_b0_int8's time in ORT went to them). Its exact integer sum is requantized
+    in float with one rounding (LiteRT folds the zero-point term into a separately rounded
+    bias): off by one step on some channels, never more."""
+    x, out = op.inputs[0], op.outputs[0]
+    y = b.node("QLinearGlobalAveragePool", [b.raw(x), *b.scalar_qparams(x), *b.scalar_qparams(out)], 1,
+               channels_last=1, domain=MS_DOMAIN)[0]
+    if not op.opt("keep_dims", False):
+        y = b.reshape(y, b.shape(out))
+    b.set_raw(out, y)
 
 
 def _high_mul(b: OnnxBuilder, x: str, multiplier: int) -> str:

@@ -1,0 +1,138 @@
+"""The ONNX Runtime delegate's speed choices, checked for what they promise (not for speed):
+
+* the ``allow_spinning`` policy: ORT's pool spins only when it is the one parallel layer
+  active (its partition is the whole subgraph, more than one thread), and then stops
+  spinning when a run returns; options force either way;
+* ``Partition.covers_subgraph`` says whether a partition is all its subgraph runs;
+* the int8 spatial MEAN as QLinearGlobalAveragePool (``contrib_ops``): one node, within one
+  quantization step of LiteRT's integer result (edgelite's, bit-exact with it) everywhere;
+  ``exact_int8_mean=True`` keeps LiteRT's exact arithmetic.
+"""
+import numpy as np
+import pytest
+
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+import edgelite  # noqa: E402
+from edgelite.export_onnx import export_onnx, infer_static, lower_subgraph  # noqa: E402
+from edgelite.ir import Model, Quantization, Subgraph  # noqa: E402
+from edgelite.kernels.base import Kernel, register  # noqa: E402
+
+SPIN = "session.intra_op.allow_spinning"
+STOP = "session.force_spinning_stop"
+
+
+def _chain(with_custom: bool) -> Model:
+    sg = Subgraph(name="main")
+    x = sg.add_tensor("x", (1, 4), np.float32)
+    t = [sg.add_tensor(f"t{i}", (1, 4), np.float32) for i in range(4)]
+    sg.add_operator("ADD", [x, x], [t[0]])
+    if with_custom:
+        sg.add_operator("CUSTOM", [t[0]], [t[1]], custom_code="SpinTestDouble")
+    else:
+        sg.add_operator("MUL", [t[0], t[0]], [t[1]])
+    sg.add_operator("SUB", [t[1], t[0]], [t[2]])
+    sg.add_operator("RELU", [t[2]], [t[3]])
+    sg.inputs, sg.outputs = [x], [t[3]]
+    return Model(subgraphs=[sg])
+
+
+@register("SpinTestDouble")
+class _Double(Kernel):
+    def prepare(self, inputs, outputs):
+        return [inputs[0].shape]
+
+    def eval(self, inputs, outputs):
+        np.multiply(inputs[0], 2, out=outputs[0])
+
+
+def _entries(options, threads: int, covers: bool) -> tuple:
+    so = edgelite.load_delegate("onnxruntime", options).session_options(threads, covers)
+    try:
+        stop = so.get_session_config_entry(STOP)
+    except Exception:  # not set (ORT raises for a missing key)
+        stop = None
+    return so.get_session_config_entry(SPIN), stop
+
+
+def test_spinning_policy():
+    assert _entries({}, 2, True) == ("1", "1")        # auto: the one parallel layer -> spin, stop after a run
+    assert _entries({}, 2, False) == ("0", None)      # edgelite kernels run between partitions -> sleep
+    assert _entries({}, 1, True) == ("0", None)       # one thread: no pool to wake
+    assert _entries({"allow_spinning": "auto", "intra_op_num_threads": 4}, 1, True) == ("1", "1")
+    assert _entries({"allow_spinning": False}, 2, True) == ("0", None)
+    assert _entries({"allow_spinning": "on"}, 2, False) == ("1", "1")
+    assert _entries({"session_config": {STOP: "0"}, "allow_spinning": True}, 2, True) == ("1", "0")
+
+
+def test_covers_subgraph_and_the_sessions_built_with_it():
+    whole = edgelite.Interpreter(model_content=_chain(False).to_bytes(), num_threads=2,
+                                 experimental_delegates=[edgelite.load_delegate("onnxruntime")])
+    assert [p.covers_subgraph for p in whole._delegation.partitions] == [True]
+    split = edgelite.Interpreter(model_content=_chain(True).to_bytes(), num_threads=2,
+                                 experimental_delegates=[edgelite.load_delegate("onnxruntime")])
+    assert [o["op_name"] for o in split._get_ops_details()] == ["DELEGATE", "SpinTestDouble", "DELEGATE"]
+    assert [p.covers_subgraph for p in split._delegation.partitions] == [False, False]
+    x = np.array([[1, -2, 0.5, 3]], np.float32)
+    for it, expected in ((whole, (2 * x) ** 2 - 2 * x), (split, 2 * x)):
+        it.allocate_tensors()
+        it.set_tensor(0, x)
+        it.invoke()
+        np.testing.assert_allclose(it.get_tensor(it.get_output_details()[0]["index"]),
+                                   np.maximum(expected, 0), rtol=1e-6)
+
+
+def _mean_model(shape, keep: bool, si=0.0213, zi=-7, so=0.00871, zo=3) -> Model:
+    sg = Subgraph(name="m")
+    x = sg.add_tensor("x", shape, np.int8, quantization=Quantization([si], [zi]))
+    a = sg.add_constant("axes", np.array([1, 2], np.int32))
+    out_shape = [shape[0], 1, 1, shape[3]] if keep else [shape[0], shape[3]]
+    y = sg.add_tensor("y", out_shape, np.int8, quantization=Quantization([so], [zo]))
+    sg.add_operator("MEAN", [x, a], [y], {"keep_dims": keep})
+    sg.inputs, sg.outputs = [x], [y]
+    return Model(subgraphs=[sg])
+
+
+@pytest.mark.parametrize("shape,keep,qparams", [((1, 7, 9, 40), True, (0.0213, -7, 0.00871, 3)),
+                                                ((1, 56, 56, 24), False, (0.05, -128, 0.01, -128)),
+                                                ((2, 5, 6, 20), False, (0.1, 12, 0.2, -20))])
+def test_spatial_int8_mean_as_qlinear_global_average_pool(shape, keep, qparams):
+    model = _mean_model(shape, keep, *qparams)
+    shapes, values = infer_static(model)
+    proto = lower_subgraph(model.main, shapes, values, contrib_ops=True)
+    assert [n.op_type for n in proto.graph.node if n.op_type not in ("Cast", "Add", "Sub", "Identity", "Reshape")] \
+        == ["QLinearGlobalAveragePool"]
+    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    it = edgelite.Interpreter(model_content=model.to_bytes())
+    it.allocate_tensors()
+    rng = np.random.default_rng(shape[1])
+    equal = total = 0
+    for _ in range(4):
+        xv = rng.integers(-128, 128, shape).astype(np.int8)
+        it.set_tensor(0, xv)
+        it.invoke()
+        ref = it.get_tensor(it.get_output_details()[0]["index"]).astype(np.int32)
+        got = sess.run(None, {sess.get_inputs()[0].name: xv})[0].astype(np.int32)
+        assert np.abs(got - ref).max() <= 1
+        equal += int(np.sum(got == ref))
+        total += ref.size
+    assert equal / total > 0.5  # one rounding instead of two: most channels agree exactly
+
+
+def test_exact_int8_mean_option_keeps_litert_arithmetic():
+    model = _mean_model((1, 7, 9, 40), True)
+    fast, exact = (edgelite.Interpreter(model_content=model.to_bytes(), experimental_delegates=[
+        edgelite.load_delegate("onnxruntime", {"exact_int8_mean": flag, "fallback": "raise"})]) for flag in (False, True))
+    plain = edgelite.Interpreter(model_content=model.to_bytes())
+    xv = np.random.default_rng(3).integers(-128, 128, (1, 7, 9, 40)).astype(np.int8)
+    outs = []
+    for it in (fast, exact, plain):
+        it.allocate_tensors()
+        it.set_tensor(0, xv)
+        it.invoke()
+        outs.append(it.get_tensor(it.get_output_details()[0]["index"]).astype(np.int32))
+    np.testing.assert_array_equal(outs[1], outs[2])
+    assert np.abs(outs[0] - outs[2]).max() <= 1
+    # the standalone export keeps to standard ONNX (no com.microsoft operators) by default
+    assert all(n.domain in ("", "ai.onnx") for n in export_onnx(model).graph.node)
