@@ -3,6 +3,7 @@
 
     python bench/compare.py [KEY ...] [--runs 20] [--warmup 3] [--threads 1] [--json OUT]
                             [--init-repeats N] [--init-only] [--delegate onnxruntime]
+                            [--delegate-option KEY=VALUE ...]
 
 Each (model, engine) is measured in its own subprocess, so that peak RSS
 (ru_maxrss) belongs to that engine alone: init = constructing the interpreter +
@@ -13,7 +14,8 @@ noisy); ``--init-only`` skips the invokes (latency is then nan, peak RSS covers 
 BUILTIN_WITHOUT_DEFAULT_DELEGATES (its reference-numerics kernels, no XNNPACK)
 unless --xnnpack. Ratios are edgelite / LiteRT. ``--delegate NAME`` runs edgelite through that
 delegate (edgelite.load_delegate(NAME); its imports happen before the clock, building its
-sessions at allocate_tensors is init).
+sessions at allocate_tensors is init); ``--delegate-option KEY=VALUE`` (repeatable) passes
+options to it (e.g. ``allow_spinning=0``; values as strings, as ``edgelite bench`` does).
 """
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ZOO = Path(os.environ.get("EDGELITE_ZOO", ROOT.parent / "shared" / "zoo"))
 
 
-def worker(engine: str, key: str, runs: int, warmup: int, threads: int, xnnpack: bool, delegate: str = "") -> dict:
+def worker(engine: str, key: str, runs: int, warmup: int, threads: int, xnnpack: bool, delegate: str = "",
+           delegate_options: dict | None = None) -> dict:
     """Measure one engine on one model in this process; returns the numbers as a dict."""
     manifest = json.loads((ZOO / "manifest.json").read_text())
     path = str(ZOO / manifest[key]["file"])
@@ -43,7 +46,7 @@ def worker(engine: str, key: str, runs: int, warmup: int, threads: int, xnnpack:
         kw = {}
         if delegate:
             from edgelite.delegates import load_delegate
-            d = load_delegate(delegate)
+            d = load_delegate(delegate, delegate_options)
             if delegate in ("onnxruntime", "ort"):  # imported lazily by the delegate: not init
                 import onnx  # noqa: F401
                 import onnxruntime  # noqa: F401
@@ -85,7 +88,8 @@ def measure(engine: str, key: str, a, init_only: bool = False) -> dict:
     runs, warmup = (0, 0) if init_only else (a.runs, a.warmup)
     cmd = [sys.executable, __file__, "--worker", engine, key, "--runs", str(runs), "--warmup", str(warmup),
            "--threads", str(a.threads)] + (["--xnnpack"] if a.xnnpack else []) + \
-        (["--delegate", a.delegate] if a.delegate and engine == "edgelite" else [])
+        (["--delegate", a.delegate] if a.delegate and engine == "edgelite" else []) + \
+        [arg for kv in (a.delegate_option if a.delegate and engine == "edgelite" else []) for arg in ("--delegate-option", kv)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout)
     if proc.returncode != 0 or not proc.stdout.strip():
         last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
@@ -109,11 +113,14 @@ def main() -> int:
                     help="fresh processes per engine for init time (median reported)")
     ap.add_argument("--init-only", action="store_true", help="measure init only (no invokes)")
     ap.add_argument("--delegate", default="", help="run edgelite through this delegate (e.g. onnxruntime)")
+    ap.add_argument("--delegate-option", action="append", default=[], metavar="KEY=VALUE",
+                    help="an option for --delegate (repeatable)")
     ap.add_argument("--worker", nargs=2, metavar=("ENGINE", "KEY"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
         try:
-            result = worker(a.worker[0], a.worker[1], a.runs, a.warmup, a.threads, a.xnnpack, a.delegate)
+            options = dict(kv.split("=", 1) for kv in a.delegate_option)
+            result = worker(a.worker[0], a.worker[1], a.runs, a.warmup, a.threads, a.xnnpack, a.delegate, options)
         except Exception as e:  # reported in the table, the other models still run
             result = {"error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"}
         print(json.dumps(result))
