@@ -36,9 +36,9 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Kernel, register
-from .recurrent import (CELL_STATE, OUTPUT_STATE, LstmConfig, SequenceLayout, check_lstm_inputs,
+from .recurrent import (CELL_STATE, OUTPUT_STATE, LstmConfig, SequenceLayout, TimeLoops, check_lstm_inputs,
                         check_rnn_inputs, constant_rnn_weights, input_contribution, lstm_input_gates,
-                        lstm_weights, rnn_weights, run_lstm, run_rnn, store_state)
+                        lstm_weights, rnn_weights, store_state)
 
 LSTM_DIRECTION_INPUTS = 17           # weights per direction, at 1.. and 18..
 LSTM_STATES = ((35, 36), (37, 38))   # (output state, cell state) forward, backward
@@ -53,7 +53,7 @@ def _get(items: list, i: int):
     return items[i] if i < len(items) else None
 
 
-class BidirectionalKernel(SequenceLayout, Kernel):
+class BidirectionalKernel(TimeLoops, SequenceLayout, Kernel):
     """What both bidirectional ops share: layout, aux-input routing and the output(s)."""
 
     aux_input_index: int = 0
@@ -190,7 +190,7 @@ class BidirectionalSequenceLSTM(BidirectionalKernel):
             h = np.array(h_state, np.float32).reshape(self.batch, n_output)
             c = np.array(c_state, np.float32).reshape(self.batch, n_cell)
             x_gates = lstm_input_gates(wts, seqs[direction], aux_tm)
-            h, c = run_lstm(wts, self.config, x_gates, h, c, outs[direction], reverse=direction == 1)
+            h, c = self.lstm_time_loop(wts, self.config, x_gates, h, c, outs[direction], reverse=direction == 1)
             store_state(h_state, h)
             store_state(c_state, c)
 
@@ -238,5 +238,5 @@ class BidirectionalSequenceRNN(BidirectionalKernel):
                 aux_t = np.ascontiguousarray(np.asarray(inputs[RNN_AUX_WEIGHTS[direction]], np.float32).T)
             x_all = input_contribution(seqs[direction], w_t, bias, aux_tm, aux_t if aux_tm is not None else None)
             h = np.array(inputs[s_i], np.float32).reshape(self.batch, units)
-            h = run_rnn(x_all, h, r_t, self.config.activation, outs[direction], reverse=direction == 1)
+            h = self.rnn_time_loop(x_all, h, r_t, self.config.activation, outs[direction], reverse=direction == 1)
             store_state(inputs[s_i], h)

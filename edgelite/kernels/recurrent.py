@@ -23,8 +23,10 @@ Per time step, for gates i, f, g (cell), o::
 
 The gates use the sigmoid, the cell input and output use the op's activation
 (usually TANH). The input contribution of the whole sequence is one GEMM before
-the time loop; each step is one ``[B, n_output] x [n_output, G*n_cell]`` GEMM plus
-vectorised element-wise work. The final states are written back into the
+the time loop; each step is one ``[B, n_output] x [n_output, G*n_cell]`` product
+summed in a fixed order plus vectorised element-wise work, in the arithmetic of
+:mod:`.cell_arithmetic` (Eigen's logistic and tanh, as LiteRT's LSTM), which the
+compiled tier (``fast/recurrent.py``) repeats bit for bit in one compiled loop. The final states are written back into the
 state tensors (inputs 18, 19) in place, as LiteRT keeps them between invocations.
 
 The RNNs compute ``h = act(W x_t + R h + b)`` per step (the activation is applied
@@ -40,8 +42,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activation_fn import apply_activation, check_activation, sigmoid_
+from .activation_fn import check_activation, sigmoid_
 from .base import Kernel, register
+from .cell_arithmetic import cell_activation_, logistic_, sequential_matvec
+from .cell_arithmetic import layer_normalize_ as layer_normalize_cell
 from .int_gemm import exact_matmul
 from .quant_math import multiply_by_quantized_multiplier_fast, quantize_multiplier_scalar, rounding_divide_by_pot
 from .quantized_activations import gemmlowp_logistic_16, gemmlowp_tanh_16
@@ -166,6 +170,9 @@ def run_lstm(wts: LstmWeights, cfg: LstmConfig, x_gates: np.ndarray, h: np.ndarr
     [B, n_cell] are the initial states (``c`` is updated in place); each step's output goes to
     ``out_tm[t]`` ([T, B, n_output] view). ``reverse`` walks the steps from last to first
     (the backward direction of the bidirectional ops). Returns the final (h, c).
+
+    The arithmetic is :mod:`.cell_arithmetic`'s (sums in a fixed order, Eigen's logistic and
+    tanh), which the compiled tier repeats bit for bit.
     """
     g_count = wts.gates
     nc = wts.recurrent.shape[-1] // g_count
@@ -174,6 +181,12 @@ def run_lstm(wts: LstmWeights, cfg: LstmConfig, x_gates: np.ndarray, h: np.ndarr
     cell_out = np.empty((batch, nc), np.float32)
     split = [z[:, k * nc:(k + 1) * nc] for k in range(g_count)]
     in_gate, forget_gate, cell_gate, out_gate = ([None] + split) if g_count == 3 else split
+    cell_in = np.empty((batch, nc), np.float32)
+    # the input and forget gates side by side: one logistic for both; and when the output
+    # gate does not wait for the new c (peephole, layer norm), one logistic over all gates
+    in_forget = z[:, :nc] if in_gate is None else z[:, :2 * nc]
+    late_out_gate = wts.peephole_o is not None or wts.layer_norm is not None
+    cell_clip, proj_clip = np.float32(cfg.cell_clip), np.float32(cfg.proj_clip)
     biases = [wts.bias[k * nc:(k + 1) * nc] for k in range(g_count)]
     gate_list = split if wts.layer_norm is not None else []
     steps = range(x_gates.shape[0] - 1, -1, -1) if reverse else range(x_gates.shape[0])
@@ -181,42 +194,44 @@ def run_lstm(wts: LstmWeights, cfg: LstmConfig, x_gates: np.ndarray, h: np.ndarr
         if diagonal:
             np.multiply(np.tile(h, g_count), wts.recurrent, out=z)
         else:
-            np.matmul(h, wts.recurrent, out=z)
+            sequential_matvec(h, wts.recurrent, z)
         np.add(z, x_gates[t], out=z)
         if in_gate is not None and wts.peephole_i is not None:
             in_gate += c * wts.peephole_i
         if wts.peephole_f is not None:
             forget_gate += c * wts.peephole_f
         for k in range(len(gate_list) - 1):  # all but the output gate (it needs the new c)
-            layer_normalize_(gate_list[k], wts.layer_norm[k], biases[k])
-        if in_gate is not None:
-            sigmoid_(in_gate)
-        sigmoid_(forget_gate)
-        apply_activation(cell_gate, cfg.activation)
+            layer_normalize_cell(gate_list[k], wts.layer_norm[k], biases[k])
+        np.copyto(cell_in, cell_gate)
+        cell_activation_(cell_in, cfg.activation)
+        logistic_(in_forget if late_out_gate else z)
         # c = f * c + i * g
         np.multiply(c, forget_gate, out=c)
         if in_gate is None:
-            np.subtract(1.0, forget_gate, out=forget_gate)
-            np.multiply(cell_gate, forget_gate, out=cell_gate)
+            np.subtract(np.float32(1), forget_gate, out=forget_gate)
+            np.multiply(cell_in, forget_gate, out=cell_in)
         else:
-            np.multiply(cell_gate, in_gate, out=cell_gate)
-        np.add(c, cell_gate, out=c)
+            np.multiply(cell_in, in_gate, out=cell_in)
+        np.add(c, cell_in, out=c)
         if cfg.cell_clip > 0:
-            np.clip(c, -cfg.cell_clip, cfg.cell_clip, out=c)
+            np.minimum(c, cell_clip, out=c)
+            np.maximum(c, -cell_clip, out=c)
         if wts.peephole_o is not None:
             out_gate += c * wts.peephole_o
         if wts.layer_norm is not None:
-            layer_normalize_(out_gate, wts.layer_norm[-1], biases[-1])
-        sigmoid_(out_gate)
+            layer_normalize_cell(out_gate, wts.layer_norm[-1], biases[-1])
+        if late_out_gate:
+            logistic_(out_gate)
         np.copyto(cell_out, c)
-        apply_activation(cell_out, cfg.activation)
+        cell_activation_(cell_out, cfg.activation)
         np.multiply(cell_out, out_gate, out=cell_out)
         if wts.projection_t is not None:
-            h = np.matmul(cell_out, wts.projection_t)
+            h = sequential_matvec(cell_out, wts.projection_t)
             if wts.projection_bias is not None:
                 np.add(h, wts.projection_bias, out=h)
             if cfg.proj_clip > 0:
-                np.clip(h, -cfg.proj_clip, cfg.proj_clip, out=h)
+                np.minimum(h, proj_clip, out=h)
+                np.maximum(h, -proj_clip, out=h)
         else:
             h = cell_out.copy()
         out_tm[t] = h
@@ -259,6 +274,20 @@ def store_state(target, value: np.ndarray) -> None:
         np.copyto(target, value.reshape(target.shape))
 
 
+class TimeLoops:
+    """How a recurrent kernel runs its time loops: :func:`run_lstm` / :func:`run_rnn` here; the
+    compiled tier's kernels override both with one compiled loop of the same arithmetic."""
+
+    def lstm_time_loop(self, wts: LstmWeights, cfg: LstmConfig, x_gates: np.ndarray, h: np.ndarray,
+                       c: np.ndarray, out_tm: np.ndarray, diagonal: bool = False,
+                       reverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        return run_lstm(wts, cfg, x_gates, h, c, out_tm, diagonal, reverse)
+
+    def rnn_time_loop(self, x_all: np.ndarray, h: np.ndarray, r_t: np.ndarray, activation: int,
+                      out_tm: np.ndarray, reverse: bool = False) -> np.ndarray:
+        return run_rnn(x_all, h, r_t, activation, out_tm, reverse)
+
+
 class SequenceLayout:
     """Where the steps and the batch are in a sequence op's input and output."""
 
@@ -294,7 +323,7 @@ class SingleStepLayout(SequenceLayout):
 
 
 @register("UNIDIRECTIONAL_SEQUENCE_LSTM", kind="float")
-class UnidirectionalSequenceLSTM(SequenceLayout, Kernel):
+class UnidirectionalSequenceLSTM(TimeLoops, SequenceLayout, Kernel):
     """Float UNIDIRECTIONAL_SEQUENCE_LSTM with CIFG, peephole, projection and layer norm."""
 
     def __init__(self, node):
@@ -333,7 +362,8 @@ class UnidirectionalSequenceLSTM(SequenceLayout, Kernel):
         h = np.array(inputs[OUTPUT_STATE], np.float32).reshape(self.batch, self.n_output)
         c = np.array(inputs[CELL_STATE], np.float32).reshape(self.batch, self.n_cell)
         x_gates = lstm_input_gates(wts, self.time_major_view(inputs[INPUT]))
-        h, c = run_lstm(wts, self.config, x_gates, h, c, self.time_major_view(outputs[0]), self.diagonal)
+        h, c = self.lstm_time_loop(wts, self.config, x_gates, h, c, self.time_major_view(outputs[0]),
+                                   self.diagonal)
         store_state(inputs[OUTPUT_STATE], h)
         store_state(inputs[CELL_STATE], c)
 
@@ -362,12 +392,13 @@ def run_rnn(x_all: np.ndarray, h: np.ndarray, r_t: np.ndarray, activation: int, 
     """The RNN time loop ``h = act(x_all[t] + h R^T)``; ``x_all`` [T, B, U] holds ``W x_t + b``.
 
     Each step's h goes to ``out_tm[t]``; ``reverse`` walks the steps backwards. Returns the final h.
+    The arithmetic is :mod:`.cell_arithmetic`'s, as in :func:`run_lstm`.
     """
     steps = range(x_all.shape[0] - 1, -1, -1) if reverse else range(x_all.shape[0])
     for t in steps:
-        h = np.matmul(h, r_t)
+        h = sequential_matvec(h, r_t)
         np.add(h, x_all[t], out=h)
-        apply_activation(h, activation)
+        cell_activation_(h, activation)
         out_tm[t] = h
     return h
 
@@ -393,7 +424,7 @@ def constant_rnn_weights(w, r, b):
 
 
 @register("UNIDIRECTIONAL_SEQUENCE_RNN", kind="float")
-class UnidirectionalSequenceRNN(SequenceLayout, Kernel):
+class UnidirectionalSequenceRNN(TimeLoops, SequenceLayout, Kernel):
     """Float UNIDIRECTIONAL_SEQUENCE_RNN: ``h = act(W x_t + R h + b)``; output every h.
 
     Inputs: input [B, T, I] (or [T, B, I]), weights [U, I], recurrent weights [U, U],
@@ -421,7 +452,7 @@ class UnidirectionalSequenceRNN(SequenceLayout, Kernel):
         w_t, r_t, bias = self.weights if self.weights is not None else rnn_weights(*inputs[1:4])
         x_all = input_contribution(self.time_major_view(inputs[0]), w_t, bias)
         h = np.array(inputs[4], np.float32).reshape(self.batch, self.units)
-        h = run_rnn(x_all, h, r_t, self.activation, self.time_major_view(outputs[0]))
+        h = self.rnn_time_loop(x_all, h, r_t, self.activation, self.time_major_view(outputs[0]))
         store_state(inputs[4], h)
 
 

@@ -1,0 +1,173 @@
+"""The float arithmetic of the recurrent cells (LSTM, RNN), in a form a compiled loop can
+reproduce bit for bit.
+
+The time loops of :mod:`.recurrent` (and, through them, :mod:`.bidirectional`) compute with
+these functions, and the compiled tier (``fast/_compiled_recurrent.py``) repeats every one of
+them operation for operation in float32, so both tiers give the same bits. What that rules
+out is any step whose rounding depends on the library that runs it: BLAS's GEMV (blocked
+sums, FMA) and numpy's SIMD ``exp`` / ``tanh``. Instead:
+
+* :func:`sequential_matvec` -- ``out[b, n] = sum_k h[b, k] * w[k, n]``, each product rounded
+  to float32 and added in k order to a sum that starts from ``0.0``: LiteRT's portable
+  ``MatrixBatchVectorMultiplyAccumulate`` order. In numpy: the products of a chunk of rows,
+  then ``np.add.reduce`` over the row axis (a reduction over a non-contiguous axis adds the
+  rows one after another, vectorised along ``n``).
+* :func:`logistic_` -- Eigen's packet logistic, which is what LiteRT's float LSTM applies to
+  its gates (``ApplySigmoidToVector``): the arithmetic of :mod:`.exact_logistic` (its packet
+  path, on every element).
+* :func:`tanh_` -- Eigen's rational tanh (``generic_fast_tanh_float``, Eigen 3.4: the input
+  clamped to +-7.90531111, ``x`` itself below 0.0004 in magnitude, else a 13/6-degree
+  odd/even rational function by Horner's rule), every product and sum rounded separately.
+  Within a few ulp of the true tanh.
+* :func:`layer_normalize_` -- LiteRT's ``MeanStddevNormalization``: sums in element order
+  (``np.add.accumulate``), ``mean = sum / n``, ``variance = sum((x - mean)^2) / n``,
+  ``(x - mean) * (1 / sqrt(variance + 1e-8))``, then the coefficients and the bias.
+
+Each is elementwise or sums in a fixed order, so the results do not depend on the array
+sizes, the CPU's vector width or the BLAS library.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .activation_fn import SIGMOID, SIGN_BIT, TANH, apply_fused_activation, check_activation
+from .exact_logistic import C1, C2, EXP_HI, EXP_LO, HALF, LOG2E, ONE, P2, P3, P4, P5
+
+F32 = np.float32
+
+# Eigen 3.4's generic_fast_tanh_float
+TANH_CLAMP = F32(7.90531110763549805)
+TANH_TINY = F32(0.0004)
+TANH_ALPHA = tuple(F32(v) for v in (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05,
+                                    5.12229709037114e-08, -8.60467152213735e-11, 2.00018790482477e-13,
+                                    -2.76076847742355e-16))  # x^1, x^3, ..., x^13
+TANH_BETA = tuple(F32(v) for v in (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04,
+                                   1.19825839466702e-06))  # x^0, x^2, x^4, x^6
+LAYER_NORM_EPSILON = F32(1e-8)
+
+# products held at once by sequential_matvec (bounds its scratch memory for large cells)
+_CHUNK_ELEMENTS = 1 << 17
+
+
+def sequential_matvec(h: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``h [B, K] @ w [K, N]`` summed in k order from 0.0 (module docstring); into ``out``."""
+    batch, depth = h.shape
+    cols = w.shape[1]
+    if out is None:
+        out = np.empty((batch, cols), F32)
+    if cols == 1:
+        # numpy sums a reduction axis that ends up innermost pairwise, not in order: with one
+        # column the row axis would be innermost, so sum two columns (the second all zero)
+        wide = sequential_matvec(h, np.concatenate([w, np.zeros_like(w)], axis=1))
+        np.copyto(out, wide[:, :1])
+        return out
+    rows = max(1, _CHUNK_ELEMENTS // max(1, batch * cols))
+    if rows >= depth:
+        np.add.reduce(np.multiply(h[:, :, None], w), axis=1, out=out, initial=F32(0))
+        return out
+    # in chunks of rows: the running sum rides along as row 0 of each chunk's products
+    buf = np.empty((batch, rows + 1, cols), F32)
+    out.fill(0)
+    for k0 in range(0, depth, rows):
+        k1 = min(depth, k0 + rows)
+        part = buf[:, :k1 - k0 + 1]
+        part[:, 0] = out
+        np.multiply(h[:, k0:k1, None], w[k0:k1], out=part[:, 1:])
+        np.add.reduce(part, axis=1, out=out)
+    return out
+
+
+def logistic_(x: np.ndarray) -> np.ndarray:
+    """Eigen's packet logistic of float32 ``x`` (:mod:`.exact_logistic`), in place; returns ``x``.
+
+    The same float32 steps as :func:`.exact_logistic.logistic_packet`, written for small
+    arrays: inputs below -104 (whose result is 0) are clamped there first, so no step
+    overflows, and ``2^m`` is built from its exponent bits.
+    """
+    below = x < EXP_LO
+    h = np.maximum(x, EXP_LO)
+    np.minimum(h, EXP_HI, out=h)
+    h *= HALF
+    m = h * LOG2E
+    m += HALF
+    np.floor(m, out=m)
+    r = m * C1
+    r += h
+    np.multiply(m, C2, out=h)
+    r += h
+    r2 = r * r
+    p = r2 * P5
+    p += P3
+    p *= r
+    np.multiply(r2, P4, out=h)
+    h += P2
+    p += h
+    p *= r2
+    r += ONE
+    p += r
+    scale = m.astype(np.int32)
+    scale += 127
+    scale <<= 23
+    p *= scale.view(F32)
+    p *= p
+    np.add(p, ONE, out=h)
+    np.divide(p, h, out=x)
+    x[below] = 0
+    return x
+
+
+def tanh_(x: np.ndarray) -> np.ndarray:
+    """Eigen 3.4's rational tanh of float32 ``x``, in place; returns ``x``."""
+    a1, a3, a5, a7, a9, a11, a13 = TANH_ALPHA
+    b0, b2, b4, b6 = TANH_BETA
+    big = np.abs(x)
+    big_mask = big >= TANH_TINY
+    v = np.minimum(x, TANH_CLAMP)
+    np.maximum(v, -TANH_CLAMP, out=v)
+    x2 = v * v
+    p = x2 * a13
+    p += a11
+    for coef in (a9, a7, a5, a3, a1):
+        p *= x2
+        p += coef
+    p *= v
+    q = np.multiply(x2, b6, out=big)
+    q += b4
+    for coef in (b2, b0):
+        q *= x2
+        q += coef
+    np.divide(p, q, out=x, where=big_mask)  # below 0.0004 in magnitude: x itself
+    return x
+
+
+def cell_activation_(x: np.ndarray, code: int) -> np.ndarray:
+    """A recurrent cell's activation (``ApplyActivationToVector``) in place: TANH and SIGMOID as
+    above, SIGN_BIT as 1.0 where the sign bit is set, the RELU family as clamps; returns ``x``."""
+    code = check_activation(code)
+    if code == TANH:
+        return tanh_(x)
+    if code == SIGMOID:
+        return logistic_(x)
+    if code == SIGN_BIT:
+        np.copyto(x, np.signbit(x))
+        return x
+    return apply_fused_activation(x, code)
+
+
+def _sequential_sum(rows: np.ndarray) -> np.ndarray:
+    """Per row of [B, n]: the elements summed left to right (the first one is the start)."""
+    return np.add.accumulate(rows, axis=-1)[:, -1]
+
+
+def layer_normalize_(gate: np.ndarray, coef: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """In place over the rows of ``gate`` [B, n]: LiteRT's MeanStddevNormalization, times
+    ``coef``, plus ``bias``; returns ``gate``."""
+    n = F32(gate.shape[-1])
+    mean = _sequential_sum(gate) / n
+    np.subtract(gate, mean[:, None], out=gate)
+    variance = _sequential_sum(gate * gate) / n
+    inv = F32(1) / np.sqrt(variance + LAYER_NORM_EPSILON)
+    np.multiply(gate, inv[:, None], out=gate)
+    np.multiply(gate, coef, out=gate)
+    np.add(gate, bias, out=gate)
+    return gate

@@ -1,0 +1,103 @@
+"""Float LSTM / RNN time loops compiled: UNIDIRECTIONAL_SEQUENCE_LSTM, LSTM (FULL kernel),
+BIDIRECTIONAL_SEQUENCE_LSTM, UNIDIRECTIONAL_SEQUENCE_RNN, RNN and BIDIRECTIONAL_SEQUENCE_RNN.
+
+The reference kernels call their time loops through :class:`..recurrent.TimeLoops`; these
+subclasses swap in one compiled call for the whole loop (``_compiled_recurrent``). The
+input contribution of the whole sequence stays the reference's BLAS GEMM, computed before
+the loop, the same array in both tiers; inside the loop both tiers compute with
+:mod:`..cell_arithmetic`'s float32 steps, so the outputs and the states are the same bits.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..base import register
+from ..bidirectional import BidirectionalSequenceLSTM, BidirectionalSequenceRNN
+from ..recurrent import (LSTM, RNN, LstmConfig, LstmWeights, UnidirectionalSequenceLSTM,
+                         UnidirectionalSequenceRNN, _basic_lstm_kind)
+from . import FAST_PRIORITY, enabled
+from .loader import run_from
+
+_MODULE = "_compiled_recurrent"
+_EMPTY_1D = np.zeros(0, np.float32)
+_EMPTY_2D = np.zeros((0, 0), np.float32)
+
+
+def _vector(a) -> np.ndarray:
+    return _EMPTY_1D if a is None else np.ascontiguousarray(a, np.float32).reshape(-1)
+
+
+def _loop_arguments(wts: LstmWeights, cfg: LstmConfig, diagonal: bool) -> tuple:
+    """The weights and options of an LSTM direction as ``lstm_loop``'s arguments (absent
+    parts as empty arrays)."""
+    nc = wts.recurrent.shape[-1] // wts.gates
+    rec = wts.recurrent.reshape(1, -1) if diagonal else wts.recurrent
+    ln = _EMPTY_2D if wts.layer_norm is None else np.stack(wts.layer_norm).astype(np.float32).reshape(-1, nc)
+    proj = _EMPTY_2D if wts.projection_t is None else np.ascontiguousarray(wts.projection_t, np.float32)
+    return (np.ascontiguousarray(rec, np.float32), bool(diagonal), int(wts.gates),
+            _vector(wts.peephole_i), _vector(wts.peephole_f), _vector(wts.peephole_o), ln,
+            np.ascontiguousarray(wts.bias, np.float32), proj, _vector(wts.projection_bias),
+            int(cfg.activation), np.float32(cfg.cell_clip), np.float32(cfg.proj_clip))
+
+
+class CompiledTimeLoops:
+    """The time loops of :class:`..recurrent.TimeLoops`, each one compiled call."""
+
+    def lstm_time_loop(self, wts: LstmWeights, cfg: LstmConfig, x_gates, h, c, out_tm,
+                       diagonal: bool = False, reverse: bool = False):
+        cache = self.__dict__.get("_loop_args")
+        if cache is None:
+            cache = self._loop_args = {}
+        entry = cache.get(id(wts))  # an entry holds its weights alive: ids stay unique
+        if entry is None or entry[0] is not wts:
+            if len(cache) >= 2:  # one per direction; weights built per invoke come and go
+                cache.clear()
+            entry = cache[id(wts)] = (wts, _loop_arguments(wts, cfg, diagonal))
+        x_gates = np.ascontiguousarray(x_gates, np.float32)
+        h = np.array(h, np.float32, order="C")
+        c_work = np.ascontiguousarray(c, np.float32)
+        run_from(_MODULE, self, "lstm_loop", x_gates, *entry[1], h, c_work, out_tm, bool(reverse), parallel=False)
+        if c_work is not c:
+            np.copyto(c, c_work)
+        return h, c
+
+    def rnn_time_loop(self, x_all, h, r_t, activation: int, out_tm, reverse: bool = False):
+        h = np.array(h, np.float32, order="C")
+        run_from(_MODULE, self, "rnn_loop", np.ascontiguousarray(x_all, np.float32),
+                 np.ascontiguousarray(r_t, np.float32), int(activation), h, out_tm, bool(reverse),
+                 parallel=False)
+        return h
+
+
+def _full_lstm(node) -> bool:
+    return enabled(node) and not _basic_lstm_kind(node)
+
+
+@register("UNIDIRECTIONAL_SEQUENCE_LSTM", kind="float", priority=FAST_PRIORITY, when=enabled)
+class FastUnidirectionalSequenceLSTM(CompiledTimeLoops, UnidirectionalSequenceLSTM):
+    pass
+
+
+@register("LSTM", kind="float", priority=FAST_PRIORITY, when=_full_lstm)
+class FastLSTM(CompiledTimeLoops, LSTM):
+    pass
+
+
+@register("BIDIRECTIONAL_SEQUENCE_LSTM", kind="float", priority=FAST_PRIORITY, when=enabled)
+class FastBidirectionalSequenceLSTM(CompiledTimeLoops, BidirectionalSequenceLSTM):
+    pass
+
+
+@register("UNIDIRECTIONAL_SEQUENCE_RNN", kind="float", priority=FAST_PRIORITY, when=enabled)
+class FastUnidirectionalSequenceRNN(CompiledTimeLoops, UnidirectionalSequenceRNN):
+    pass
+
+
+@register("RNN", kind="float", priority=FAST_PRIORITY, when=enabled)
+class FastRNN(CompiledTimeLoops, RNN):
+    pass
+
+
+@register("BIDIRECTIONAL_SEQUENCE_RNN", kind="float", priority=FAST_PRIORITY, when=enabled)
+class FastBidirectionalSequenceRNN(CompiledTimeLoops, BidirectionalSequenceRNN):
+    pass
