@@ -91,3 +91,34 @@ def test_int8_mean_bit_exact(monkeypatch, shape, axes, keep, dtype, pow2):
                   output_quant=kw["output_quant"]).__name__ == "FastQuantizedMean"
     ref, got = both(monkeypatch, "MEAN", [x, a], opts, **kw)
     assert_same_bits(ref, got)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_int8_first_layer_conv_bit_exact(monkeypatch, seed):
+    """CONV_2D over 1-4 input channels (a CNN's first layer: short window runs in the compiled
+    im2col), SAME/VALID padding at the input zero point, strides, dilations, int8 per-channel
+    and legacy uint8 weights, a left-shift multiplier."""
+    from test_fast_tier import random_geometry
+    rng = np.random.default_rng(500 + seed)
+    shape, wshape, opts = random_geometry(rng)
+    opts.pop("depth_multiplier")
+    c, o = int(rng.integers(1, 5)), int(rng.integers(1, 40))
+    shape = shape[:3] + (c,)
+    dtype = np.uint8 if seed % 4 == 3 else np.int8
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, info.max + 1, shape).astype(dtype)
+    if dtype == np.int8:
+        w = rng.integers(-127, 128, (o, wshape[1], wshape[2], c)).astype(np.int8)
+        w_scale = rng.uniform(1e-3, 1e-2, o)
+        qw, x_zp = quant(w_scale, 0, 0), int(rng.integers(-128, 128))
+    else:
+        w = rng.integers(0, 256, (o, wshape[1], wshape[2], c)).astype(np.uint8)
+        w_scale = np.float32(rng.uniform(1e-3, 1e-2))
+        qw, x_zp = quant(w_scale, int(rng.integers(0, 256))), int(rng.integers(0, 256))
+    x_scale = 2.0 ** -5 if seed % 2 else 0.05  # power of two: rounding ties
+    b = rng.integers(-3000, 3000, o).astype(np.int32)
+    qb = quant(np.float32(x_scale) * np.asarray(w_scale, np.float32), 0)
+    qout = quant(float(rng.uniform(0.05, 0.5)) if seed != 6 else 2e-6, int(rng.integers(-5, 5)) + (128 if dtype == np.uint8 else 0))
+    kw = dict(constant_inputs=(1, 2), input_quant=[quant(x_scale, x_zp), qw, qb], output_quant=[qout])
+    ref, got = both(monkeypatch, "CONV_2D", [x, w, b], opts, **kw)
+    assert_same_bits(ref, got)

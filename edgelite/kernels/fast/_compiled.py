@@ -277,26 +277,42 @@ def eigen_row_means(rows, divisor, out):
 
 def im2col_padded(x, pad_value, cols, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
     """``quantized_conv.im2col``: cols [N*OH*OW, KH*KW*C] (float) of NHWC ``x``, the
-    positions over the padding set to ``pad_value`` (the input zero point)."""
+    positions over the padding set to ``pad_value`` (the input zero point). A window row
+    lying inside the input with unit dilation is one contiguous run of ``KW*C`` input values;
+    slices keep every index counted from 0 (no negative-index handling: the copies vectorise)."""
     n, h, wd, c = x.shape
+    run = kw * c
+    flat = x.reshape(x.size)  # reshaped once: numba's reshape is a call
     for r in prange(n * oh):
         b = r // oh
         oy = r - b * oh
         for ox in range(ow):
             row = cols[r * ow + ox]
-            k = 0
+            ix0 = ox * sw - pl
+            whole = dw == 1 and ix0 >= 0 and ix0 + kw <= wd
             for ky in range(kh):
                 iy = oy * sh - pt + ky * dh
-                for kx in range(kw):
-                    ix = ox * sw - pl + kx * dw
-                    if 0 <= iy < h and 0 <= ix < wd:
-                        xp = x[b, iy, ix]
-                        for ci in range(c):
-                            row[k + ci] = xp[ci]
-                    else:
-                        for ci in range(c):
-                            row[k + ci] = pad_value
-                    k += c
+                dst = row[ky * run:(ky + 1) * run]
+                if iy < 0 or iy >= h:
+                    for j in range(run):
+                        dst[j] = pad_value
+                elif whole:
+                    start = ((b * h + iy) * wd + ix0) * c
+                    src = flat[start:start + run]
+                    for j in range(run):
+                        dst[j] = src[j]
+                else:
+                    xr = x[b, iy]
+                    for kx in range(kw):
+                        ix = ix0 + kx * dw
+                        tap = dst[kx * c:(kx + 1) * c]
+                        if 0 <= ix < wd:
+                            xp = xr[ix]
+                            for ci in range(c):
+                                tap[ci] = xp[ci]
+                        else:
+                            for ci in range(c):
+                                tap[ci] = pad_value
 
 
 depthwise_float, depthwise_float_parallel = _twins(depthwise_float)

@@ -17,6 +17,7 @@ from .depthwise import merged_constants, requantizer_params
 from .loader import run
 
 GEMM_SCRATCH_SLOT = 5  # the runtime's shared scratch slot for the float GEMM result
+COLS_SCRATCH_SLOT = 1  # ... and for its left operand (the im2col matrix, as the float convolution's)
 
 
 class _FastEpilogue:
@@ -26,6 +27,15 @@ class _FastEpilogue:
         self.channels = channels
         self.params = None
         self.gemm_scratch = shared_scratch(self, GEMM_SCRATCH_SLOT)
+        self.cols_scratch = shared_scratch(self, COLS_SCRATCH_SLOT)
+
+    def cols_buffer(self, rows: int, depth: int, dtype) -> np.ndarray:
+        """The GEMM's left operand [rows, depth]: the shared scratch (no page faults of a fresh
+        allocation each invoke), or a new array outside an interpreter."""
+        dtype = np.dtype(dtype)
+        if self.cols_scratch is None or rows * depth == 0:
+            return np.empty((rows, depth), dtype)
+        return self.cols_scratch(rows * depth * dtype.itemsize).view(dtype).reshape(rows, depth)
 
     def fast_params(self):
         if self.params is None:
@@ -68,15 +78,17 @@ class FastQuantizedConv2D(_FastEpilogue, QuantizedConv2D):
         x, out = inputs[0], outputs[0]
         if self.groups != 1 or x.dtype not in (np.int8, np.uint8) or not self.fast_params():
             return super().eval(inputs, outputs)
-        f = self.filter()
         n, oh, ow, o = out.shape
         if out.size == 0:
             return None
+        f = self.filter()
         if self.pointwise:
-            cols = x.reshape(-1, x.shape[3]).astype(f.fdtype)
+            x2 = x.reshape(-1, x.shape[3])
+            cols = self.cols_buffer(x2.shape[0], x2.shape[1], f.fdtype)
+            np.copyto(cols, x2)
         else:
             kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, _, _ = self.geom
-            cols = np.empty((n * oh * ow, kh * kw * x.shape[3]), f.fdtype)
+            cols = self.cols_buffer(n * oh * ow, kh * kw * x.shape[3], f.fdtype)
             run(self, "im2col_padded", np.ascontiguousarray(x), f.fdtype.type(self.in_zp), cols,
                 kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
         self.gemm_requantize(cols, f.matrix[0], self.xbound, f.bound, self.offset, rows_view(out, o))
@@ -103,6 +115,8 @@ class FastQuantizedFullyConnected(_FastEpilogue, QuantizedFullyConnected):
             offset = self.bias - self.in_zp * sums
         if out.size == 0:
             return None
-        cols = x.reshape(-1, self.k).astype(self.fdtype)
+        x2 = x.reshape(-1, self.k)
+        cols = self.cols_buffer(x2.shape[0], self.k, self.fdtype)
+        np.copyto(cols, x2)
         self.gemm_requantize(cols, wmat, self.xbound, self.wbound, offset, rows_view(out, self.o))
         return None
