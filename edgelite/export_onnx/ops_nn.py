@@ -134,6 +134,16 @@ def lower_fully_connected(op, b: OnnxBuilder) -> None:
     o, k = b.shape(w)
     xs = b.shape(x)
     value = b.get(x)
+    if (len(xs) > 2 and xs[-1] == k and tuple(b.shape(out)) == (*xs[:-1], o) and not b.quantized(w)
+            and b.const_value(w) is not None):
+        # float, N-D input keeping its leading dims: one MatMul (no Reshape -> Gemm -> Reshape);
+        # ONNX Runtime flattens the leading dims itself and fuses a bias Add into it
+        y = b.one("MatMul", [value, b.weight(op, w, lambda v: np.ascontiguousarray(v.T))])
+        bias = _bias(op, b, 2)
+        if bias:
+            y = b.one("Add", [y, bias[0]])
+        b.set(out, b.activation(y, op.opt("fused_activation_function", 0), op))
+        return
     if len(xs) != 2 or xs[-1] != k:
         value = b.reshape(value, [-1, k])
     weight = b.weight(op, w, axis_after=0) if b.const_value(w) is not None else b.get(w)

@@ -3,9 +3,11 @@
 ONNX's LSTM op cannot express TFLite's ``cell_clip`` (TFLite clips the cell state, ONNX's
 ``clip`` the gate inputs), so the sequence is unrolled into plain ops, which ONNX Runtime
 runs without per-op Python overhead: one MatMul projects the whole input sequence onto the
-four gates (plus the biases), then each step adds ``h @ R``, applies the gates
-(sigmoid for input/forget/output, the fused activation for the cell input), updates and
-clips the cell state and computes ``h``. The state tensors are TFLite *variables*: the final
+four gates (plus the biases) and one Split cuts it into steps, then each step adds
+``h @ R`` (ONNX Runtime fuses it into one Gemm), applies the gates (one Sigmoid for
+input/forget/output, the fused activation for the cell input), updates and clips the cell
+state and computes ``h``; one Concat collects the steps' ``h``. ONNX Runtime pays a
+per-node cost on these tiny tensors, so the step is kept to 11 nodes. The state tensors are TFLite *variables*: the final
 ``h`` and ``c`` are bound with :meth:`OnnxBuilder.set_state`, the delegate writes them back
 into the variables after each run (so the next invoke continues from them, as in LiteRT).
 
@@ -43,31 +45,42 @@ def lower_unidirectional_sequence_lstm(op, b: OnnxBuilder) -> None:
     x, h_state, c_state, out = ins[0], ins[18], ins[19], op.outputs[0]
     time_major = bool(op.opt("time_major", False))
     shape = b.shape(x)
-    steps = shape[0] if time_major else shape[1]
+    steps, batch = (shape[0], shape[1]) if time_major else (shape[1], shape[0])
     hidden = b.shape(ins[5])[0]
     act = "Relu" if op.opt("fused_activation_function", 4) == 1 else "Tanh"
     clip = float(op.opt("cell_clip", 0.0) or 0.0)
-    # gates in the order input, forget, cell, output (TFLite's input order)
-    w = np.concatenate([b.real_value(ins[i]) for i in (1, 2, 3, 4)], axis=0)      # [4H, I]
-    r = np.concatenate([b.real_value(ins[i]) for i in (5, 6, 7, 8)], axis=0)      # [4H, H]
-    bias = np.concatenate([b.real_value(ins[i]) for i in (12, 13, 14, 15)])        # [4H]
-    projected = b.one("Add", [b.one("MatMul", [b.get(x), b.const(np.ascontiguousarray(w.T))]), b.const(bias)])
+    # gates reordered to input, forget, output, cell (TFLite's order is i, f, c, o): one
+    # Sigmoid takes the first three
+    order = (1, 2, 4, 3), (5, 6, 8, 7), (12, 13, 15, 14)
+    w = np.concatenate([b.real_value(ins[i]) for i in order[0]], axis=0)      # [4H, I]
+    r = np.concatenate([b.real_value(ins[i]) for i in order[1]], axis=0)      # [4H, H]
+    bias = np.concatenate([b.real_value(ins[i]) for i in order[2]])           # [4H]
+    seq = b.get(x)
+    if not time_major and batch > 1:  # time-major, so that each step is a block of rows
+        seq = b.one("Transpose", [seq], perm=[1, 0, 2])
+    projected = b.one("Add", [b.one("MatMul", [seq, b.const(np.ascontiguousarray(w.T))]), b.const(bias)])
+    rows = b.reshape(projected, [steps * batch, 4 * hidden])                   # step t: rows t*B..t*B+B-1
+    per_step = [rows] if steps == 1 else b.node("Split", [rows, b.const(np.full(steps, batch, np.int64))],
+                                                steps, axis=0)
     r_t = b.const(np.ascontiguousarray(r.T))
-    sizes = b.const(np.full(4, hidden, np.int64))
+    gate_sizes = b.const(np.array([3 * hidden, hidden], np.int64))
+    ifo_sizes = b.const(np.full(3, hidden, np.int64))
     h, c = b.get(h_state), b.get(c_state)
-    axis = 0 if time_major else 1
     outputs = []
-    for t in range(steps):
-        xt = b.one("Gather", [projected, b.const(np.array(t, np.int64))], axis=axis)   # [B, 4H]
-        gates = b.one("Add", [xt, b.one("MatMul", [h, r_t])])
-        i, f, g, o = b.node("Split", [gates, sizes], 4, axis=1)
-        i, f, o = (b.one("Sigmoid", [v]) for v in (i, f, o))
+    for xt in per_step:
+        gates = b.one("Add", [xt, b.one("MatMul", [h, r_t])])                  # [B, 4H]
+        ifo, g = b.node("Split", [gates, gate_sizes], 2, axis=1)
+        i, f, o = b.node("Split", [b.one("Sigmoid", [ifo]), ifo_sizes], 3, axis=1)
         c = b.one("Add", [b.one("Mul", [f, c]), b.one("Mul", [i, b.one(act, [g])])])
         if clip > 0:
             c = b.one("Clip", [c, b.const(np.float32(-clip)), b.const(np.float32(clip))])
         h = b.one("Mul", [o, b.one(act, [c])])
-        outputs.append(b.one("Unsqueeze", [h, b.const(np.array([axis], np.int64))]))
-    y = outputs[0] if len(outputs) == 1 else b.one("Concat", outputs, axis=axis)
+        outputs.append(h)
+    y = outputs[0] if len(outputs) == 1 else b.one("Concat", outputs, axis=0)  # [T*B, H]
+    if time_major or batch == 1:
+        y = b.reshape(y, list(b.shape(out)))
+    else:
+        y = b.one("Transpose", [b.reshape(y, [steps, batch, hidden])], perm=[1, 0, 2])
     b.set(out, y)
     b.set_state(h_state, h)
     b.set_state(c_state, c)

@@ -136,3 +136,46 @@ def test_exact_int8_mean_option_keeps_litert_arithmetic():
     assert np.abs(outs[0] - outs[2]).max() <= 1
     # the standalone export keeps to standard ONNX (no com.microsoft operators) by default
     assert all(n.domain in ("", "ai.onnx") for n in export_onnx(model).graph.node)
+
+
+def _lstm_model(batch: int, steps: int, time_major: bool, clip: float) -> Model:
+    """One float UNIDIRECTIONAL_SEQUENCE_LSTM (4 gates, no peepholes/projection), random weights."""
+    rng = np.random.default_rng(batch * 10 + steps)
+    n_in, hidden = 5, 6
+    sg = Subgraph(name="lstm")
+    x = sg.add_tensor("x", (steps, batch, n_in) if time_major else (batch, steps, n_in), np.float32)
+    consts = [sg.add_constant(f"w{i}", rng.standard_normal((hidden, n_in)).astype(np.float32)) for i in range(4)]
+    consts += [sg.add_constant(f"r{i}", rng.standard_normal((hidden, hidden)).astype(np.float32)) for i in range(4)]
+    biases = [sg.add_constant(f"b{i}", rng.standard_normal(hidden).astype(np.float32)) for i in range(4)]
+    h = sg.add_tensor("h", (batch, hidden), np.float32, is_variable=True, data=np.zeros((batch, hidden), np.float32))
+    c = sg.add_tensor("c", (batch, hidden), np.float32, is_variable=True, data=np.zeros((batch, hidden), np.float32))
+    y = sg.add_tensor("y", (steps, batch, hidden) if time_major else (batch, steps, hidden), np.float32)
+    inputs = [x, *consts, -1, -1, -1, *biases, -1, -1, h, c, -1, -1, -1, -1]
+    sg.add_operator("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, [y],
+                    {"fused_activation_function": 4, "cell_clip": clip, "proj_clip": 0.0, "time_major": time_major,
+                     "asymmetric_quantize_inputs": False, "diagonal_recurrent_tensors": False})
+    sg.inputs, sg.outputs = [x], [y]
+    return Model(subgraphs=[sg])
+
+
+@pytest.mark.parametrize("batch,steps,time_major,clip", [(3, 4, False, 0.5), (2, 5, True, 0.0), (1, 1, False, 3.0),
+                                                         (1, 6, True, 0.0)])
+def test_lstm_lowering_per_step_split_and_concat(batch, steps, time_major, clip):
+    """The unrolled LSTM (one Split into steps, one Concat of them, gates reordered for one Sigmoid)
+    matches edgelite's kernel for batch- and time-major layouts, and carries its state."""
+    model = _lstm_model(batch, steps, time_major, clip)
+    d = edgelite.load_delegate("onnxruntime", {"fallback": "raise"})
+    it = edgelite.Interpreter(model_content=model.to_bytes(), experimental_delegates=[d])
+    plain = edgelite.Interpreter(model_content=model.to_bytes())
+    assert [o["op_name"] for o in it._get_ops_details()] == ["DELEGATE"]
+    rng = np.random.default_rng(7)
+    for interp in (it, plain):
+        interp.allocate_tensors()
+    for _ in range(2):  # the second invoke continues from the first one's state
+        xv = rng.standard_normal(model.main.tensors[0].shape).astype(np.float32) * 2
+        outs = []
+        for interp in (it, plain):
+            interp.set_tensor(0, xv)
+            interp.invoke()
+            outs.append(interp.get_tensor(interp.get_output_details()[0]["index"]))
+        np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-5)
