@@ -101,13 +101,16 @@ class ImageClassifier:
     def export(self, export_dir: str | os.PathLike, quantization: str | None = None,
                trainable: bool = False, tflite_filename: str = "model.tflite",
                label_filename: str = "labels.txt", calibration_count: int = 100,
-               with_metadata: bool = True) -> Path:
+               bias_correction: bool = True, with_metadata: bool = True) -> Path:
         """Write ``export_dir/model.tflite`` (backbone and head in one graph, metadata and labels)
-        and ``labels.txt``; returns the model's path. See ``edgelite.model_maker.export``."""
+        and ``labels.txt``; returns the model's path. int8: calibrated on the first
+        ``calibration_count`` training images, the head's bias corrected for the int8 features'
+        mean shift on them (``bias_correction``). See ``edgelite.model_maker.export``."""
         from .export import export_image_classifier
         return export_image_classifier(self, export_dir, quantization=quantization, trainable=trainable,
                                        tflite_filename=tflite_filename, label_filename=label_filename,
-                                       calibration_count=calibration_count, with_metadata=with_metadata)
+                                       calibration_count=calibration_count, bias_correction=bias_correction,
+                                       with_metadata=with_metadata)
 
 
 def create(train_data: DataLoader, model_spec="efficientnet_lite0", validation_data: DataLoader | None = None,

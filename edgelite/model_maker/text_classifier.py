@@ -47,6 +47,41 @@ class TextDataLoader:
         ids = [index[l] if isinstance(l, str) else int(l) for l in labels]
         return cls(texts, ids, label_names)
 
+    @classmethod
+    def from_csv(cls, filename, text_column: str = "text", label_column: str = "label",
+                 fieldnames: Sequence[str] | None = None, delimiter: str = ",", quotechar: str = '"',
+                 shuffle: bool = False, seed: int = 0) -> TextDataLoader:
+        """A CSV file with one sentence per row, as TFLite Model Maker's
+        ``DataLoader.from_csv``: columns named by the header row (or by ``fieldnames`` when the
+        file has none), ``text_column`` the sentence and ``label_column`` its class name; the
+        sorted distinct class names are the labels. ``shuffle`` permutes the rows with ``seed``
+        (Model Maker's default is no shuffle: shuffle before ``split`` when the file is sorted)."""
+        import csv
+        path = Path(filename)
+        if not path.is_file():
+            raise FileNotFoundError(f"text CSV not found: {path}")
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f, fieldnames=fieldnames, delimiter=delimiter, quotechar=quotechar)
+            columns = list(reader.fieldnames or [])
+            missing = [c for c in (text_column, label_column) if c not in columns]
+            if missing:
+                raise ValueError(f"{path}: no column(s) {missing}; the columns are {columns} (set "
+                                 "text_column / label_column, or fieldnames for a file without a header)")
+            texts, names = [], []
+            for row_number, row in enumerate(reader, start=2 if fieldnames is None else 1):
+                text, label = row.get(text_column), row.get(label_column)
+                if text is None or label is None or label == "":
+                    raise ValueError(f"{path}, row {row_number}: missing {text_column!r} or {label_column!r} value")
+                texts.append(text)
+                names.append(label)
+        if not texts:
+            raise ValueError(f"{path}: no rows")
+        data = cls.from_lists(texts, names, sorted(set(names)))
+        if shuffle:
+            order = np.random.default_rng(seed).permutation(len(data))
+            data = cls([data.texts[i] for i in order], data.labels[order], data.label_names)
+        return data
+
     def __len__(self) -> int:
         return len(self.texts)
 

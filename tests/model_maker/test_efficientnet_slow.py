@@ -24,14 +24,19 @@ def test_efficientnet_lite0_digits(tmp_path, monkeypatch, digits_split):
     reference = linear_model.LogisticRegression(max_iter=3000).fit(ftr, ytr).score(fte, yte)
     _, acc = model.evaluate(test)
     assert acc >= reference - 0.01, (acc, reference)
-    content = model.export(tmp_path / "out", quantization="int8").read_bytes()
-    it = Interpreter(model_content=content)
-    it.allocate_tensors()
-    preds = []
-    for im in test.images[:60]:
-        it.set_tensor(it.get_input_details()[0]["index"], spec.preprocess(im)[None])
-        it.invoke()
-        preds.append(int(np.argmax(it.get_tensor(it.get_output_details()[0]["index"]))))
-    q_acc = np.mean(np.array(preds) == test.labels[:60])
-    f_acc = np.mean(model.predict(test)[:60] == test.labels[:60])
-    assert q_acc >= f_acc - 0.034, (q_acc, f_acc)     # <= 2 of 60 images
+    # int8: the bar is 1 point on the whole test split. Without the head's bias correction the
+    # int8 backbone's systematic feature shift costs 1.4 points here (93.9 % vs 95.3 % float).
+    f_acc = np.mean(model.predict(test) == test.labels)
+    accuracy = {}
+    for correct in (False, True):
+        content = model.export(tmp_path / f"out{correct}", quantization="int8", bias_correction=correct).read_bytes()
+        it = Interpreter(model_content=content)
+        it.allocate_tensors()
+        preds = []
+        for im in test.images:
+            it.set_tensor(it.get_input_details()[0]["index"], spec.preprocess(im)[None])
+            it.invoke()
+            preds.append(int(np.argmax(it.get_tensor(it.get_output_details()[0]["index"]))))
+        accuracy[correct] = np.mean(np.array(preds) == test.labels)
+    assert accuracy[True] >= f_acc - 0.01, (accuracy, f_acc)
+    assert accuracy[True] > accuracy[False], accuracy
