@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Kernel, register
+from .cell_arithmetic import cell_activation_, layer_normalize_, logistic_
 from .int_gemm import exact_matmul
 from .quant_math import round_half_away
 from .quantized_conv import conv_geometry, depthwise_accumulate, im2col
@@ -287,11 +288,6 @@ def _hybrid_lstm_base():
     return UnidirectionalSequenceLSTM
 
 
-def layer_normalize_(gate, coef, bias):
-    from .recurrent import layer_normalize_ as normalize
-    return normalize(gate, coef, bias)
-
-
 class _QuantizedMatrix:
     """An int8 weight matrix [rows, cols] ready for per-row-quantized products."""
 
@@ -318,16 +314,11 @@ def _quantize(rows: np.ndarray, asymmetric: bool):
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        return (F32(1) / (F32(1) + np.exp(-x))).astype(F32)
+    return logistic_(np.array(x, F32))
 
 
 def _activation(x: np.ndarray, act: int) -> np.ndarray:
-    if act == 4:
-        return np.tanh(x).astype(F32)
-    if act == 6:
-        return _sigmoid(x)
-    return apply_float_activation(x.copy(), act)
+    return cell_activation_(np.array(x, F32), act)
 
 
 class HybridLSTMMixin:
@@ -399,9 +390,20 @@ class HybridLSTMMixin:
     def eval(self, inputs, outputs):
         x_tm = self.time_major_view(inputs[0])
         out_tm = self.time_major_view(outputs[0])
+        h = np.array(inputs[18], F32).reshape(self.batch, self.n_output)
+        c = np.array(inputs[19], F32).reshape(self.batch, self.n_cell)
+        h, c = self.hybrid_time_loop(x_tm, h, c, out_tm)
+        for idx, value in ((18, h), (19, c)):
+            target = inputs[idx]
+            if isinstance(target, np.ndarray) and target.flags.writeable:
+                np.copyto(target, value.reshape(target.shape))
+        return None
+
+    def hybrid_time_loop(self, x_tm: np.ndarray, h: np.ndarray, c: np.ndarray,
+                         out_tm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The steps over ``x_tm`` [T, B, I] from states ``h``, ``c``; each step's h goes to
+        ``out_tm[t]``. Returns the final (h, c). The compiled tier overrides it."""
         batch = self.batch
-        h = np.array(inputs[18], F32).reshape(batch, self.n_output)
-        c = np.array(inputs[19], F32).reshape(batch, self.n_cell)
         n_gates = len(self.biases)
         for t in range(self.t_len):
             xt = np.ascontiguousarray(x_tm[t], F32)
@@ -449,11 +451,7 @@ class HybridLSTMMixin:
             else:
                 h = cell_out
             out_tm[t] = h
-        for idx, value in ((18, h), (19, c)):
-            target = inputs[idx]
-            if isinstance(target, np.ndarray) and target.flags.writeable:
-                np.copyto(target, value.reshape(target.shape))
-        return None
+        return h, c
 
 
 try:

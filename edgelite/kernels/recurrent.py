@@ -45,7 +45,7 @@ import numpy as np
 from .activation_fn import check_activation, sigmoid_
 from .base import Kernel, register
 from .cell_arithmetic import cell_activation_, logistic_, sequential_matvec
-from .cell_arithmetic import layer_normalize_ as layer_normalize_cell
+from .cell_arithmetic import layer_normalize_
 from .int_gemm import exact_matmul
 from .quant_math import multiply_by_quantized_multiplier_fast, quantize_multiplier_scalar, rounding_divide_by_pot
 from .quantized_activations import gemmlowp_logistic_16, gemmlowp_tanh_16
@@ -59,7 +59,6 @@ BIASES = (12, 13, 14, 15)
 PROJECTION_WEIGHTS, PROJECTION_BIAS = 16, 17
 OUTPUT_STATE, CELL_STATE = 18, 19
 LAYER_NORMS = (20, 21, 22, 23)
-LAYER_NORM_EPSILON = 1e-8
 
 
 @dataclass
@@ -132,17 +131,6 @@ def lstm_weights(values: list, use_cifg: bool, diagonal: bool, aux_weights: list
         gates=len(gates))
 
 
-def layer_normalize_(gate: np.ndarray, coef: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """In place: normalize each row to zero mean / unit variance, scale by ``coef``, add ``bias``."""
-    mean = gate.mean(axis=-1, keepdims=True)
-    np.subtract(gate, mean, out=gate)
-    variance = np.mean(np.square(gate), axis=-1, keepdims=True)
-    np.multiply(gate, 1.0 / np.sqrt(variance + np.float32(LAYER_NORM_EPSILON)), out=gate)
-    np.multiply(gate, coef, out=gate)
-    np.add(gate, bias, out=gate)
-    return gate
-
-
 def input_contribution(x_tm: np.ndarray, matrix: np.ndarray, bias: np.ndarray | None,
                        aux_tm: np.ndarray | None = None, aux_matrix: np.ndarray | None = None) -> np.ndarray:
     """``x W (+ aux A) (+ bias)`` for every step of a [T, B, I] sequence at once: [T, B, cols]."""
@@ -201,7 +189,7 @@ def run_lstm(wts: LstmWeights, cfg: LstmConfig, x_gates: np.ndarray, h: np.ndarr
         if wts.peephole_f is not None:
             forget_gate += c * wts.peephole_f
         for k in range(len(gate_list) - 1):  # all but the output gate (it needs the new c)
-            layer_normalize_cell(gate_list[k], wts.layer_norm[k], biases[k])
+            layer_normalize_(gate_list[k], wts.layer_norm[k], biases[k])
         np.copyto(cell_in, cell_gate)
         cell_activation_(cell_in, cfg.activation)
         logistic_(in_forget if late_out_gate else z)
@@ -219,7 +207,7 @@ def run_lstm(wts: LstmWeights, cfg: LstmConfig, x_gates: np.ndarray, h: np.ndarr
         if wts.peephole_o is not None:
             out_gate += c * wts.peephole_o
         if wts.layer_norm is not None:
-            layer_normalize_cell(out_gate, wts.layer_norm[-1], biases[-1])
+            layer_normalize_(out_gate, wts.layer_norm[-1], biases[-1])
         if late_out_gate:
             logistic_(out_gate)
         np.copyto(cell_out, c)

@@ -5,7 +5,8 @@ over into the second invoke), once with ``EDGELITE_KERNELS=reference`` and once 
 compiled tier, and requires identical outputs and final states. Random configurations
 cover CIFG, peephole, projection (with and without bias), layer norm, cell and projection
 clipping, time-major and batch-major layouts, batches above 1, every cell activation, one
-output unit, diagonal recurrent weights, the one-step ops and both bidirectional ops.
+output unit, diagonal recurrent weights, the one-step ops, both bidirectional ops, and the
+hybrid (int8 weights) LSTM with symmetric and asymmetric input quantization.
 """
 import sys
 from pathlib import Path
@@ -193,3 +194,81 @@ def test_scalar_functions_match_numpy_on_special_values():
     got_l = np.array([mod.logistic(v) for v in x], np.float32)
     assert got_t.tobytes() == want_t.tobytes()
     assert got_l.tobytes() == want_l.tobytes()
+
+
+def hybrid_lstm_model(rng, batch, steps, n_in, n_cell, n_output, *, asymmetric, cifg, peephole, layer_norm,
+                      projection, cell_clip, proj_clip):
+    """A one-op hybrid UNIDIRECTIONAL_SEQUENCE_LSTM: int8 weights (and peepholes, projection), float
+    activations, variable states."""
+    from edgelite.ir import Model, Quantization, Subgraph
+
+    def quant(scale):
+        return Quantization(scale=np.array([scale], np.float32), zero_point=np.zeros(1, np.int64))
+
+    def int8(name, shape, scale):
+        return sg.add_constant(name, rng.integers(-127, 128, size=shape).astype(np.int8), quantization=quant(scale))
+
+    n_output = n_output if projection else n_cell
+    sg = Subgraph(name="main")
+    x = sg.add_tensor("x", (batch, steps, n_in), np.float32)
+    ins = [x]
+    for k in range(8):
+        ins.append(-1 if cifg and k in (0, 4) else
+                   int8(f"w{k}", (n_cell, n_in if k < 4 else n_output), float(rng.uniform(0.002, 0.02))))
+    for k in range(3):
+        ins.append(int8(f"p{k}", (n_cell,), 0.003) if peephole and not (cifg and k == 0) else -1)
+    for k in range(4):
+        ins.append(-1 if cifg and k == 0 else
+                   sg.add_constant(f"b{k}", rng.normal(0, 0.5, size=n_cell).astype(np.float32)))
+    if projection:
+        ins += [int8("proj", (n_output, n_cell), 0.01),
+                sg.add_constant("proj_b", rng.normal(0, 0.2, size=n_output).astype(np.float32))]
+    else:
+        ins += [-1, -1]
+    ins.append(sg.add_tensor("h", (batch, n_output), np.float32, is_variable=True))
+    ins.append(sg.add_tensor("c", (batch, n_cell), np.float32, is_variable=True))
+    for k in range(4):
+        ins.append(sg.add_constant(f"ln{k}", rng.uniform(0.5, 1.5, size=n_cell).astype(np.float32))
+                   if layer_norm and not (cifg and k == 0) else -1)
+    out = sg.add_tensor("y", (batch, steps, n_output), np.float32)
+    sg.add_operator("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, [out],
+                    dict(fused_activation_function=4, cell_clip=cell_clip, proj_clip=proj_clip, time_major=False,
+                         asymmetric_quantize_inputs=asymmetric), version=3)
+    sg.inputs, sg.outputs = [x], [out]
+    return Model(subgraphs=[sg])
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_hybrid_lstm_same_bits(monkeypatch, seed):
+    from edgelite import Interpreter
+    rng = np.random.default_rng(500 + seed)
+    batch, steps = int(rng.integers(1, 4)), int(rng.integers(1, 7))
+    n_in = int(rng.integers(1, 12))
+    model = hybrid_lstm_model(rng, batch, steps, n_in, int(rng.integers(2, 12)), int(rng.integers(1, 6)),
+                              asymmetric=bool(seed % 2), cifg=bool(rng.integers(2)), peephole=bool(rng.integers(2)),
+                              layer_norm=bool(rng.integers(3) == 0), projection=bool(rng.integers(2)),
+                              cell_clip=float(rng.choice([0.0, 3.0])), proj_clip=float(rng.choice([0.0, 0.3])))
+    xs = [(rng.standard_normal((batch, steps, n_in)) * 2).astype(np.float32) for _ in range(2)]
+    xs[0][0, 0] = 0  # a zero row (scale 1, no contribution) beside non-zero ones
+    if seed == 3:
+        xs[1][:] = 0  # an all-zero step skips the input products
+    runs = []
+    for tier in ("reference", None):
+        if tier:
+            monkeypatch.setenv("EDGELITE_KERNELS", tier)
+        else:
+            monkeypatch.delenv("EDGELITE_KERNELS", raising=False)
+        it = Interpreter(model_content=model.to_bytes())
+        it.allocate_tensors()
+        if tier is None:
+            sg = model.main
+            assert lookup(Node(op=sg.operators[0], index=0, subgraph=sg)).__name__ == \
+                "FastHybridUnidirectionalSequenceLSTM"
+        outs = []
+        for x in xs:  # twice: the states carry over
+            it.set_tensor(it.get_input_details()[0]["index"], x)
+            it.invoke()
+            outs.append([np.array(it.get_tensor(it.get_output_details()[0]["index"]))])
+        runs.append(outs)
+    assert_same_bits(*runs)
+    assert np.abs(runs[0][1][0]).max() > 0.01

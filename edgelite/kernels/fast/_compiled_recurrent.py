@@ -32,6 +32,7 @@ B0, B2, B4, B6 = TANH_BETA
 NEG_TANH_CLAMP = np.float32(-TANH_CLAMP)
 EPS = LAYER_NORM_EPSILON
 F_ONE, F_SIX, F_NEG_ONE = np.float32(1.0), np.float32(6.0), np.float32(-1.0)
+Q127, NEG_Q127 = np.float32(127.0), np.float32(-127.0)
 
 
 @nb.njit(inline="always", **_FLAGS)
@@ -251,3 +252,191 @@ def rnn_loop(x_all, r_t, act, h, out_tm, reverse):
             for n in range(units):
                 h[b, n] = row[n]
                 out_tm[t, b, n] = row[n]
+
+
+# -- the hybrid (dynamic-range) LSTM ------------------------------------------------------------
+
+
+@nb.njit(inline="always", **_FLAGS)
+def round_away32(v):
+    """quant_math.round_half_away of a float32: floor(v + 0.5) / ceil(v - 0.5) in float32."""
+    if v >= ZERO:
+        return np.floor(v + HALF)
+    return np.ceil(v - HALF)
+
+
+@nb.njit(inline="always", **_FLAGS)
+def round_away64(v):
+    if v >= 0.0:
+        return np.floor(v + 0.5)
+    return np.ceil(v - 0.5)
+
+
+@nb.njit(**_FLAGS)
+def quantize_row(row, q, asymmetric):
+    """hybrid.symmetric_quantize_rows / asymmetric_quantize_rows of one row into int32 ``q``;
+    returns (float32 scale, zero point)."""
+    n = row.shape[0]
+    mn = ZERO
+    mx = ZERO
+    if n > 0:
+        mn = row[0]
+        mx = row[0]
+        for k in range(1, n):
+            v = row[k]
+            if v < mn:
+                mn = v
+            if v > mx:
+                mx = v
+    if not asymmetric:
+        rng = max(abs(mn), abs(mx))
+        if rng == ZERO:
+            q[:] = 0
+            return ONE, 0
+        inv = Q127 / rng
+        for k in range(n):
+            v = round_away32(row[k] * inv)
+            q[k] = int(clamp(v, NEG_Q127, Q127))
+        return rng / Q127, 0
+    rmin = mn if mn < ZERO else ZERO
+    rmax = mx if mx > ZERO else ZERO
+    if rmin == rmax:
+        q[:] = 0
+        return ONE, 0
+    scale_d = np.float64(rmax - rmin) / 255.0
+    rmin_d = np.float64(rmin)
+    rmax_d = np.float64(rmax)
+    zp_min = -128.0 - rmin_d / scale_d
+    zp_max = 127.0 - rmax_d / scale_d
+    err_min = 128.0 + abs(rmin_d / scale_d)
+    err_max = 127.0 + abs(rmax_d / scale_d)
+    zp_d = zp_min if err_min < err_max else zp_max
+    if zp_d <= -128.0:
+        zp = -128
+    elif zp_d >= 127.0:
+        zp = 127
+    else:
+        zp = int(round_away64(zp_d))
+    scale = np.float32(scale_d)
+    inv = ONE / scale
+    for k in range(n):
+        v = int(round_away32(row[k] * inv)) + zp
+        q[k] = min(127, max(-128, v))
+    return scale, zp
+
+
+@nb.njit(inline="always", **_FLAGS)
+def int_matvec(q, w, acc):
+    """acc[n] = sum_k q[k] * w[k, n] (exact int32: the caller keeps depth * 128 * 128 < 2^31)."""
+    for n in range(acc.shape[0]):
+        acc[n] = 0
+    for k in range(w.shape[0]):
+        qk = q[k]
+        if qk != 0:
+            for n in range(acc.shape[0]):
+                acc[n] += qk * w[k, n]
+
+
+@nb.njit(inline="always", **_FLAGS)
+def add_scaled(z_row, acc, sums, zp, sf, scales, block):
+    """z += float32(acc - zp * sums) * (sf * scale of the column's block), hybrid._QuantizedMatrix.accumulate."""
+    for n in range(z_row.shape[0]):
+        a = np.int64(acc[n]) - zp * sums[n]
+        z_row[n] = z_row[n] + np.float32(a) * (sf * scales[n // block])
+
+
+@nb.njit(inline="always", **_FLAGS)
+def any_nonzero(a):
+    for b in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            if a[b, k] != ZERO:
+                return True
+    return False
+
+
+@nb.njit(**_FLAGS)
+def hybrid_lstm_loop(x_tm, h, c, out_tm, wx, wx_sums, wx_scale, wh, wh_sums, wh_scale, bias, peep_i, peep_f,
+                     peep_o, ln, proj_w, proj_sums, proj_scale, proj_bias, act, cell_clip, proj_clip, gates,
+                     asymmetric):
+    """HybridLSTMMixin.hybrid_time_loop: wx [I, G*nc] / wh [n_output, G*nc] int32 weights (gate
+    blocks side by side) with their per-column row sums and per-gate scales; proj_w [nc, n_output]
+    (empty: no projection) with its sums and scale (a one-element array). h, c in place."""
+    steps, batch, n_in = x_tm.shape
+    width = bias.shape[0]
+    nc = width // gates
+    n_out = h.shape[1]
+    use_ln = ln.shape[0] > 0
+    first = 0 if gates == 4 else -1
+    fo, go, oo = (first + 1) * nc, (first + 2) * nc, (first + 3) * nc
+    z = np.empty((batch, width), np.float32)
+    cell_out = np.empty((batch, nc), np.float32)
+    qx = np.empty(n_in, np.int32)
+    qh = np.empty(n_out, np.int32)
+    qc = np.empty(nc, np.int32)
+    acc = np.empty(width, np.int32)
+    pacc = np.empty(n_out, np.int32)
+    pscale = proj_scale[0] if proj_scale.shape[0] > 0 else ONE
+    for t in range(steps):
+        for b in range(batch):
+            for n in range(width):
+                z[b, n] = ZERO if use_ln else bias[n]
+        xt = x_tm[t]
+        if any_nonzero(xt):
+            for b in range(batch):
+                sf, zp = quantize_row(xt[b], qx, asymmetric)
+                int_matvec(qx, wx, acc)
+                add_scaled(z[b], acc, wx_sums, zp if asymmetric else 0, sf, wx_scale, nc)
+        if any_nonzero(h):
+            for b in range(batch):
+                sf, zp = quantize_row(h[b], qh, asymmetric)
+                int_matvec(qh, wh, acc)
+                add_scaled(z[b], acc, wh_sums, zp if asymmetric else 0, sf, wh_scale, nc)
+        for b in range(batch):
+            zb = z[b]
+            if gates == 4 and peep_i.shape[0] > 0:
+                for j in range(nc):
+                    zb[j] = zb[j] + peep_i[j] * c[b, j]
+            if peep_f.shape[0] > 0:
+                for j in range(nc):
+                    zb[fo + j] = zb[fo + j] + peep_f[j] * c[b, j]
+            if use_ln:
+                for k in range(gates - 1):
+                    layer_normalize(zb[k * nc:(k + 1) * nc], ln[k], bias[k * nc:(k + 1) * nc])
+            for j in range(nc):
+                f = logistic(zb[fo + j])
+                i = ONE - f if gates == 3 else logistic(zb[j])
+                g = activate(zb[go + j], act)
+                kept = c[b, j] * f
+                cb = kept + i * g
+                if cell_clip > 0:
+                    cb = clamp(cb, -cell_clip, cell_clip)
+                c[b, j] = cb
+            if peep_o.shape[0] > 0:
+                for j in range(nc):
+                    zb[oo + j] = zb[oo + j] + peep_o[j] * c[b, j]
+            if use_ln:
+                layer_normalize(zb[oo:oo + nc], ln[gates - 1], bias[oo:oo + nc])
+            for j in range(nc):
+                cell_out[b, j] = logistic(zb[oo + j]) * activate(c[b, j], act)
+        if proj_w.shape[0] > 0:
+            for b in range(batch):
+                for n in range(n_out):
+                    h[b, n] = proj_bias[n]
+            if any_nonzero(cell_out):
+                for b in range(batch):
+                    sf, zp = quantize_row(cell_out[b], qc, asymmetric)
+                    int_matvec(qc, proj_w, pacc)
+                    for n in range(n_out):
+                        a = np.int64(pacc[n]) - (zp if asymmetric else 0) * proj_sums[n]
+                        h[b, n] = h[b, n] + np.float32(a) * (sf * pscale)
+            if proj_clip > 0:
+                for b in range(batch):
+                    for n in range(n_out):
+                        h[b, n] = clamp(h[b, n], -proj_clip, proj_clip)
+        else:
+            for b in range(batch):
+                for n in range(n_out):
+                    h[b, n] = cell_out[b, n]
+        for b in range(batch):
+            for n in range(n_out):
+                out_tm[t, b, n] = h[b, n]
