@@ -126,6 +126,26 @@ class Kernel:
     def eval(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray | None]):
         raise NotImplementedError
 
+    def bind(self, inputs: list, outputs: list) -> Callable[[], Any] | None:
+        """Optional fast path: a function of no arguments doing what ``eval(inputs, outputs)``
+        does, for these very arrays, or None to have ``eval`` called.
+
+        The interpreter asks once per allocation, for every node whose input and output
+        buffers are fixed from then on, so the function may keep views, reshapes and
+        broadcast operands of them made here (``functools.partial(np.add, a, b, out)``).
+        It runs under ``np.errstate(all="ignore")``, writes the outputs in place, and what it
+        returns is ignored (so ``partial(np.add, a, b, out)`` will do). It is used only where the class defining ``bind`` defines
+        ``eval`` too or derives from the one that does, so a subclass overriding ``eval``
+        is never bypassed; one overriding a helper that ``bind`` skips must return None.
+        """
+        return None
+
+    def shares_input_memory(self) -> bool:
+        """True when output 0 is input 0's bytes unchanged, read with another shape (RESHAPE,
+        SQUEEZE, EXPAND_DIMS): the interpreter may then place both tensors in one buffer and
+        skip the node (runtime/tensor_buffers.py says when). Asked after ``prepare``."""
+        return False
+
     def constant_outputs(self) -> list[np.ndarray] | None:
         """The outputs, if ``prepare`` already computed them from constant inputs; else None.
 

@@ -22,6 +22,8 @@ Selection, casting and filling copy raw values and work for any data kind.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ..runtime.budget import check_output
@@ -121,8 +123,23 @@ class BinaryKernel(Kernel):
             self.compute(inputs[0], inputs[1], out)
         apply_bounds(out, self.bounds)
 
+    def bind(self, inputs, outputs):
+        return _bound_binary(self.compute, inputs[0], inputs[1], outputs[0], self.bounds)
+
     def compute(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         raise NotImplementedError
+
+
+def _bound_binary(compute, a, b, out, bounds):
+    """``compute(a, b, out)`` then the clamp, as a function of no arguments (Kernel.bind)."""
+    if bounds is None:
+        return partial(compute, a, b, out=out)  # (np.maximum deprecates a positional out)
+    low, high = bounds
+
+    def run():
+        compute(a, b, out=out)
+        np.clip(out, low, high, out=out)
+    return run
 
 
 def _binary(op: str, ufunc, kinds: str = "fiu", fused: bool = False, kind: str = "float",
@@ -135,6 +152,11 @@ def _binary(op: str, ufunc, kinds: str = "fiu", fused: bool = False, kind: str =
 
         def compute(self, a, b, out):
             ufunc(a, b, out=out)
+
+        def bind(self, inputs, outputs):
+            # the ufunc itself, unless a subclass computes otherwise
+            compute = ufunc if type(self).compute is _Kernel.compute else self.compute
+            return _bound_binary(compute, inputs[0], inputs[1], outputs[0], self.bounds)
 
     _Kernel.__name__ = _Kernel.__qualname__ = "".join(p.title() for p in op.split("_")) + "Kernel"
     return register(op, kind=kind, when=when)(_Kernel)
@@ -290,6 +312,11 @@ class ComparisonKernel(Kernel):
             b = _rescale_like_tflite((b.astype(np.int64) - zb) << 8, mb, sb)
         self.ufunc(a, b, out=outputs[0])
 
+    def bind(self, inputs, outputs):
+        if self.scaled is not None:
+            return None
+        return partial(self.ufunc, inputs[0], inputs[1], outputs[0])
+
 
 for _op, _ufunc in (("LESS", np.less), ("LESS_EQUAL", np.less_equal), ("GREATER", np.greater),
                     ("GREATER_EQUAL", np.greater_equal), ("EQUAL", np.equal),
@@ -319,6 +346,9 @@ class UnaryKernel(Kernel):
         with np.errstate(all="ignore"):
             self.compute(inputs[0], outputs[0])
 
+    def bind(self, inputs, outputs):
+        return partial(self.compute, inputs[0], outputs[0])
+
     def compute(self, x: np.ndarray, out: np.ndarray) -> None:
         raise NotImplementedError
 
@@ -329,6 +359,11 @@ def _unary(op: str, ufunc, kinds: str = "f", kind: str = "float") -> type:
 
         def compute(self, x, out):
             ufunc(x, out=out)
+
+        def bind(self, inputs, outputs):
+            if type(self).compute is not _Kernel.compute:
+                return partial(self.compute, inputs[0], outputs[0])
+            return partial(ufunc, inputs[0], outputs[0])
 
     _Kernel.__name__ = _Kernel.__qualname__ = "".join(p.title() for p in op.split("_")) + "Kernel"
     return register(op, kind=kind)(_Kernel)

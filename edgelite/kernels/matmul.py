@@ -11,10 +11,11 @@ operands; the batch dimensions broadcast numpy-style.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 
-from .activation_fn import apply_fused_activation, check_activation
+from .activation_fn import activation_range, apply_fused_activation, check_activation
 from .base import Kernel, register
 
 
@@ -36,6 +37,9 @@ def fully_connected_shapes(in_shape: tuple[int, ...], w_shape: tuple[int, ...],
                              f"to equal the weights' input depth {depth}")
         return rows, tuple(in_shape[:-1]) + (units,)
     return rows, (rows, units)
+
+
+SMALL_GEMM_MACS = 1 << 18  # FULLY_CONNECTED.bind calls np.dot up to this many multiply-adds
 
 
 @register("FULLY_CONNECTED", kind="float")
@@ -84,6 +88,32 @@ class FullyConnected(Kernel):
             np.add(out, bias, out=out)
         apply_fused_activation(out, self.activation)
 
+    def bind(self, inputs, outputs):
+        x, out = inputs[0], outputs[0]
+        if self.weights_t is None or not (x.flags.c_contiguous and out.flags.c_contiguous):
+            return None  # eval's general path
+        x = x.reshape(self.rows, self.depth)  # views of the fixed buffers, made once
+        target = out.reshape(self.rows, self.units)
+        weights_t, bias = self.weights_t, self.bias
+        if bias is None and len(inputs) > 2 and inputs[2] is not None:
+            if inputs[2].dtype != np.float32:
+                return None
+            bias = inputs[2].reshape(-1)
+        low, high = activation_range(self.activation)
+        # np.dot runs the same BLAS call as np.matmul with less dispatch; it loses on large GEMMs
+        matmul = np.dot if self.rows * self.units * self.depth <= SMALL_GEMM_MACS else np.matmul
+        add = np.add
+        if bias is None and low is None and high is None:
+            return partial(matmul, x, weights_t, target)
+
+        def run():
+            matmul(x, weights_t, target)
+            if bias is not None:
+                add(target, bias, target)
+            if low is not None or high is not None:
+                np.clip(target, low, high, out=target)
+        return run
+
 
 def batch_matmul_shape(a_shape: tuple[int, ...], b_shape: tuple[int, ...], adj_x: bool,
                        adj_y: bool) -> tuple[int, ...]:
@@ -131,3 +161,10 @@ class BatchMatMul(Kernel):
         if b is None:
             b = inputs[1].swapaxes(-1, -2) if self.adj_y else inputs[1]
         np.matmul(a, b, out=outputs[0])
+
+    def bind(self, inputs, outputs):
+        a = inputs[0].swapaxes(-1, -2) if self.adj_x else inputs[0]
+        b = self.rhs
+        if b is None:
+            b = inputs[1].swapaxes(-1, -2) if self.adj_y else inputs[1]
+        return partial(np.matmul, a, b, outputs[0])

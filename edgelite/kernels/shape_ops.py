@@ -21,6 +21,8 @@ dense expansion of ellipsis and new-axis masks.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ..runtime.budget import check_output
@@ -109,6 +111,19 @@ class ReshapingKernel(PlannedKernel):
 
     def compute(self, inputs):
         return [inputs[0].reshape(self.out_shape)]
+
+    def shares_input_memory(self) -> bool:
+        return not self.dynamic
+
+    def bind(self, inputs, outputs):
+        return _bound_copy(self, inputs[0].reshape(self.out_shape), outputs[0])
+
+
+def _bound_copy(kernel: PlannedKernel, view: np.ndarray, out: np.ndarray):
+    """Kernel.bind for a planned kernel whose output is a view of its input (made once)."""
+    if kernel.dynamic or view.shape != out.shape:
+        return None
+    return partial(np.copyto, out, view, "unsafe")
 
 
 @register("RESHAPE", kind="any")
@@ -378,6 +393,9 @@ class Transpose(PlannedKernel):
 
     def compute(self, inputs):
         return [inputs[0].transpose(self.perm)]
+
+    def bind(self, inputs, outputs):
+        return _bound_copy(self, inputs[0].transpose(self.perm), outputs[0])
 
 
 @register("TILE", kind="any")

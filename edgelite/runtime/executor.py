@@ -21,32 +21,36 @@ A :class:`SubgraphExecutor` owns one subgraph's run-time state:
   SHAPE/RANK plus the small index arithmetic on their outputs at every allocate
   (they follow the input shapes), so that converter chains such as SHAPE ->
   STRIDED_SLICE -> PACK -> RESHAPE leave nothing deferred.
-* Variable tensors (``is_variable``, e.g. LSTM state) get persistent buffers
-  outside the arena; string/resource tensors get object arrays.
+* Where tensors live (the arena, variables, RESHAPE-like nodes whose output shares
+  its input's slot and so never runs) is decided by :mod:`.tensor_buffers`; the
+  invoke loop and the per-node calls it runs (kernels' ``bind`` functions on the
+  fixed buffers) are in :mod:`.node_calls`.
 
-The :class:`Runtime` is what kernels see as ``node.runtime``: it creates the
-executors lazily, runs a subgraph for control-flow ops (``run_subgraph``,
-``prepare_subgraph``), holds resource variables (``variables``, keyed by
-container/shared name, shared by all signatures) and the CALL_ONCE record,
-calls the per-op profiler, and lends kernels ``scratch`` buffers shared by all
-layers for data that lives only during one eval (padded inputs, im2col).
+The :class:`~edgelite.runtime.model_runtime.Runtime` ties the subgraphs of one
+interpreter together (``node.runtime`` for kernels); it is importable from here too.
 """
 from __future__ import annotations
 
 import math
-import time
-from typing import Callable, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..ir import Model
-from ..kernels.base import EMPTY_SCALE, EMPTY_ZERO_POINT, KernelError, Node, TensorSpec, data_kind
-from ..kernels.resolver import OpResolver
 from ..errors import ModelError, ResourceError
+from ..kernels.base import EMPTY_SCALE, EMPTY_ZERO_POINT, KernelError, Node, TensorSpec
 from ..schema import OPCODE_NAMES, TENSOR_DTYPES
-from .budget import MemoryBudget
-from .cancel import CancelToken
-from .memory_plan import BufferRequest, plan_arena
+from .node_calls import KERNEL_FAILURES, Placed, build_calls, run_calls, store_returned
+from .node_calls import kernel_failure as _kernel_failure
+from .tensor_buffers import (
+    ArenaHandle,
+    lifetime_spans,
+    place_buffers,
+    producer_counts,
+    shared_buffers,
+)
+
+if TYPE_CHECKING:
+    from .model_runtime import Runtime
 
 
 # Ops computed once at allocate when all their inputs are constant.
@@ -69,18 +73,6 @@ SHAPE_ARITHMETIC_OPS = frozenset({
     "EXPAND_DIMS", "CAST", "ADD", "SUB", "MUL", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD",
     "SUM", "FILL"})
 MAX_SHAPE_VALUE_ELEMENTS = 1024  # larger results are left to invoke
-# What a kernel raises when a hostile or broken model trips it up without a KernelError
-# (an IndexError on a missing input, a ValueError from numpy...): prepare, allocate and
-# invoke turn these into a KernelError naming the node, its __cause__ the original
-# (docs/reliability.md: every bad model gives a typed edgelite error).
-KERNEL_FAILURES = (IndexError, KeyError, ValueError, TypeError, OverflowError, ZeroDivisionError,
-                   FloatingPointError, AttributeError, AssertionError, RecursionError, np.linalg.LinAlgError)
-
-
-def _kernel_failure(where: str, e: BaseException) -> KernelError:
-    return KernelError(f"{where} failed: {type(e).__name__}: {e}")
-
-
 def _eval_into_new(kernel, inputs: list, shapes: list, dtypes: list) -> list[np.ndarray]:
     """Run ``kernel`` once into freshly allocated outputs; the arrays it returned, where it
     returned its own, cast to the output types."""
@@ -120,131 +112,6 @@ class UnsupportedOpsError(RuntimeError):
                          f"\n{lines}{hint}")
 
 
-class OpTiming(NamedTuple):
-    """One profiled node execution."""
-
-    node_index: int
-    op_name: str
-    seconds: float
-    subgraph_index: int = 0
-
-
-class Runtime:
-    """The state shared by all subgraphs of one interpreter (``node.runtime`` for kernels)."""
-
-    def __init__(self, model: Model, preserve_all_tensors: bool = False, resolver: OpResolver | None = None,
-                 budget: MemoryBudget | None = None, cancel_token: CancelToken | None = None):
-        self.model = model
-        self.resolver = resolver or OpResolver()
-        self.budget = budget or MemoryBudget()  # runtime/budget.py: checked before model-sized allocations
-        self.cancel_token = cancel_token or CancelToken()  # runtime/cancel.py: read between nodes
-        self.preserve_all_tensors = preserve_all_tensors
-        self.executors: list[SubgraphExecutor | None] = [None] * len(model.subgraphs)
-        self.variables: dict[str, np.ndarray] = {}  # resource variables (VAR_HANDLE keys)
-        self.hashtables: dict[str, object] = {}  # HASHTABLE resources (kernels/hashtable.py)
-        self.call_once_done: set[int] = set()
-        self.profiler: Callable[[OpTiming], None] | None = None
-        self.depth = 0  # nesting of subgraph calls (the profiler sees depth 0 only)
-        self._checked = False
-        self._scratch: list[np.ndarray] = []
-        self._analyses: dict = {}
-
-    def graph_analysis(self, key, compute: Callable[[], object]):
-        """``compute()``, once per ``key`` for this runtime: whole-graph facts that several kernels'
-        ``when`` predicates and prepares share (which LOGISTIC feeds which MUL, say). Like the
-        executors' nodes and kernel choices, it assumes the model is not edited while it runs."""
-        if key not in self._analyses:
-            self._analyses[key] = compute()
-        return self._analyses[key]
-
-    def scratch(self, slot: int, nbytes: int) -> np.ndarray:
-        """A uint8 work buffer of ``nbytes``, one per ``slot``, shared by all kernels of this runtime.
-
-        For data that lives only during one kernel's eval (a padded input, an im2col matrix):
-        the next kernel asking for the same slot overwrites it, so a kernel fetches it anew in
-        every eval and must not run a subgraph while holding it. Sharing keeps one such buffer
-        resident instead of one per layer. The buffer grows (reallocated) as needed.
-        """
-        bufs = self._scratch
-        while len(bufs) <= slot:
-            bufs.append(np.empty(0, np.uint8))
-        if bufs[slot].size < nbytes:
-            budget = getattr(self, "budget", None)  # (tests build bare runtimes with __new__)
-            if budget is not None:
-                budget.reserve(("scratch", slot), nbytes, f"scratch buffer {slot} (a kernel's work memory)")
-            bufs[slot] = np.empty(nbytes, np.uint8)
-        return bufs[slot][:nbytes]
-
-    # -- subgraphs --------------------------------------------------------------
-    def executor(self, index: int) -> "SubgraphExecutor":
-        if not 0 <= index < len(self.executors):
-            raise KernelError(f"subgraph index {index} out of range (0..{len(self.executors) - 1})")
-        ex = self.executors[index]
-        if ex is None:
-            ex = self.executors[index] = SubgraphExecutor(self, index)
-        return ex
-
-    def check_supported(self) -> None:
-        """Raise :class:`UnsupportedOpsError` listing every node without a kernel, in all subgraphs."""
-        if self._checked:
-            return
-        missing = []
-        for si in range(len(self.model.subgraphs)):
-            ex = self.executor(si)
-            for node, cls in zip(ex.nodes, ex.kernel_classes):
-                if cls is None:
-                    missing.append((si, node.index, node.op.name, data_kind(node)))
-        if missing:
-            raise UnsupportedOpsError(missing)
-        self._checked = True
-
-    def prepare_subgraph(self, index: int, inputs: list[TensorSpec | None]) -> list[tuple | None]:
-        """Allocate subgraph ``index`` for these input shapes; return its output shapes (None = dynamic)."""
-        ex = self.executor(index)
-        ex.set_input_shapes([s.shape for s in inputs])
-        ex.allocate()
-        return [ex.static_shape(t) for t in ex.subgraph.outputs]
-
-    def run_subgraph(self, index: int, arrays: list[np.ndarray]) -> list[np.ndarray]:
-        """Run subgraph ``index`` on ``arrays``; returns its outputs (views: copy before the next call)."""
-        ex = self.executor(index)
-        if ex.running:
-            raise KernelError(f"subgraph {index} called recursively; edgelite does not support recursion")
-        ex.set_input_shapes([np.shape(a) for a in arrays])
-        ex.allocate()
-        for k, (t, a) in enumerate(zip(ex.subgraph.inputs, arrays)):
-            ex.write_input(t, a, f"input {k} of subgraph {index}")
-        self.depth += 1
-        try:
-            ex.invoke()
-        finally:
-            self.depth -= 1
-        return [ex.buffers[t] for t in ex.subgraph.outputs]
-
-    # -- state ------------------------------------------------------------------
-    def reset_variable_tensors(self) -> None:
-        for ex in self.executors:
-            if ex is not None:
-                ex.reset_variable_tensors()
-
-
-class ArenaHandle:
-    """Exposes an arena to numpy (``np.asarray(handle)``) so that every view made from it keeps
-    this object as its ``base``: its reference count then tells whether a user still holds one."""
-
-    def __init__(self, arena: np.ndarray):
-        self.arena = arena
-        self.__array_interface__ = {"shape": arena.shape, "typestr": "|u1", "version": 3,
-                                    "data": (arena.__array_interface__["data"][0], False)}
-
-
-class _Placed(NamedTuple):
-    kernel: object
-    static_io: bool  # all input/output buffers are fixed after allocate
-    ins: list | None
-    outs: list | None
-
-
 class SubgraphExecutor:
     """Prepares and runs one subgraph (see the module docstring)."""
 
@@ -265,8 +132,8 @@ class SubgraphExecutor:
         self.arena_guard: ArenaHandle | None = None
         self.offsets: dict[int, int] = {}
         self.plan_stats = (0, 0)  # (arena bytes, bytes without reuse)
-        self._placed: list[_Placed | None] = []
-        self._calls: list[tuple] = []  # the invoke loop's per-node calls (made by allocate)
+        self._placed: list[Placed | None] = []
+        self._calls: list[tuple] = []  # the invoke loop's (node, run, stores) calls (made by allocate)
         self._variable_buffers: dict[int, np.ndarray] = {}
         self._specs: list[TensorSpec | None] = [None] * len(tensors)  # made on first use
         self._consts: set[int] = set()
@@ -299,6 +166,8 @@ class SubgraphExecutor:
         self._shape_folded: set[int] = set()
         self._shape_values: dict[int, np.ndarray] = {}
         self._spans: dict[int, tuple[int, int]] | None = None  # tensor lifetimes (graph structure)
+        self._producers: dict[int, int] | None = None  # tensor -> number of nodes writing it
+        self._shared_nodes: set[int] = set()  # nodes whose output shares their input's buffer
 
     def _add_empty_constants(self, variables: dict) -> None:
         """A zero-element tensor that no node produces and that is not an input (an empty shape
@@ -495,27 +364,26 @@ class SubgraphExecutor:
                         known[t] = tuple(max(d, 0) for d in tensors[t].shape)
         self._shape_folded, self._shape_values = shape_folded, shape_values
         self.shapes = known
-        self._allocate_buffers(known, shape_values)
+        roots, shared = shared_buffers(self, static_nodes, kernels, known, shape_values)
+        place_buffers(self, known, shape_values, roots)
         buffers = self.buffers
         for t, value in shape_values.items():
             buffers[t] = value
-        placed: list[_Placed | None] = [None] * len(self.nodes)  # None: folded
+        placed: list[Placed | None] = [None] * len(self.nodes)  # None: folded
         for n, kernel in enumerate(kernels):
             if kernel is None and n not in folded and n not in shape_folded:
-                placed[n] = _Placed(None, False, None, None)  # deferred to invoke
+                placed[n] = Placed(None, False, None, None)  # deferred to invoke
         nodes = self.nodes
         for n in static_nodes:
             op = nodes[n].op
-            placed[n] = _Placed(kernels[n], True, [buffers[t] if t >= 0 else None for t in op.inputs],
-                                [buffers[t] for t in op.outputs])
+            placed[n] = Placed(kernels[n], True, [buffers[t] if t >= 0 else None for t in op.inputs],
+                               [buffers[t] for t in op.outputs])
         for n, kernel in enumerate(kernels):
             if kernel is not None and placed[n] is None:  # prepared, an output left to eval
-                placed[n] = _Placed(kernel, False, None, None)
+                placed[n] = Placed(kernel, False, None, None)
         self._placed = placed
-        # The invoke loop's call list: (node, bound eval for nodes with fixed buffers else None,
-        # input arrays, output arrays, placement), skipping folded nodes.
-        self._calls = [(n, p.kernel.eval if p.static_io else None, p.ins, p.outs, p)
-                       for n, p in enumerate(placed) if p is not None]
+        self._shared_nodes = shared  # their output is their input's buffer: nothing to run
+        self._calls = build_calls(self, placed, shared)
         self.allocated = True
 
     def _consumers_keep_views(self, tensors) -> bool:
@@ -630,90 +498,15 @@ class SubgraphExecutor:
 
     def _lifetime_spans(self) -> dict[int, tuple[int, int]]:
         """[first, last] node of every activation's use (from the graph alone, so computed once)."""
-        if self._spans is not None:
-            return self._spans
-        sg = self.subgraph
-        end = len(self.nodes)
-        life: dict[int, list[int]] = {}
-        for t in sg.inputs:
-            life[t] = [0, end]
-        for n, op in enumerate(sg.operators):
-            for t in op.outputs:
-                if t >= 0 and t not in life:
-                    life[t] = [n, n]
-            for t in op.intermediates:
-                if t >= 0 and t not in life:
-                    life[t] = [n, n]
-            for t in op.inputs:
-                if t >= 0:
-                    span = life.get(t)
-                    if span is None:
-                        life[t] = [0, n]
-                    elif span[1] < n:
-                        span[1] = n
-        for t in sg.outputs:
-            span = life.get(t)
-            if span is None:
-                life[t] = [0, end]
-            else:
-                span[1] = end
-        self._spans = {t: (a, b) for t, (a, b) in life.items()}
+        if self._spans is None:
+            self._spans = lifetime_spans(self.subgraph, len(self.nodes))
         return self._spans
 
-    def _allocate_buffers(self, known: dict[int, tuple], values: dict[int, np.ndarray]) -> None:
-        tensors = self.subgraph.tensors
-        consts, variables, dtypes = self._consts, self._variables, self._dtypes
-        buffers = self.buffers
-        budget = self.runtime.budget
-        planned: list[int] = []
-        for t, shape in known.items():
-            if t in consts or t in values:
-                continue
-            if t in variables:
-                buf = self._variable_buffers.get(t)
-                if buf is None or buf.shape != shape:
-                    budget.check_array(shape, dtypes[t], self._describe(t, "variable"))
-                    budget.reserve(("variable", self.index, t), math.prod(shape) * dtypes[t].itemsize,
-                                   self._describe(t, "variable"))
-                    buf = self._variable_buffers[t] = self._initial_variable(t, shape)
-                buffers[t] = buf
-            elif dtypes[t].hasobject:
-                budget.check_array(shape, dtypes[t], self._describe(t))
-                buffers[t] = np.empty(shape, dtype=object)
-            else:
-                planned.append(t)
-        if len(known) < len(tensors):  # tensors with run-time shapes start unallocated
-            for t in range(len(tensors)):
-                if t not in known and t not in consts:
-                    buffers[t] = None
-        planned.sort()
-        default = (0, len(self.nodes))
-        spans = {} if self.runtime.preserve_all_tensors else self._lifetime_spans()
-        requests = []
-        limit = budget.limit
-        for t in planned:
-            first, last = spans.get(t, default)
-            nbytes = math.prod(known[t]) * dtypes[t].itemsize
-            if nbytes < 0 or nbytes > limit:
-                if min(known[t], default=0) < 0:
-                    raise ModelError(f"{self._describe(t)}: shape {list(known[t])} has a negative dimension")
-                budget.check_array(known[t], dtypes[t], self._describe(t))
-            requests.append(BufferRequest(t, nbytes, first, last))
-        plan = plan_arena(requests)
-        detail = ""
-        if requests and not budget.fits(("arena", self.index), plan.size):
-            biggest = max(requests, key=lambda r: r.size)
-            detail = (f" (largest tensor: {self._describe(biggest.key)}, shape {list(known[biggest.key])}, "
-                      f"{biggest.size} bytes)")
-        budget.reserve(("arena", self.index), plan.size, f"the activation arena of subgraph {self.index}", detail)
-        self.arena = None  # let the old arena go before the new one is made
-        self.arena = arena = np.zeros(max(plan.size, 1), dtype=np.uint8)
-        self.arena_guard = ArenaHandle(arena)
-        offsets = self.offsets = plan.offsets
-        self.plan_stats = (plan.size, plan.requested)
-        ndarray = np.ndarray
-        for t in planned:
-            buffers[t] = ndarray(known[t], dtypes[t], arena, offsets[t])
+    def _producer_counts(self) -> dict[int, int]:
+        """How many nodes write each tensor (from the graph alone, so computed once)."""
+        if self._producers is None:
+            self._producers = producer_counts(self.subgraph)
+        return self._producers
 
     def _initial_variable(self, t: int, shape: tuple) -> np.ndarray:
         tensor = self.subgraph.tensors[t]
@@ -750,96 +543,24 @@ class SubgraphExecutor:
 
     # -- execution ------------------------------------------------------------------
     def invoke(self) -> None:
+        """Run the call list made by the last allocate (runtime/node_calls.py)."""
         if not self.allocated:
             raise RuntimeError("Invoke called on model that is not ready.")
         if self._pending_folds:
             self.fill_pending_constants()
-        profiler = self.runtime.profiler if self.runtime.depth == 0 else None
-        token = self.runtime.cancel_token
         self.running = True
-        n = -1
         try:
-            if profiler is None:
-                for n, run, ins, outs, placed in self._calls:
-                    if token.stop:  # Interpreter.cancel() / invoke(timeout=...): see runtime/cancel.py
-                        token.raise_cancelled(f"subgraph {self.index} node {n}")
-                    if run is None:
-                        self._run_node(n, placed)
-                    else:
-                        ret = run(ins, outs)
-                        if ret is not None:
-                            self._store_returned(n, ret, outs)
-                return
-            for n, placed in enumerate(self._placed):  # profiled: one timing per node
-                if placed is None:  # folded into a constant at allocate
-                    continue
-                if token.stop:
-                    token.raise_cancelled(f"subgraph {self.index} node {n}")
-                t0 = time.perf_counter()
-                self._run_node(n, placed)
-                profiler(OpTiming(n, self.nodes[n].op.name, time.perf_counter() - t0, self.index))
-        except KERNEL_FAILURES as e:
-            if isinstance(e, ModelError):
-                raise
-            op_name = self.nodes[n].op.name if 0 <= n < len(self.nodes) else "?"
-            raise _kernel_failure(f"{op_name} (node {n}) of subgraph {self.index}: eval", e) from e
-        except MemoryError as e:  # an allocation inside a kernel that no budget check foresaw
-            op_name = self.nodes[n].op.name if 0 <= n < len(self.nodes) else "?"
-            raise ResourceError(f"{op_name} (node {n}) of subgraph {self.index} ran out of memory: "
-                                f"{str(e) or 'MemoryError'}", 0, self.runtime.budget.limit) from e
+            run_calls(self)
         finally:
             self.running = False
 
-    def _run_node(self, n: int, placed: _Placed) -> None:
-        if placed.static_io:
-            ret = placed.kernel.eval(placed.ins, placed.outs)
-            if ret is not None:
-                self._store_returned(n, ret, placed.outs)
-            return
-        op = self.nodes[n].op
-        bufs = self.buffers
-        ins = [bufs[t] if t >= 0 else None for t in op.inputs]
-        for t, a in zip(op.inputs, ins):
-            if t >= 0 and a is None:
-                raise KernelError(f"{op.name} (node {n}): input tensor {t} "
-                                  f"({self.subgraph.tensors[t].name!r}) has no value")
-        kernel = placed.kernel
-        if kernel is None:  # deferred: prepare for the actual input shapes
-            in_specs = [self._spec(t, a.shape) if t >= 0 else None for t, a in zip(op.inputs, ins)]
-            out_specs = [self._spec(t, self.subgraph.tensors[t].shape) for t in op.outputs]
-            kernel, shapes = self._kernel_for(n, in_specs, out_specs)
-            check = self.runtime.budget.check_array
-            for t, shape in zip(op.outputs, shapes):
-                if shape is not None:
-                    check(shape, self._dtypes[t], lambda: self._describe(t, f"{op.name} (node {n}) output"))
-            outs = [None if shape is None else np.empty(shape, self._base_spec(t).dtype)
-                    for t, shape in zip(op.outputs, shapes)]
-            for t, o in zip(op.outputs, outs):
-                bufs[t] = o
-        else:  # prepared at allocate; outputs it called dynamic are made by eval
-            outs = [bufs[t] if t in self.shapes else None for t in op.outputs]
-        ret = kernel.eval(ins, outs)
-        if ret is not None:
-            self._store_returned(n, ret, outs)
-
     def _store_returned(self, n: int, ret: list, outs: list) -> None:
-        op = self.nodes[n].op
-        if len(ret) != len(op.outputs):
-            raise KernelError(f"{op.name} (node {n}): eval returned {len(ret)} arrays for "
-                              f"{len(op.outputs)} outputs")
-        for t, r, o in zip(op.outputs, ret, outs):
-            if r is None or r is o:
-                continue
-            r = np.asarray(r)
-            if o is not None:
-                if r.shape != o.shape:
-                    raise KernelError(f"{op.name} (node {n}): output {t} ({self.subgraph.tensors[t].name!r}) "
-                                      f"has shape {list(r.shape)}, prepare said {list(o.shape)}")
-                np.copyto(o, r, casting="unsafe")
-                continue
-            dtype = self._base_spec(t).dtype
-            if r.dtype != dtype:
-                r = r.astype(dtype)
-            elif self.arena is not None and np.may_share_memory(r, self.arena):
-                r = r.copy()  # a view of a planned buffer that may be reused later in this run
-            self.buffers[t] = r
+        store_returned(self, n, ret, outs)
+
+
+def __getattr__(name: str):
+    # Runtime lives in model_runtime (it imports this module); kept importable from here
+    if name == "Runtime":
+        from .model_runtime import Runtime
+        return Runtime
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,8 @@ whenever the tier is on:
 Covered: float and int8/uint8 DEPTHWISE_CONV_2D (``depthwise.py``); int8/uint8 CONV_2D
 and FULLY_CONNECTED: im2col and the requantization epilogue around the exact BLAS GEMM
 (``epilogue.py``); float MEAN over trailing dimensions (``reduce.py``); float32 GELU around
-numpy's exp/tanh (``activations.py``); 8-bit MUL/ADD table lookups (``elementwise.py``).
+numpy's exp/tanh (``activations.py``); 8-bit MUL/ADD table lookups (``elementwise.py``); float32 HARD_SWISH and
+SOFTMAX (``float_ops.py``).
 See docs/kernels.md, "The compiled tier".
 """
 from __future__ import annotations
@@ -42,4 +43,4 @@ def enabled(node=None) -> bool:
     return os.environ.get("EDGELITE_KERNELS", "").strip().lower() != "reference" and numba_available()
 
 
-from . import activations, depthwise, elementwise, epilogue, recurrent, reduce  # noqa: E402,F401  (registers the kernels)
+from . import activations, depthwise, elementwise, epilogue, float_ops, recurrent, reduce  # noqa: E402,F401  (registers the kernels)

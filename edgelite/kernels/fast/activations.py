@@ -1,7 +1,8 @@
 """Float32 GELU: the reference's dozen numpy passes (erfc's Horner polynomial one pass per
 coefficient) as one compiled pass before and one after numpy's own ``exp`` / ``tanh``
 (which stay numpy's: a compiled ``exp`` would round differently). Same float32 steps in
-the same order, so the same bits."""
+the same order, so the same bits. The erfc form's first pass is ``_compiled_float``'s
+(coefficients unrolled, so the element loop vectorises)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from ..activations import _ERFC_COEFFS, _SQRT_2_OVER_PI, GeluKernel
 from ..base import register
 from . import FAST_PRIORITY, enabled
-from .loader import run
+from .loader import run, run_from
 
 _COEFFS = np.array(_ERFC_COEFFS, np.float32)
 _ARG = np.float32(-np.sqrt(0.5))
@@ -29,7 +30,7 @@ class FastGelu(GeluKernel):
         t = self.__dict__.get("t_buffer")
         if t is None or t.size != xf.size:
             t = self.t_buffer = np.empty(xf.size, np.float32)
-        run(self, "gelu_erfc_head", xf, _ARG, _COEFFS, t, of, parallel=False)
+        run_from("_compiled_float", self, "gelu_erfc_head", xf, _ARG, _COEFFS, t, of, parallel=False)
         np.exp(of, out=of)
         run(self, "gelu_erfc_tail", xf, _ARG, t, of, parallel=False)
         return None
