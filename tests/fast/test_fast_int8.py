@@ -122,3 +122,35 @@ def test_int8_first_layer_conv_bit_exact(monkeypatch, seed):
     kw = dict(constant_inputs=(1, 2), input_quant=[quant(x_scale, x_zp), qw, qb], output_quant=[qout])
     ref, got = both(monkeypatch, "CONV_2D", [x, w, b], opts, **kw)
     assert_same_bits(ref, got)
+
+
+@pytest.mark.parametrize("kernel,width,dilation,padding", [(3, 9, 1, 0), (3, 9, 1, 1), (5, 11, 1, 0), (5, 11, 1, 1),
+                                                           (3, 12, 2, 0), (5, 13, 2, 0), (5, 4, 1, 0), (3, 2, 1, 0),
+                                                           (5, 6, 1, 1), (3, 1, 1, 0)])
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+def test_int8_depthwise_whole_kernel_rows_bit_exact(monkeypatch, kernel, width, dilation, padding, dtype):
+    """3- and 5-tap kernel rows in one pass over the inner pixels, tap by tap at the borders
+    (SAME padding, dilations, inputs narrower than the kernel)."""
+    rng = np.random.default_rng(kernel * 100 + width * 3 + dilation + padding + (dtype == np.uint8))
+    c = int(rng.integers(1, 40))
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, info.max + 1, (1, 7, width, c)).astype(dtype)
+    if dtype == np.int8:
+        w = rng.integers(-127, 128, (1, kernel, kernel, c)).astype(np.int8)
+        w_scale = rng.uniform(1e-3, 1e-2, c)
+        qw, x_zp = quant(w_scale, 0, 3), int(rng.integers(-128, 128))
+    else:
+        w = rng.integers(0, 256, (1, kernel, kernel, c)).astype(np.uint8)
+        w_scale = np.float32(rng.uniform(1e-3, 1e-2))
+        qw, x_zp = quant(w_scale, int(rng.integers(0, 256))), int(rng.integers(0, 256))
+    b = rng.integers(-3000, 3000, c).astype(np.int32)
+    x_scale = 2.0 ** -5
+    qb = quant(np.float32(x_scale) * np.asarray(w_scale, np.float32), 0)
+    qout = quant(float(rng.uniform(0.05, 0.3)), int(rng.integers(-5, 5)) + (128 if dtype == np.uint8 else 0))
+    opts = dict(stride_h=1, stride_w=1, dilation_h_factor=dilation, dilation_w_factor=dilation, padding=padding,
+                depth_multiplier=1, fused_activation_function=int(rng.choice([0, 1, 3])))
+    kw = dict(constant_inputs=(1, 2), input_quant=[quant(x_scale, x_zp), qw, qb], output_quant=[qout])
+    if padding == 1 and width < (kernel - 1) * dilation + 1:  # 1: VALID
+        pytest.skip("VALID padding: no output")
+    ref, got = both(monkeypatch, "DEPTHWISE_CONV_2D", [x, w, b], opts, **kw)
+    assert_same_bits(ref, got)

@@ -143,6 +143,58 @@ def depthwise_float(x, w, wrow, init, out, sh, sw, dh, dw, pt, pl, mult, lo, hi,
                         orow[ox, ch] = hi
 
 
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _dw_tap(acc, xr, xf, wrow_t, wt, x_zp, off, ox_lo, ox_hi, oc, c, sw, mult):
+    """One tap of :func:`depthwise_int` for output pixels ``ox_lo..ox_hi`` of a row: with unit
+    column stride and no multiplier one contiguous run (``wrow_t``: the tap's weights tiled over
+    the row; ``xf`` the input row flat), else pixel by pixel."""
+    if ox_hi <= ox_lo:
+        return
+    if mult == 1 and sw == 1:
+        a, z = ox_lo * oc, ox_hi * oc
+        acc_run = acc[a:z]
+        x_run = xf[a + off * oc:z + off * oc]
+        w_run = wrow_t[a:z]
+        for j in range(z - a):
+            acc_run[j] += (np.int32(x_run[j]) - x_zp) * w_run[j]
+        return
+    for ox in range(ox_lo, ox_hi):
+        xp = xr[ox * sw + off]
+        ap = acc[ox * oc:(ox + 1) * oc]
+        if mult == 1:
+            for ch in range(oc):
+                ap[ch] += (np.int32(xp[ch]) - x_zp) * wt[ch]
+        else:
+            for ci in range(c):
+                xv = np.int32(xp[ci]) - x_zp
+                for m in range(mult):
+                    ap[ci * mult + m] += xv * wt[ci * mult + m]
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _dw_row3(acc, xf, wk, x_zp, a, z, o0, o1, o2):
+    """Three taps of one kernel row in one pass over ``acc[a:z]`` (input offsets ``o0..o2``)."""
+    acc_run = acc[a:z]
+    x0, x1, x2 = xf[a + o0:z + o0], xf[a + o1:z + o1], xf[a + o2:z + o2]
+    w0, w1, w2 = wk[0][a:z], wk[1][a:z], wk[2][a:z]
+    for j in range(z - a):
+        acc_run[j] += ((np.int32(x0[j]) - x_zp) * w0[j] + (np.int32(x1[j]) - x_zp) * w1[j]
+                       + (np.int32(x2[j]) - x_zp) * w2[j])
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _dw_row5(acc, xf, wk, x_zp, a, z, o0, step):
+    """Five taps of one kernel row in one pass (input offsets ``o0 + k * step``)."""
+    acc_run = acc[a:z]
+    x0, x1, x2 = xf[a + o0:z + o0], xf[a + o0 + step:z + o0 + step], xf[a + o0 + 2 * step:z + o0 + 2 * step]
+    x3, x4 = xf[a + o0 + 3 * step:z + o0 + 3 * step], xf[a + o0 + 4 * step:z + o0 + 4 * step]
+    w0, w1, w2, w3, w4 = wk[0][a:z], wk[1][a:z], wk[2][a:z], wk[3][a:z], wk[4][a:z]
+    for j in range(z - a):
+        acc_run[j] += ((np.int32(x0[j]) - x_zp) * w0[j] + (np.int32(x1[j]) - x_zp) * w1[j]
+                       + (np.int32(x2[j]) - x_zp) * w2[j] + (np.int32(x3[j]) - x_zp) * w3[j]
+                       + (np.int32(x4[j]) - x_zp) * w4[j])
+
+
 def depthwise_int(x, w, wrow, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, n_fast, consts, totals, out,
                   sh, sw, dh, dw, pt, pl, mult):
     """Integer DEPTHWISE_CONV_2D. x [N,H,W,C] int8/uint8, w [KH,KW,O] int32 (zero point removed),
@@ -150,10 +202,18 @@ def depthwise_int(x, w, wrow, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, n
     a tap's inside pixels are one contiguous run of the input row).
 
     Exact int32 sums per output row (taps over the padding add nothing), then per channel the
-    requantization; the first ``n_fast`` channels take the merged ruy rounding."""
+    requantization; the first ``n_fast`` channels take the merged ruy rounding. With unit column
+    stride, no multiplier and 3 or 5 taps per kernel row, the pixels whose whole window row lies
+    inside the input take all the row's taps in one pass (one load and store of the sums instead
+    of one per tap); the border pixels go tap by tap."""
     n, h, wd, c = x.shape
     oh, ow, oc = out.shape[1], out.shape[2], out.shape[3]
     kh, kw = w.shape[0], w.shape[1]
+    tiled = mult == 1 and sw == 1  # wrow holds the tiled weights (else a placeholder)
+    wide = tiled and (kw == 3 or kw == 5)
+    # the pixels whose taps all lie inside the input row: [inner_lo, inner_hi)
+    inner_lo = min(ow, max(0, pl))
+    inner_hi = max(inner_lo, min(ow, wd - (kw - 1) * dw + pl))
     for r in prange(n * oh):
         b = r // oh
         oy = r - b * oh
@@ -163,32 +223,25 @@ def depthwise_int(x, w, wrow, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, n
             if iy < 0 or iy >= h:
                 continue
             xr = x[b, iy]
+            xf = xr.reshape(wd * c)
+            wk = wrow[ky if tiled else 0]
+            split = wide and inner_hi > inner_lo
+            if split:
+                a, z = inner_lo * oc, inner_hi * oc
+                if kw == 3:
+                    _dw_row3(acc, xf, wk, x_zp, a, z, -pl * c, (dw - pl) * c, (2 * dw - pl) * c)
+                else:
+                    _dw_row5(acc, xf, wk, x_zp, a, z, -pl * c, dw * c)
             for kx in range(kw):
                 off = kx * dw - pl
                 ox_lo = 0 if off >= 0 else min(ow, (sw - 1 - off) // sw)
                 ox_hi = min(ow, (wd - 1 - off) // sw + 1) if wd - 1 - off >= 0 else 0
-                if ox_hi <= ox_lo:
-                    continue
-                if mult == 1 and sw == 1:
-                    a, z = ox_lo * oc, ox_hi * oc
-                    acc_run = acc[a:z]
-                    x_run = xr.reshape(wd * c)[a + off * oc:z + off * oc]
-                    w_run = wrow[ky, kx][a:z]
-                    for j in range(z - a):
-                        acc_run[j] += (np.int32(x_run[j]) - x_zp) * w_run[j]
+                wt, wt_row = w[ky, kx], wk[kx if tiled else 0]
+                if split:
+                    _dw_tap(acc, xr, xf, wt_row, wt, x_zp, off, ox_lo, min(ox_hi, inner_lo), oc, c, sw, mult)
+                    _dw_tap(acc, xr, xf, wt_row, wt, x_zp, off, max(ox_lo, inner_hi), ox_hi, oc, c, sw, mult)
                 else:
-                    wt = w[ky, kx]
-                    for ox in range(ox_lo, ox_hi):
-                        xp = xr[ox * sw + off]
-                        ap = acc[ox * oc:(ox + 1) * oc]
-                        if mult == 1:
-                            for ch in range(oc):
-                                ap[ch] += (np.int32(xp[ch]) - x_zp) * wt[ch]
-                        else:
-                            for ci in range(c):
-                                xv = np.int32(xp[ci]) - x_zp
-                                for m in range(mult):
-                                    ap[ci * mult + m] += xv * wt[ci * mult + m]
+                    _dw_tap(acc, xr, xf, wt_row, wt, x_zp, off, ox_lo, ox_hi, oc, c, sw, mult)
         orow = out[b, oy]
         for ox in range(ow):
             o = orow[ox]
