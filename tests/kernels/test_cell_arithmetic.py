@@ -1,5 +1,5 @@
 """cell_arithmetic: the recurrent cells' float32 steps are what their docstrings promise (fixed
-summation order, Eigen's logistic, an accurate tanh), whatever the array shapes."""
+summation order, Eigen's logistic, LiteRT's tanh), whatever the array shapes."""
 import numpy as np
 import pytest
 
@@ -52,8 +52,17 @@ def test_tanh_within_a_few_ulp_of_tanh():
     got = tanh_(x.copy())
     want = np.tanh(x.astype(np.float64))
     assert np.all(np.abs(got - want) <= 8 * np.spacing(np.abs(want).astype(np.float32)) + 1e-12)
-    assert got[-3] == np.float32(1e-6) and got[-2] == np.float32(-3e-4)  # x itself near 0
+    assert got[-3] == np.float32(1e-6) and got[-2] == np.float32(-3e-4)
     assert np.isnan(tanh_(np.array([np.nan], np.float32)))[0]
+
+
+def test_tanh_is_litert_float_tanh():
+    pytest.importorskip("ai_edge_litert")
+    from edgelite.kernels.testing import run_op_litert
+    rng = np.random.default_rng(6)
+    x = np.concatenate([rng.standard_normal(20000) * 3, np.linspace(-9, 9, 4001), rng.standard_normal(500) * 1e-3,
+                        [0.0, -0.0, 7.9073896, 7.9073897, 1e30, -1e30]]).astype(np.float32)
+    assert tanh_(x.copy()).tobytes() == run_op_litert("TANH", [x])[0].tobytes()
 
 
 def test_layer_normalize_is_litert_mean_stddev_normalization():

@@ -6,7 +6,7 @@
 
 * the recurrent product sums ``h[k] * w[k, n]`` for k = 0, 1, ... from ``0.0`` (the inner
   loop runs over ``n``, independent sums, so it vectorises without reassociating);
-* Eigen's packet logistic and Eigen 3.4's rational tanh step by step, every product and
+* Eigen's packet logistic and rational tanh step by step, every product and
   sum rounded to float32 on its own;
 * the layer norm's sums left to right from the first element.
 
@@ -21,14 +21,14 @@ import math
 import numba as nb
 import numpy as np
 
-from ..cell_arithmetic import LAYER_NORM_EPSILON, TANH_ALPHA, TANH_BETA, TANH_CLAMP, TANH_TINY
+from ..cell_arithmetic import LAYER_NORM_EPSILON, TANH_ALPHA, TANH_BETA, TANH_CLAMP
 from ..exact_logistic import C1, C2, EXP_HI, EXP_LO, HALF, LOG2E, ONE, P2, P3, P4, P5
 
 _FLAGS = dict(cache=True, fastmath=False, error_model="numpy")
 
 ZERO = np.float32(0.0)
-A1, A3, A5, A7, A9, A11, A13 = TANH_ALPHA
-B0, B2, B4, B6 = TANH_BETA
+A0, A1, A2, A3 = TANH_ALPHA
+B0, B1, B2, B3, B4 = TANH_BETA
 NEG_TANH_CLAMP = np.float32(-TANH_CLAMP)
 EPS = LAYER_NORM_EPSILON
 F_ONE, F_SIX, F_NEG_ONE = np.float32(1.0), np.float32(6.0), np.float32(-1.0)
@@ -71,32 +71,28 @@ def logistic(x):
 @nb.njit(inline="always", **_FLAGS)
 def tanh(x):
     """cell_arithmetic.tanh_ for one float32."""
-    if abs(x) < TANH_TINY:
-        return x
     if x > TANH_CLAMP:
         x = TANH_CLAMP
     elif x < NEG_TANH_CLAMP:
         x = NEG_TANH_CLAMP
     x2 = x * x
-    p = x2 * A13
-    p = p + A11
+    p = x2 * A0
+    p = p + A1
     p = p * x2
-    p = p + A9
-    p = p * x2
-    p = p + A7
-    p = p * x2
-    p = p + A5
+    p = p + A2
     p = p * x2
     p = p + A3
-    p = p * x2
-    p = p + A1
-    p = p * x
-    q = x2 * B6
-    q = q + B4
+    q = x2 * B0
+    q = q + B1
     q = q * x2
     q = q + B2
     q = q * x2
-    q = q + B0
+    q = q + B3
+    q = q * x2
+    q = q + B4
+    x3 = x2 * x
+    p = p * x3
+    p = p + x
     return p / q
 
 
