@@ -154,3 +154,26 @@ def test_int8_depthwise_whole_kernel_rows_bit_exact(monkeypatch, kernel, width, 
         pytest.skip("VALID padding: no output")
     ref, got = both(monkeypatch, "DEPTHWISE_CONV_2D", [x, w, b], opts, **kw)
     assert_same_bits(ref, got)
+
+
+@pytest.mark.parametrize("size", [1, 7, 8, 1003, 150528])
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16])
+def test_quantize_float_bit_exact(monkeypatch, size, dtype):
+    """float32 -> 8/16-bit QUANTIZE: SIMD blocks of 8 (ties to even) and the scalar tail (ties
+    away), values on ties, out of range and infinite; a NaN goes to the reference."""
+    rng = np.random.default_rng(size)
+    scale = 2.0 ** -6  # exact ties at x = (k + 0.5) * scale
+    x = (rng.integers(-3000, 3000, size) * 0.5 * scale).astype(np.float32)
+    x[: size // 3] = rng.standard_normal(size // 3).astype(np.float32) * 4
+    if size > 10:
+        x[[1, 5, 9]] = [np.inf, -np.inf, 1e30]
+    zp = {np.int8: -3, np.uint8: 128, np.int16: 0}[dtype]
+    kw = dict(input_quant=[None], output_quant=[quant(scale, zp)], output_dtypes=[dtype])
+    assert picked("QUANTIZE", [x], {}, **kw).__name__ == "FastQuantize"
+    ref, got = both(monkeypatch, "QUANTIZE", [x], {}, **kw)
+    assert_same_bits(ref, got)
+    if size > 10:
+        x[2] = np.nan
+        with np.errstate(invalid="ignore"):
+            ref, got = both(monkeypatch, "QUANTIZE", [x], {}, **kw)
+        assert_same_bits(ref, got)

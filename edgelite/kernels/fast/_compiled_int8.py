@@ -226,3 +226,28 @@ gather_bytes = nb.njit(cache=True, error_model="numpy")(gather_bytes)
 gather_bytes_masked = nb.njit(cache=True, error_model="numpy")(gather_bytes_masked)
 mean_requantize = nb.njit(cache=True, error_model="numpy")(mean_requantize)
 mean4d_requantize = nb.njit(cache=True, error_model="numpy")(mean4d_requantize)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def quantize_affine(x, inv, scale, zp, qmin, qmax, body, out, status):
+    """``quantize.Quantize._affine`` then the clamp: ``rint(x * inv)`` in float32 for the first
+    ``body`` elements (LiteRT's SIMD blocks), ``round_half_away(double(x) / scale)`` for the
+    rest, plus ``zp``, clamped to [qmin, qmax]. ``status[0]`` is set to 1, or to 0 (the output
+    then partly written) if ``x`` holds a NaN, whose integer conversion the caller leaves to numpy."""
+    status[0] = 0
+    lo, hi = np.float64(qmin), np.float64(qmax)
+    head, tail = x[:body], x[body:]
+    nan = False
+    for i in range(body):
+        v = head[i]
+        nan |= v != v
+        q = np.float64(np.rint(v * inv)) + zp
+        out[i] = min(max(q, lo), hi)
+    rest = out[body:]
+    for i in range(x.size - body):
+        nan |= tail[i] != tail[i]
+        q = np.float64(tail[i]) / scale
+        q = np.floor(q + 0.5) if q >= 0 else np.ceil(q - 0.5)
+        rest[i] = min(max(q + zp, lo), hi)
+    if not nan:
+        status[0] = 1
