@@ -32,7 +32,7 @@ def _run(content, spec, images, index):
 
 
 def test_head_bias_absorbs_int8_feature_shift(tmp_path, digits_split, tiny_spec, digits_model):
-    train, test = digits_split
+    train, _ = digits_split
     calibration = train.images[:40]
     plain = load_model(digits_model.export(tmp_path / "plain", quantization="int8", calibration_count=40,
                                            bias_correction=False).read_bytes())
