@@ -26,6 +26,7 @@ from numba import prange
 from ._compiled import _twins
 
 _INLINE = dict(cache=True, inline="always", error_model="numpy")
+GATHER_CHUNK = 1 << 15
 
 
 @nb.njit(**_INLINE)
@@ -151,11 +152,16 @@ def add_rows(x1, x2, out, rows, run, size, s1, e1, s2, e2, vec_n, vec_total, p):
 def gather_bytes(index, table, out, start, stop):
     """``out[i] = table[index[i] & (table.size - 1)]`` for flat positions ``start..stop``: the
     table has one entry per index value (256 for uint8, 65536 for uint16), so the mask only
-    tells LLVM that no bound check is needed (the loop then vectorises)."""
+    tells LLVM that no bound check is needed (the loop then vectorises). In chunks of
+    ``GATHER_CHUNK`` (the parallel twin's work items)."""
     mask = table.size - 1
-    src, dst = index[start:stop], out[start:stop]
-    for i in range(stop - start):
-        dst[i] = table[np.intp(src[i]) & mask]
+    chunks = -(-(stop - start) // GATHER_CHUNK)
+    for k in prange(chunks):
+        a = start + k * GATHER_CHUNK
+        z = min(stop, a + GATHER_CHUNK)
+        src, dst = index[a:z], out[a:z]
+        for i in range(z - a):
+            dst[i] = table[np.intp(src[i]) & mask]
 
 
 def gather_bytes_masked(index, vector, scalar, lanes, out):
@@ -222,7 +228,7 @@ def mean4d_requantize(total, vector_channels, mult, shift, bias, lo, hi, out):
 mul_rows, mul_rows_parallel = _twins(mul_rows)
 add_rows, add_rows_parallel = _twins(add_rows)
 sum_middle, sum_middle_parallel = _twins(sum_middle)
-gather_bytes = nb.njit(cache=True, error_model="numpy")(gather_bytes)
+gather_bytes, gather_bytes_parallel = _twins(gather_bytes)
 gather_bytes_masked = nb.njit(cache=True, error_model="numpy")(gather_bytes_masked)
 mean_requantize = nb.njit(cache=True, error_model="numpy")(mean_requantize)
 mean4d_requantize = nb.njit(cache=True, error_model="numpy")(mean4d_requantize)
