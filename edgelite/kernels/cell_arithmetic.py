@@ -8,8 +8,9 @@ out is any step whose rounding depends on the library that runs it: BLAS's GEMV 
 sums, FMA) and numpy's SIMD ``exp`` / ``tanh``. Instead:
 
 * :func:`sequential_matvec` -- ``out[b, n] = sum_k h[b, k] * w[k, n]``, each product rounded
-  to float32 and added in k order to a sum that starts from ``0.0``: LiteRT's portable
-  ``MatrixBatchVectorMultiplyAccumulate`` order. In numpy: the products of a chunk of rows,
+  to float32 and added in k order to a sum that starts from ``0.0`` (the order of TFLite's
+  portable ``MatrixBatchVectorMultiplyAccumulate``; LiteRT's x86 build sums its gates in a
+  blocked GEMM order, so the last bits differ from it). In numpy: the products of a chunk of rows,
   then ``np.add.reduce`` over the row axis (a reduction over a non-contiguous axis adds the
   rows one after another, vectorised along ``n``).
 * :func:`logistic_` -- Eigen's packet logistic, which is what LiteRT's float LSTM applies to
