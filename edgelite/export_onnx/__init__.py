@@ -23,6 +23,7 @@ import numpy as np
 
 from ..ir import Model, Operator, Subgraph
 from ..schema import TensorType
+from .fusions import find_fusions
 from .builder import MS_DOMAIN, ONNX_OPSET, ONNX_TYPES, LoweringError, OnnxBuilder
 from .ops_basic import LOWERINGS as _BASIC
 from .ops_nn import LOWERINGS as _NN
@@ -125,7 +126,7 @@ def supports(op: Operator, subgraph: Subgraph, producers: dict[int, Operator] | 
 
 def lower_subgraph(subgraph: Subgraph, shapes: dict[int, tuple], values: dict[int, np.ndarray] | None = None,
                    name: str = "edgelite", qlinear: bool = True, external: dict | None = None,
-                   external_min_bytes: int = 1024, contrib_ops: bool = False):
+                   external_min_bytes: int = 1024, contrib_ops: bool = False, fuse: bool = True):
     """An ONNX ModelProto computing ``subgraph`` (inputs/outputs as its own, static shapes).
 
     ``qlinear``: int8 convolutions become QLinearConv (faster in ONNX Runtime, see
@@ -133,7 +134,8 @@ def lower_subgraph(subgraph: Subgraph, shapes: dict[int, tuple], values: dict[in
     ONNX Runtime's own com.microsoft operators where they are faster (the ONNX Runtime
     delegate's default; the model then runs in ONNX Runtime only): the int8 MEAN over H and
     W becomes QLinearGlobalAveragePool (within one step of LiteRT's, where the default
-    standard-ONNX form is LiteRT's exact integer arithmetic). With a dict as
+    standard-ONNX form is LiteRT's exact integer arithmetic). ``fuse``: multi-node patterns
+    become one ONNX operator (:mod:`edgelite.export_onnx.fusions`: layer norms). With a dict as
     ``external``, constants of ``external_min_bytes`` or more are not copied into the graph:
     they are initializers with external data, and ``external`` maps their data file names
     to the arrays (for ONNX Runtime's ``add_external_initializers_from_files_in_memory``:
@@ -150,8 +152,15 @@ def lower_subgraph(subgraph: Subgraph, shapes: dict[int, tuple], values: dict[in
             b.values[t] = (np.asarray(tensor.data).reshape(tensor.shape) if tensor.data is not None
                            else np.zeros(tensor.shape, tensor.numpy_dtype))
     outputs = set(subgraph.outputs)
+    fusions = find_fusions(subgraph, b.values) if fuse else {}
+    fused = {m for others, _ in fusions.values() for m in others}
     for n, op in enumerate(subgraph.operators):
         b.op_index = n
+        if n in fused:  # lowered with its group's first node
+            continue
+        if n in fusions:
+            fusions[n][1](b)
+            continue
         if all(t in b.values for t in op.outputs if t >= 0):
             for t in op.outputs:  # computed by edgelite from shapes/constants
                 if t in outputs:

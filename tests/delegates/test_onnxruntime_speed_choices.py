@@ -179,3 +179,53 @@ def test_lstm_lowering_per_step_split_and_concat(batch, steps, time_major, clip)
             interp.invoke()
             outs.append(interp.get_tensor(interp.get_output_details()[0]["index"]))
         np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-5)
+
+
+def _layer_norm_model(beta_form: bool, leak: bool = False) -> Model:
+    """TensorFlow's float layer norm over the last axis (see edgelite/export_onnx/fusions.py);
+    ``leak``: an intermediate (the variance) is also a graph output, so the group cannot fuse."""
+    rng = np.random.default_rng(5)
+    shape, c = (2, 3, 8), 8
+    sg = Subgraph(name="ln")
+    f = lambda name, s=shape: sg.add_tensor(name, s, np.float32)  # noqa: E731
+    x, m, sd, v, ve, r, rg, xg, mg, y = (f(n) if n in ("x", "sd", "rg", "xg", "mg", "y") else f(n, (2, 3, 1))
+                                         for n in ("x", "m", "sd", "v", "ve", "r", "rg", "xg", "mg", "y"))
+    axes = sg.add_constant("axes", np.array([-1], np.int32))
+    eps = sg.add_constant("eps", np.float32(1e-3))
+    gamma = sg.add_constant("gamma", rng.standard_normal((1, 1, c)).astype(np.float32))
+    sg.add_operator("MEAN", [x, axes], [m], {"keep_dims": True})
+    sg.add_operator("SQUARED_DIFFERENCE", [x, m], [sd])
+    sg.add_operator("MEAN", [sd, axes], [v], {"keep_dims": True})
+    sg.add_operator("ADD", [v, eps], [ve])
+    sg.add_operator("RSQRT", [ve], [r])
+    sg.add_operator("MUL", [r, gamma], [rg])
+    sg.add_operator("MUL", [x, rg], [xg])
+    if beta_form:
+        beta = sg.add_constant("beta", rng.standard_normal(c).astype(np.float32))
+        bm = f("bm")
+        sg.add_operator("MUL", [m, rg], [mg])
+        sg.add_operator("SUB", [beta, mg], [bm])
+        sg.add_operator("ADD", [xg, bm], [y])
+    else:
+        nm = f("nm", (2, 3, 1))
+        sg.add_operator("NEG", [m], [nm])
+        sg.add_operator("MUL", [nm, rg], [mg])
+        sg.add_operator("ADD", [xg, mg], [y])
+    sg.inputs, sg.outputs = [x], [y, v] if leak else [y]
+    return Model(subgraphs=[sg])
+
+
+@pytest.mark.parametrize("beta_form,leak", [(False, False), (True, False), (False, True)])
+def test_layer_norm_pattern_becomes_one_node(beta_form, leak):
+    model = _layer_norm_model(beta_form, leak)
+    proto = export_onnx(model)
+    ops = [n.op_type for n in proto.graph.node if n.op_type != "Identity"]
+    assert (ops == ["LayerNormalization"]) != leak
+    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    it = edgelite.Interpreter(model_content=model.to_bytes())
+    it.allocate_tensors()
+    xv = np.random.default_rng(1).standard_normal((2, 3, 8)).astype(np.float32) * 3 + 1
+    it.set_tensor(0, xv)
+    it.invoke()
+    for got, d in zip(sess.run(None, {sess.get_inputs()[0].name: xv}), it.get_output_details()):
+        np.testing.assert_allclose(got, it.get_tensor(d["index"]), rtol=1e-5, atol=1e-5)
