@@ -79,7 +79,7 @@ def logistic_(x: np.ndarray) -> np.ndarray:
 
     The same float32 steps as :func:`.exact_logistic.logistic_packet`, written for small
     arrays: inputs below -104 (whose result is 0) are clamped there first, so no step
-    overflows, and ``2^m`` is built from its exponent bits.
+    overflows.
     """
     below = x < EXP_LO
     h = np.maximum(x, EXP_LO)
@@ -102,14 +102,11 @@ def logistic_(x: np.ndarray) -> np.ndarray:
     p *= r2
     r += ONE
     p += r
-    scale = m.astype(np.int32)
-    scale += 127
-    scale <<= 23
-    p *= scale.view(F32)
+    np.ldexp(p, m.astype(np.int32), out=p)  # exact: 2^m stays a normal float32
     p *= p
     np.add(p, ONE, out=h)
     np.divide(p, h, out=x)
-    x[below] = 0
+    np.copyto(x, F32(0), where=below)
     return x
 
 
