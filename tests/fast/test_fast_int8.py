@@ -177,3 +177,26 @@ def test_quantize_float_bit_exact(monkeypatch, size, dtype):
         with np.errstate(invalid="ignore"):
             ref, got = both(monkeypatch, "QUANTIZE", [x], {}, **kw)
         assert_same_bits(ref, got)
+
+
+@pytest.mark.parametrize("opcode,options", [("HARD_SWISH", {}), ("LOGISTIC", {}), ("TANH", {}), ("ELU", {}),
+                                            ("GELU", {"approximate": False}), ("LEAKY_RELU", {"alpha": 0.2}),
+                                            ("RELU", {}), ("RELU6", {}), ("RELU_N1_TO_1", {})])
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+def test_int8_table_activations_bit_exact(monkeypatch, opcode, options, dtype):
+    """The reference's byte tables looked up by the compiled gather (every input byte, and a
+    tensor large enough for the parallel twin)."""
+    from edgelite.kernels.fast.elementwise import PARALLEL_GATHER_MIN
+    rng = np.random.default_rng(len(opcode))
+    info = np.iinfo(dtype)
+    x = np.concatenate([np.arange(info.min, info.max + 1),
+                        rng.integers(info.min, info.max + 1, PARALLEL_GATHER_MIN)]).astype(dtype).reshape(1, 1, -1, 4)
+    base = 128 if dtype == np.uint8 else 0
+    out_q = {"LOGISTIC": quant(1 / 256, -128 + base), "TANH": quant(1 / 128, base)}.get(opcode, quant(0.04, base - 3))
+    kw = dict(input_quant=[quant(0.05, base + 7)], output_quant=[out_q])
+    try:
+        ref, got = both(monkeypatch, opcode, [x], options, **kw)
+    except Exception as e:  # noqa: BLE001 -- an op the reference does not take for this type
+        pytest.skip(f"reference refuses {opcode} {np.dtype(dtype)}: {e}")
+    assert picked(opcode, [x], options, **kw).__name__.startswith("Fast")
+    assert_same_bits(ref, got)

@@ -43,4 +43,4 @@ def enabled(node=None) -> bool:
     return os.environ.get("EDGELITE_KERNELS", "").strip().lower() != "reference" and numba_available()
 
 
-from . import activations, depthwise, elementwise, epilogue, float_ops, int8_quantize, recurrent, reduce  # noqa: E402,F401  (registers the kernels)
+from . import activations, depthwise, elementwise, epilogue, float_ops, int8_activations, int8_quantize, recurrent, reduce  # noqa: E402,F401  (registers the kernels)
