@@ -33,6 +33,9 @@ NEG_TANH_CLAMP = np.float32(-TANH_CLAMP)
 EPS = LAYER_NORM_EPSILON
 F_ONE, F_SIX, F_NEG_ONE = np.float32(1.0), np.float32(6.0), np.float32(-1.0)
 Q127, NEG_Q127 = np.float32(127.0), np.float32(-127.0)
+# 2^m for the logistic's m = floor(h * log2(e) + 1/2), h in [-52, 8.32]: m in [-75, 13]
+POW2_BIAS = 80
+POW2 = np.array([2.0 ** (k - POW2_BIAS) for k in range(100)], np.float32)
 
 
 @nb.njit(inline="always", **_FLAGS)
@@ -63,7 +66,7 @@ def logistic(x):
     p = p * r2
     r = r + ONE
     p = p + r
-    p = p * np.float32(math.ldexp(1.0, int(m)))
+    p = p * POW2[int(m) + POW2_BIAS]  # exact: a power of two, a normal float32 for m >= -75
     p = p * p
     return p / (p + ONE)
 
