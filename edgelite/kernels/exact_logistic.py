@@ -25,7 +25,6 @@ other float models keep the faster formula of :mod:`.activations`.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 
 import numpy as np
@@ -82,6 +81,7 @@ def _packet(x: np.ndarray) -> np.ndarray:
 @functools.cache
 def _libm_expf():
     """The C library's ``expf`` (the one LiteRT's scalar path calls), or None."""
+    import ctypes.util  # here: it imports subprocess (~10 ms), which the kernels need nowhere else
     name = ctypes.util.find_library("m") or ctypes.util.find_library("c")
     if not name:
         return None
