@@ -200,3 +200,34 @@ def test_int8_table_activations_bit_exact(monkeypatch, opcode, options, dtype):
         pytest.skip(f"reference refuses {opcode} {np.dtype(dtype)}: {e}")
     assert picked(opcode, [x], options, **kw).__name__.startswith("Fast")
     assert_same_bits(ref, got)
+
+
+@pytest.mark.parametrize("pad,stride,channels,with_bias", [(0, 2, 4, False), (1, 2, 13, True), (0, 1, 8, True),
+                                                           (1, 1, 20, False), (0, 3, 9, True)])
+def test_int8_transpose_conv_bit_exact(monkeypatch, pad, stride, channels, with_bias):
+    """int8 TRANSPOSE_CONV: exact GEMM, compiled tap scatter and requantization (16-lane SIMD
+    channels and the tail), SAME/VALID, strides up to 3, a kernel larger than the stride."""
+    rng = np.random.default_rng(stride * 10 + pad + channels)
+    x = rng.integers(-128, 128, (2, 5, 6, 7)).astype(np.int8)
+    k = 3 if stride < 3 else 4
+    w = rng.integers(-127, 128, (channels, k, k, 7)).astype(np.int8)
+    w_scale = rng.uniform(0.002, 0.02, channels)
+    x_scale = 2.0 ** -5  # power of two: rounding ties
+    oh = 5 * stride if pad == 0 else (5 - 1) * stride + k
+    ow = 6 * stride if pad == 0 else (6 - 1) * stride + k
+    inputs = [np.array([2, oh, ow, channels], np.int32), w, x]
+    quants = [None, quant(w_scale, 0, 0), quant(x_scale, int(rng.integers(-20, 20)))]
+    consts = (0, 1)
+    if with_bias:
+        inputs.append(rng.integers(-3000, 3000, channels).astype(np.int32))
+        quants.append(quant(np.float32(x_scale) * w_scale.astype(np.float32), 0))
+        consts = (0, 1, 3)
+    kw = dict(constant_inputs=consts, input_quant=quants, output_quant=[quant(0.08, -3)], output_dtypes=[np.int8],
+              version=3)
+    opts = dict(padding=pad, stride_h=stride, stride_w=stride)
+    from edgelite.kernels.base import Node, lookup
+    from edgelite.kernels.testing import single_op_model
+    sg = single_op_model("TRANSPOSE_CONV", inputs, opts, **kw).main
+    assert lookup(Node(op=sg.operators[0], index=0, subgraph=sg)).__name__ == "FastQuantizedTransposeConv"
+    ref, got = both(monkeypatch, "TRANSPOSE_CONV", inputs, opts, **kw)
+    assert_same_bits(ref, got)

@@ -23,7 +23,7 @@ import numba as nb
 import numpy as np
 from numba import prange
 
-from ._compiled import _twins
+from ._compiled import _twins, requantize
 
 _INLINE = dict(cache=True, inline="always", error_model="numpy")
 GATHER_CHUNK = 1 << 15
@@ -257,3 +257,36 @@ def quantize_affine(x, inv, scale, zp, qmin, qmax, body, out, status):
         rest[i] = min(max(q + zp, lo), hi)
     if not nan:
         status[0] = 1
+
+
+@nb.njit(cache=True, error_model="numpy")
+def transpose_conv_int(cols, tap_offset, bias, acc, mults, shifts, ties, n_fast, consts, totals, out_zp, lo, hi,
+                       out, sh, sw, pt, pl):
+    """int8 TRANSPOSE_CONV after its GEMM: ``cols`` [N,H,W,KH,KW,O] the exact per-tap products
+    (integer-valued floats), each plus its tap's zero-point term ``tap_offset`` [KH,KW,O],
+    scattered into ``acc`` [N,FH,FW,O] (int64, zeroed here) at ``(y*sh + i, x*sw + j)``; then
+    the window ``[pt:pt+OH, pl:pl+OW]`` plus ``bias`` requantized into ``out`` (the first
+    ``n_fast`` channels by the merged ruy rounding, the others by ``_compiled.requantize``).
+    Integer sums: the same values as the reference's strided int64 passes, in any order."""
+    n, h, wd, kh, kw, oc = cols.shape
+    oh, ow = out.shape[1], out.shape[2]
+    acc[:] = 0
+    for b in range(n):
+        for y in range(h):
+            for x in range(wd):
+                for i in range(kh):
+                    for j in range(kw):
+                        dst = acc[b, y * sh + i, x * sw + j]
+                        src = cols[b, y, x, i, j]
+                        toff = tap_offset[i, j]
+                        for ch in range(oc):
+                            dst[ch] += np.int64(src[ch]) + toff[ch]
+        for oy in range(oh):
+            for ox in range(ow):
+                a = acc[b, pt + oy, pl + ox]
+                o = out[b, oy, ox]
+                for ch in range(n_fast):
+                    v = ((a[ch] + bias[ch]) * mults[ch] + consts[ch]) >> totals[ch]
+                    o[ch] = min(max(v, lo), hi)
+                for ch in range(n_fast, oc):
+                    o[ch] = requantize(a[ch] + bias[ch], mults[ch], shifts[ch], ties[ch], out_zp, lo, hi)

@@ -11,10 +11,10 @@ import numpy as np
 from ..base import register
 from ..conv import shared_scratch
 from ..int_gemm import F32_EXACT, exact_matmul
-from ..quantized_conv import QuantizedConv2D, QuantizedFullyConnected, rows_view
+from ..quantized_conv import QuantizedConv2D, QuantizedFullyConnected, QuantizedTransposeConv, rows_view
 from . import FAST_PRIORITY, enabled
 from .depthwise import merged_constants, requantizer_params
-from .loader import run
+from .loader import run, run_from
 
 GEMM_SCRATCH_SLOT = 5  # the runtime's shared scratch slot for the float GEMM result
 COLS_SCRATCH_SLOT = 1  # ... and for its left operand (the im2col matrix, as the float convolution's)
@@ -119,4 +119,48 @@ class FastQuantizedFullyConnected(_FastEpilogue, QuantizedFullyConnected):
         cols = self.cols_buffer(x2.shape[0], self.k, self.fdtype)
         np.copyto(cols, x2)
         self.gemm_requantize(cols, wmat, self.xbound, self.wbound, offset, rows_view(out, self.o))
+        return None
+
+
+@register("TRANSPOSE_CONV", kind="int8", priority=FAST_PRIORITY, when=enabled)
+class FastQuantizedTransposeConv(_FastEpilogue, QuantizedTransposeConv):
+    """int8 TRANSPOSE_CONV (int8 weights, a constant output shape): the exact float32 GEMM of
+    every tap, then one compiled pass scattering the taps into int64 sums and requantizing the
+    output window (``_compiled_int8.transpose_conv_int``). uint8 (its flattened-block
+    rounding), int16 and deep float64 products run the reference."""
+
+    def prepare(self, inputs, outputs):
+        shapes = super().prepare(inputs, outputs)
+        self.setup_fast(self.filter_hw[2])
+        self.acc = None
+        return shapes
+
+    def eval(self, inputs, outputs):
+        x, out = inputs[2], outputs[0]
+        if out is None or x.dtype != np.int8 or self.uint8_blocks is not None or self.oshape is None \
+                or not self.fast_params():
+            return super().eval(inputs, outputs)
+        f = self.filter()
+        n, h, wd, c = x.shape
+        if f.fdtype != np.float32 or max(1, self.xbound * f.bound) * c >= F32_EXACT or out.size == 0:
+            return super().eval(inputs, outputs)
+        kh, kw, sh, sw, pt, pl = self.geom
+        _, oh, ow, o = self.oshape
+        x2 = x.reshape(-1, c)
+        cols = self.cols_buffer(x2.shape[0], c, np.float32)
+        np.copyto(cols, x2)
+        depth = f.matrix.shape[1]
+        if self.gemm_scratch is not None:
+            prod = self.gemm_scratch(x2.shape[0] * depth * 4).view(np.float32).reshape(x2.shape[0], depth)
+            np.matmul(cols, f.matrix, out=prod)
+        else:
+            prod = np.matmul(cols, f.matrix)
+        full = (n, max((h - 1) * sh + kh, pt + oh), max((wd - 1) * sw + kw, pl + ow), o)
+        if self.acc is None or self.acc.shape != full:
+            self.acc = np.empty(full, np.int64)
+        mults, shifts, ties, zp, lo, hi = self.params
+        n_fast, consts, totals = self.merged
+        run_from("_compiled_int8", self, "transpose_conv_int", prod.reshape(n, h, wd, kh, kw, o),
+                 np.ascontiguousarray(self.tap_offset, np.int64), self.bias, self.acc, mults, shifts, ties,
+                 n_fast, consts, totals, zp, lo, hi, out, sh, sw, pt, pl, parallel=False)
         return None
