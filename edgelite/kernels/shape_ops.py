@@ -327,6 +327,20 @@ class Concatenation(PlannedKernel):
             apply_fused_activation(out, self.activation)
         return [out]
 
+    def bind(self, inputs, outputs):
+        out = outputs[0]
+        if (self.dynamic or any(r is not None for r in self.rescale) or out.dtype.hasobject
+                or any(x.dtype != out.dtype for x in inputs)):
+            return None
+        parts, axis = tuple(inputs), self.axis
+        activation = self.activation if out.dtype.kind == "f" else 0
+
+        def run():  # straight into the output, not into a new array that is then copied
+            np.concatenate(parts, axis=axis, out=out)
+            if activation:
+                apply_fused_activation(out, activation)
+        return run
+
 
 def _split_outputs(kernel: Kernel, shape, axis: int, sizes: list[int]) -> list:
     kernel.split_axis = axis
@@ -607,6 +621,17 @@ class Gather(PlannedKernel):
         p = params.reshape(self.params_view)
         picked = p[self.batch_index, :, idx.reshape(self.indices_view)]  # (batch, k, outer, inner)
         return [picked.transpose(0, 2, 1, 3).reshape(self.out_shape)]
+
+    def bind(self, inputs, outputs):
+        params, idx, out = inputs[0], inputs[1], outputs[0]
+        if self.dynamic or self.batch_dims or out.dtype != params.dtype or out.shape != tuple(self.out_shape):
+            return None
+        axis, limit = self.axis, self.limit
+
+        def run():  # checked as in compute, then taken straight into the output
+            check_index_range(self, idx, limit, "gather index")
+            np.take(params, idx, axis=axis, out=out, mode="clip")
+        return run
 
 
 @register("GATHER_ND", kind="any")
