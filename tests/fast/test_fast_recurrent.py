@@ -5,8 +5,9 @@ over into the second invoke), once with ``EDGELITE_KERNELS=reference`` and once 
 compiled tier, and requires identical outputs and final states. Random configurations
 cover CIFG, peephole, projection (with and without bias), layer norm, cell and projection
 clipping, time-major and batch-major layouts, batches above 1, every cell activation, one
-output unit, diagonal recurrent weights, the one-step ops, both bidirectional ops, and the
-hybrid (int8 weights) LSTM with symmetric and asymmetric input quantization.
+output unit, diagonal recurrent weights, the one-step ops, both bidirectional ops, the
+hybrid (int8 weights) LSTM with symmetric and asymmetric input quantization, and the
+full-integer LSTM (the configurations of tests/kernels/test_integer_lstm.py).
 """
 import sys
 from pathlib import Path
@@ -18,6 +19,9 @@ pytest.importorskip("numba")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "kernels"))
 from test_bidirectional import LSTM_CONSTANTS, LSTM_STATES, bidi_lstm_inputs, bidi_rnn_inputs  # noqa: E402
+from test_integer_lstm import CASES as INTEGER_CASES  # noqa: E402
+from test_integer_lstm import build_lstm, random_states  # noqa: E402
+from test_integer_lstm import run as run_integer_lstm  # noqa: E402
 from test_recurrent import CONSTANTS, make_lstm_inputs  # noqa: E402
 
 from edgelite.kernels import fast  # noqa: E402,F401
@@ -272,3 +276,22 @@ def test_hybrid_lstm_same_bits(monkeypatch, seed):
         runs.append(outs)
     assert_same_bits(*runs)
     assert np.abs(runs[0][1][0]).max() > 0.01
+
+
+@pytest.mark.parametrize("name", sorted(INTEGER_CASES))
+def test_integer_lstm_same_bits(monkeypatch, name):
+    import zlib
+    rng = np.random.default_rng(zlib.crc32(name.encode()) + 1)
+    model, feeds, states = build_lstm(rng, **INTEGER_CASES[name])
+    init = random_states(rng, model, states)
+    sg = model.main
+    kernel = lookup(Node(op=sg.operators[0], index=0, subgraph=sg))
+    assert kernel.__name__ == "FastIntegerUnidirectionalSequenceLSTM"
+    runs = []
+    for tier in ("reference", None):
+        if tier:
+            monkeypatch.setenv("EDGELITE_KERNELS", tier)
+        else:
+            monkeypatch.delenv("EDGELITE_KERNELS", raising=False)
+        runs.append(run_integer_lstm(model, feeds, states, "edgelite", init))
+    assert_same_bits(*runs)

@@ -1,6 +1,6 @@
 """LSTM / RNN time loops compiled: float UNIDIRECTIONAL_SEQUENCE_LSTM, LSTM (FULL kernel),
 BIDIRECTIONAL_SEQUENCE_LSTM, UNIDIRECTIONAL_SEQUENCE_RNN, RNN and BIDIRECTIONAL_SEQUENCE_RNN,
-and the hybrid (int8 weights) UNIDIRECTIONAL_SEQUENCE_LSTM.
+the hybrid (int8 weights) UNIDIRECTIONAL_SEQUENCE_LSTM and the full-integer (8x8_16) one.
 
 The reference kernels call their time loops through :class:`..recurrent.TimeLoops`; these
 subclasses swap in one compiled call for the whole loop (``_compiled_recurrent``). The
@@ -13,6 +13,9 @@ state rows on the fly; compiled, each row's quantization repeats the reference's
 float64 steps, the int8 products are exact int32 sums (any order gives the same), and the
 gate arithmetic is the float loop's. Non-finite inputs or states, and depths where an int32
 sum could overflow, run the reference loop.
+
+The integer LSTM's loop is integer arithmetic throughout: ``_compiled_integer_lstm`` repeats
+its requantizations, rounding shifts and table lookups value by value.
 """
 from __future__ import annotations
 
@@ -21,8 +24,9 @@ import numpy as np
 from ..base import register
 from ..bidirectional import BidirectionalSequenceLSTM, BidirectionalSequenceRNN
 from ..hybrid import HybridUnidirectionalSequenceLSTM
-from ..recurrent import (LSTM, RNN, LstmConfig, LstmWeights, UnidirectionalSequenceLSTM,
-                         UnidirectionalSequenceRNN, _basic_lstm_kind)
+from ..integer_lstm import IntegerUnidirectionalSequenceLSTM
+from ..recurrent import (CELL_STATE, LSTM, OUTPUT_STATE, RNN, LstmConfig, LstmWeights, UnidirectionalSequenceLSTM,
+                         UnidirectionalSequenceRNN, _basic_lstm_kind, store_state)
 from . import FAST_PRIORITY, enabled
 from .loader import run_from
 
@@ -152,3 +156,52 @@ class CompiledHybridLoop:
 @register("UNIDIRECTIONAL_SEQUENCE_LSTM", kind="hybrid", priority=FAST_PRIORITY, when=enabled)
 class FastHybridUnidirectionalSequenceLSTM(CompiledHybridLoop, HybridUnidirectionalSequenceLSTM):
     pass
+
+
+def _int8_input(node) -> bool:
+    return enabled(node) and node.subgraph.tensors[node.op.inputs[0]].numpy_dtype == np.int8
+
+
+@register("UNIDIRECTIONAL_SEQUENCE_LSTM", kind="int8", priority=FAST_PRIORITY, when=_int8_input)
+@register("UNIDIRECTIONAL_SEQUENCE_LSTM", kind="int16", priority=FAST_PRIORITY, when=_int8_input)
+class FastIntegerUnidirectionalSequenceLSTM(IntegerUnidirectionalSequenceLSTM):
+    """The 8x8_16 integer LSTM's time loop as one compiled call (``_compiled_integer_lstm``);
+    layer norm, and peepholes with a projection narrower than the cell, run the reference."""
+
+    def eval(self, inputs, outputs):
+        if self.early_ln is not None or self.late_ln is not None or (
+                self.has_peephole and self.n_output != self.n_cell):
+            return super().eval(inputs, outputs)
+        args = self.__dict__.get("_loop_args")
+        if args is None:
+            args = self._loop_args = self._integer_arguments()
+        x_gates, h, c, out_tm = self.sequence_start(inputs, outputs)
+        h = np.array(h, np.int64, order="C")
+        c = np.array(c, np.int64, order="C")
+        run_from("_compiled_integer_lstm", self, "integer_lstm_loop", np.ascontiguousarray(x_gates, np.int64),
+                 h, c, out_tm, *args, parallel=False)
+        store_state(inputs[OUTPUT_STATE], h.astype(np.int8))
+        store_state(inputs[CELL_STATE], c.astype(np.int16))
+        return None
+
+    def _integer_arguments(self) -> tuple:
+        p = self.params
+        n_gates = len(p.gates)
+        peep = np.zeros((n_gates, self.n_cell), np.int64)
+        peep_mult = np.full(n_gates, -1, np.int64)
+        peep_shift = np.zeros(n_gates, np.int64)
+        for k, g in enumerate(p.gates):
+            if g.peephole is not None:
+                peep[k] = g.peephole
+                peep_mult[k], peep_shift[k] = g.peephole_multiplier
+        rec_mult, rec_shift = (np.asarray(a, np.int64) for a in p.recurrent_multiplier)
+        if p.projection is None:
+            proj = (np.zeros((0, 0), np.int64), np.zeros(0, np.int64), 0, 0)
+        else:
+            proj = (np.ascontiguousarray(p.projection, np.int64), np.asarray(p.projection_bias, np.int64),
+                    int(p.projection_multiplier[0]), int(p.projection_multiplier[1]))
+        return (np.ascontiguousarray(p.recurrent_matrix, np.int64), np.asarray(p.recurrent_bias, np.int64),
+                rec_mult, rec_shift, bool(np.any(rec_shift > 0)), peep, peep_mult, peep_shift,
+                self.logistic3, self.tanh3, self.cell_tanh, int(30 + p.cell_scale), int(p.cell_clip),
+                int(p.hidden_multiplier[0]), int(p.hidden_multiplier[1]), *proj, int(p.hidden_zp),
+                int(p.output_zp), int(p.proj_clip), n_gates)
