@@ -11,7 +11,7 @@ from test_fast_tier import assert_same_bits, both, picked, quant  # noqa: E402
 pytestmark = pytest.mark.fast
 
 SHAPES = [((1, 9, 7, 5), (1, 9, 7, 5)),            # same shape, scalar tail (315 = 19 * 16 + 11)
-          ((1, 64, 64, 33), (1, 64, 64, 33)),      # same shape, several chunks, parallel
+          ((1, 64, 64, 33), (1, 64, 64, 33)),      # same shape, several rows of FLAT_CHUNK
           ((1, 20, 20, 144), (1, 1, 1, 144)),      # squeeze-excite broadcast, 16-lane channels
           ((1, 1, 1, 21), (1, 30, 30, 21)),        # the broadcast operand first, a channel tail
           ((2, 5, 6, 7), (1,)),                    # a broadcast scalar
@@ -185,12 +185,12 @@ def test_quantize_float_bit_exact(monkeypatch, size, dtype):
 @pytest.mark.parametrize("dtype", [np.int8, np.uint8])
 def test_int8_table_activations_bit_exact(monkeypatch, opcode, options, dtype):
     """The reference's byte tables looked up by the compiled gather (every input byte, and a
-    tensor large enough for the parallel twin)."""
-    from edgelite.kernels.fast.elementwise import PARALLEL_GATHER_MIN
+    tensor of several gather chunks)."""
+    from edgelite.kernels.fast._compiled_int8 import GATHER_CHUNK
     rng = np.random.default_rng(len(opcode))
     info = np.iinfo(dtype)
     x = np.concatenate([np.arange(info.min, info.max + 1),
-                        rng.integers(info.min, info.max + 1, PARALLEL_GATHER_MIN)]).astype(dtype).reshape(1, 1, -1, 4)
+                        rng.integers(info.min, info.max + 1, 3 * GATHER_CHUNK)]).astype(dtype).reshape(1, 1, -1, 4)
     base = 128 if dtype == np.uint8 else 0
     out_q = {"LOGISTIC": quant(1 / 256, -128 + base), "TANH": quant(1 / 128, base)}.get(opcode, quant(0.04, base - 3))
     kw = dict(input_quant=[quant(0.05, base + 7)], output_quant=[out_q])

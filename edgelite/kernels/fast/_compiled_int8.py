@@ -1,8 +1,10 @@
-"""numba functions of the compiled tier for 8-bit elementwise ops and the integer MEAN
-(imported only on such a kernel's first use, through ``loader.compiled_module``).
+"""numba functions of the compiled tier for 8-bit elementwise ops, table lookups, the integer
+MEAN, float QUANTIZE and the int8 TRANSPOSE_CONV epilogue (imported only on such a kernel's
+first use, through ``loader.compiled_module``).
 
 Every function computes, per element, the reference kernel's exact integer arithmetic
-(``quantized_elementwise`` for MUL / ADD / SUB, ``quantized_misc.QuantizedMean``):
+(``quantized_elementwise`` for MUL / ADD / SUB, ``quantized_misc.QuantizedMean``,
+``quantize.Quantize``, ``quantized_conv.QuantizedTransposeConv``):
 
 * :func:`mbqm` is ``quantized_elementwise.requantize`` for one value: optional left shift
   wrapped to int32, the high multiply ``(x * m + 2^30) >> 31`` and the rounding right shift
@@ -11,19 +13,23 @@ Every function computes, per element, the reference kernel's exact integer arith
   output offset added with int16 wrap-around, elsewhere the offset added; then the clamp.
 * ADD / SUB: both inputs rescaled to the common scale (the SIMD lanes fold the 20-bit left
   shift into the multiplier's exponent), summed, :func:`mbqm` again, offset, clamp.
+* MEAN: int64 sums (order-free), then Mean4D's rounding (ties up on the 16-channel SIMD
+  blocks) or the general path's ``1/n``-folded multiplier.
+* table lookups: the reference's exact tables, indexed by the input bytes.
 
 The elementwise loops walk an output of ``rows`` x ``run`` elements; each input row starts
 at ``row * row_stride`` and advances by 1 (or by 0: a broadcast scalar). Within row ``r``
-the first ``split(r)`` elements take the SIMD-lane arithmetic (see ``elementwise.py``). All
-integer, no fastmath: LLVM vectorises the loops with 64-bit integer multiplies.
+the first ``split(r)`` elements take the SIMD-lane arithmetic (see ``elementwise.py``).
+Loops index 0-based slices (numba then emits no negative-index fix-up and LLVM vectorises
+them, with 64-bit integer multiplies where needed). No fastmath: integer paths only, and
+QUANTIZE's float steps are the reference's own roundings.
 """
 from __future__ import annotations
 
 import numba as nb
 import numpy as np
-from numba import prange
 
-from ._compiled import _twins, requantize
+from ._compiled import requantize
 
 _INLINE = dict(cache=True, inline="always", error_model="numpy")
 GATHER_CHUNK = 1 << 15
@@ -91,7 +97,7 @@ def mul_rows(x1, x2, out, rows, run, size, s1, e1, s2, e2, vec_n, vec_total, p):
     (``e`` is 1, or 0 for a broadcast scalar, whose row stride is then 0 too). Rows are sliced
     before the element loops: indices counted from 0 let LLVM drop numba's negative-index
     handling and vectorise."""
-    for r in prange(rows):
+    for r in range(rows):
         o = r * run
         n = min(run, size - o)
         split = min(_split(r, run, vec_n, vec_total), n)
@@ -121,7 +127,7 @@ def mul_rows(x1, x2, out, rows, run, size, s1, e1, s2, e2, vec_n, vec_total, p):
 
 def add_rows(x1, x2, out, rows, run, size, s1, e1, s2, e2, vec_n, vec_total, p):
     """:func:`mul_rows` for ADD / SUB."""
-    for r in prange(rows):
+    for r in range(rows):
         o = r * run
         n = min(run, size - o)
         split = min(_split(r, run, vec_n, vec_total), n)
@@ -153,10 +159,10 @@ def gather_bytes(index, table, out, start, stop):
     """``out[i] = table[index[i] & (table.size - 1)]`` for flat positions ``start..stop``: the
     table has one entry per index value (256 for uint8, 65536 for uint16), so the mask only
     tells LLVM that no bound check is needed (the loop then vectorises). In chunks of
-    ``GATHER_CHUNK`` (the parallel twin's work items)."""
+    ``GATHER_CHUNK``."""
     mask = table.size - 1
     chunks = -(-(stop - start) // GATHER_CHUNK)
-    for k in prange(chunks):
+    for k in range(chunks):
         a = start + k * GATHER_CHUNK
         z = min(stop, a + GATHER_CHUNK)
         src, dst = index[a:z], out[a:z]
@@ -175,7 +181,7 @@ def gather_bytes_masked(index, vector, scalar, lanes, out):
 def sum_middle(x, acc):
     """acc[o, i] = sum over m of x[o, m, i] (int64), for an 8-bit ``x`` of shape [O, M, I]."""
     outer, middle, inner = x.shape
-    for o in prange(outer):
+    for o in range(outer):
         a = acc[o]
         for i in range(inner):
             a[i] = 0
@@ -225,10 +231,12 @@ def mean4d_requantize(total, vector_channels, mult, shift, bias, lo, hi, out):
             out[r, c] = min(max(h + bias, lo), hi)
 
 
-mul_rows, mul_rows_parallel = _twins(mul_rows)
-add_rows, add_rows_parallel = _twins(add_rows)
-sum_middle, sum_middle_parallel = _twins(sum_middle)
-gather_bytes, gather_bytes_parallel = _twins(gather_bytes)
+# Serial only: on the 2-core test machine a parallel launch of these light loops (0.1-0.4 ms
+# per op) cost more than it saved (a 451K-element MUL: 0.21 ms serial, 0.31 ms on 2 threads).
+mul_rows = nb.njit(cache=True, error_model="numpy")(mul_rows)
+add_rows = nb.njit(cache=True, error_model="numpy")(add_rows)
+sum_middle = nb.njit(cache=True, error_model="numpy")(sum_middle)
+gather_bytes = nb.njit(cache=True, error_model="numpy")(gather_bytes)
 gather_bytes_masked = nb.njit(cache=True, error_model="numpy")(gather_bytes_masked)
 mean_requantize = nb.njit(cache=True, error_model="numpy")(mean_requantize)
 mean4d_requantize = nb.njit(cache=True, error_model="numpy")(mean4d_requantize)

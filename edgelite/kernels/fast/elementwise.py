@@ -24,9 +24,7 @@ from .loader import run_from
 
 _MODULE = "_compiled_int8"
 _BYTES = (np.dtype(np.int8), np.dtype(np.uint8))
-FLAT_CHUNK = 1 << 14  # outputs per row (per parallel work item) of a same-shape operation
-PARALLEL_MIN = 1 << 15  # outputs from which a parallel launch pays off
-PARALLEL_GATHER_MIN = 1 << 17  # ... for a table lookup (cheaper per element)
+FLAT_CHUNK = 1 << 14  # outputs per row of a same-shape operation
 
 
 def _operand(shape, out_shape):
@@ -94,11 +92,10 @@ class _CompiledLookup:
                 or any(t.size != 1 << (8 * index.itemsize) for t in tables):
             return super().lookup(index, scalar, vector, out)
         idx, flat = index.reshape(-1), out.reshape(-1)
-        wide = idx.size >= PARALLEL_GATHER_MIN
         if lanes.none:
-            run_from(_MODULE, self, "gather_bytes", idx, scalar, flat, 0, idx.size, parallel=wide)
+            run_from(_MODULE, self, "gather_bytes", idx, scalar, flat, 0, idx.size, parallel=False)
         elif lanes.all:
-            run_from(_MODULE, self, "gather_bytes", idx, vector, flat, 0, idx.size, parallel=wide)
+            run_from(_MODULE, self, "gather_bytes", idx, vector, flat, 0, idx.size, parallel=False)
         elif lanes.tail_start is not None:
             run_from(_MODULE, self, "gather_bytes", idx, vector, flat, 0, lanes.tail_start, parallel=False)
             run_from(_MODULE, self, "gather_bytes", idx, scalar, flat, lanes.tail_start, idx.size, parallel=False)
@@ -136,7 +133,7 @@ class _CompiledArithmetic(_CompiledLookup):
                 or not (x1.flags.c_contiguous and x2.flags.c_contiguous and out.flags.c_contiguous):
             return super().eval(inputs, outputs)
         run_from(_MODULE, self, self.loop, x1.reshape(-1), x2.reshape(-1), out.reshape(-1), *layout,
-                 self.params, parallel=layout[2] >= PARALLEL_MIN and layout[0] > 1)
+                 self.params, parallel=False)
         return None
 
 

@@ -13,7 +13,6 @@ from ..quantized_activations import (QuantizedElu, QuantizedGelu, QuantizedHardS
                                      QuantizedLogistic, QuantizedRelu, QuantizedRelu0To1, QuantizedRelu6,
                                      QuantizedReluN1To1, QuantizedTanh)
 from . import FAST_PRIORITY, enabled
-from .elementwise import PARALLEL_GATHER_MIN
 from .loader import run_from
 
 _BYTES = (np.dtype(np.int8), np.dtype(np.uint8))
@@ -32,7 +31,7 @@ class _FastTableUnary:
             return super().eval(inputs, outputs)
         index = x.reshape(-1).view(np.uint8)
         run_from("_compiled_int8", self, "gather_bytes", index, table, out.reshape(-1), 0, index.size,
-                 parallel=index.size >= PARALLEL_GATHER_MIN)
+                 parallel=False)
         return None
 
 

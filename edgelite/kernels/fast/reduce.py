@@ -19,7 +19,6 @@ from . import FAST_PRIORITY, enabled
 from .loader import run, run_from
 
 _INT8 = "_compiled_int8"
-_PARALLEL_MIN = 1 << 16
 
 
 @register("MEAN", kind="float", priority=FAST_PRIORITY, when=enabled)
@@ -70,8 +69,7 @@ class FastQuantizedMean(QuantizedMean):
         if self.block is None or out is None or x.dtype not in (np.int8, np.uint8) or not out.flags.c_contiguous:
             return super().eval(inputs, outputs)
         totals = self.totals
-        run_from(_INT8, self, "sum_middle", np.ascontiguousarray(x).reshape(self.block), totals,
-                 parallel=x.size >= _PARALLEL_MIN and self.block[0] > 1)
+        run_from(_INT8, self, "sum_middle", np.ascontiguousarray(x).reshape(self.block), totals, parallel=False)
         m, shift = self.mult
         if self.fast:
             channels = totals.shape[1]
