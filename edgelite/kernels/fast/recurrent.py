@@ -36,7 +36,14 @@ _EMPTY_2D = np.zeros((0, 0), np.float32)
 
 
 def _vector(a) -> np.ndarray:
-    return _EMPTY_1D if a is None else np.ascontiguousarray(a, np.float32).reshape(-1)
+    # a writable copy: numba compiles one specialization per array type, read-only flag included
+    return _EMPTY_1D if a is None else np.array(a, np.float32).reshape(-1)
+
+
+def _contiguous_out(out_tm: np.ndarray) -> np.ndarray:
+    """``out_tm`` itself when C-contiguous, else a C-contiguous buffer to copy back: the compiled
+    loops then see one array layout only (one compiled specialization each)."""
+    return out_tm if out_tm.flags.c_contiguous else np.empty(out_tm.shape, out_tm.dtype)
 
 
 def _loop_arguments(wts: LstmWeights, cfg: LstmConfig, diagonal: bool) -> tuple:
@@ -68,16 +75,21 @@ class CompiledTimeLoops:
         x_gates = np.ascontiguousarray(x_gates, np.float32)
         h = np.array(h, np.float32, order="C")
         c_work = np.ascontiguousarray(c, np.float32)
-        run_from(_MODULE, self, "lstm_loop", x_gates, *entry[1], h, c_work, out_tm, bool(reverse), parallel=False)
+        out = _contiguous_out(out_tm)
+        run_from(_MODULE, self, "lstm_loop", x_gates, *entry[1], h, c_work, out, bool(reverse), parallel=False)
+        if out is not out_tm:
+            out_tm[...] = out
         if c_work is not c:
             np.copyto(c, c_work)
         return h, c
 
     def rnn_time_loop(self, x_all, h, r_t, activation: int, out_tm, reverse: bool = False):
         h = np.array(h, np.float32, order="C")
+        out = _contiguous_out(out_tm)
         run_from(_MODULE, self, "rnn_loop", np.ascontiguousarray(x_all, np.float32),
-                 np.ascontiguousarray(r_t, np.float32), int(activation), h, out_tm, bool(reverse),
-                 parallel=False)
+                 np.ascontiguousarray(r_t, np.float32), int(activation), h, out, bool(reverse), parallel=False)
+        if out is not out_tm:
+            out_tm[...] = out
         return h
 
 
@@ -130,8 +142,11 @@ class CompiledHybridLoop:
             args = self._hybrid_args = self._hybrid_arguments()
         h = np.array(h, np.float32, order="C")
         c = np.array(c, np.float32, order="C")
-        run_from(_MODULE, self, "hybrid_lstm_loop", np.asarray(x_tm, np.float32), h, c, out_tm, *args,
+        out = _contiguous_out(out_tm)
+        run_from(_MODULE, self, "hybrid_lstm_loop", np.array(x_tm, np.float32, order="C"), h, c, out, *args,
                  parallel=False)
+        if out is not out_tm:
+            out_tm[...] = out
         return h, c
 
     def _hybrid_arguments(self) -> tuple:
@@ -178,8 +193,11 @@ class FastIntegerUnidirectionalSequenceLSTM(IntegerUnidirectionalSequenceLSTM):
         x_gates, h, c, out_tm = self.sequence_start(inputs, outputs)
         h = np.array(h, np.int64, order="C")
         c = np.array(c, np.int64, order="C")
+        out = _contiguous_out(out_tm)
         run_from("_compiled_integer_lstm", self, "integer_lstm_loop", np.ascontiguousarray(x_gates, np.int64),
-                 h, c, out_tm, *args, parallel=False)
+                 h, c, out, *args, parallel=False)
+        if out is not out_tm:
+            out_tm[...] = out
         store_state(inputs[OUTPUT_STATE], h.astype(np.int8))
         store_state(inputs[CELL_STATE], c.astype(np.int16))
         return None
