@@ -16,7 +16,8 @@ the int8 TRANSPOSE_CONV epilogue (``epilogue.py``); float MEAN over trailing dim
 8-bit MEAN over adjacent axes (``reduce.py``); float32 GELU around numpy's exp/tanh
 (``activations.py``); 8-bit MUL/ADD/SUB as integer loops or table gathers (``elementwise.py``);
 8-bit table activations (``int8_activations.py``); float QUANTIZE to 8/16 bits
-(``int8_quantize.py``); float32 HARD_SWISH and SOFTMAX (``float_ops.py``).
+(``int8_quantize.py``); float32 HARD_SWISH and SOFTMAX (``float_ops.py``); the LSTM / RNN
+time loops, float, hybrid and full-integer (``recurrent.py``).
 See docs/kernels.md, "The compiled tier".
 """
 from __future__ import annotations
