@@ -266,10 +266,42 @@ def _classify(op, tensors) -> str:
     return "float"
 
 
+# Importers of kernel families loaded on demand (kernels/__init__.py: the custom-op packs, which
+# register only names no other family registers): run on the first lookup of a name that has no
+# entry, and by registered_ops().
+_on_demand: list[Callable[[], None]] = []
+_on_demand_lock = threading.RLock()  # (re-entrant: an importer may look kernels up)
+_on_demand_busy = False  # an importer is running: other threads wait for it
+
+
+def add_on_demand(importer: Callable[[], None]) -> None:
+    """Have ``importer()`` run (once) before a lookup of an op name nothing has registered."""
+    with _on_demand_lock:
+        _on_demand.append(importer)
+
+
+def load_on_demand() -> None:
+    """Run the pending on-demand importers (see :func:`add_on_demand`); a thread arriving while
+    another runs one waits for it to finish."""
+    global _on_demand_busy
+    if not _on_demand and not _on_demand_busy:
+        return
+    with _on_demand_lock:
+        while _on_demand:
+            _on_demand_busy = True
+            importer = _on_demand.pop(0)
+            try:
+                importer()
+            finally:
+                _on_demand_busy = False
+
+
 def lookup(node) -> type | None:
     """The best registered kernel class for ``node``, or None if there is none."""
     op = node.op
     kind = None  # classified only if an entry needs it ("any" kernels do not)
+    if op.name not in _REGISTRY:
+        load_on_demand()
     for _prio, when, versions, k, cls in _REGISTRY.get(op.name, ()):
         if k != "any":
             if kind is None:
@@ -309,6 +341,7 @@ def lookup_all(nodes) -> list[type | None]:
 
 def registered_ops() -> dict[str, list[str]]:
     """op name -> kinds registered (for docs and `edgelite inspect --ops`)."""
+    load_on_demand()
     return {name: sorted({e[3] for e in entries}) for name, entries in sorted(_REGISTRY.items())}
 
 
