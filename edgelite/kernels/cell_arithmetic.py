@@ -7,12 +7,17 @@ them operation for operation in float32, so both tiers give the same bits. What 
 out is any step whose rounding depends on the library that runs it: BLAS's GEMV (blocked
 sums, FMA) and numpy's SIMD ``exp`` / ``tanh``. Instead:
 
-* :func:`sequential_matvec` -- ``out[b, n] = sum_k h[b, k] * w[k, n]``, each product rounded
-  to float32 and added in k order to a sum that starts from ``0.0`` (the order of TFLite's
-  portable ``MatrixBatchVectorMultiplyAccumulate``; LiteRT's x86 build sums its gates in a
-  blocked GEMM order, so the last bits differ from it). In numpy: the products of a chunk of rows,
-  then ``np.add.reduce`` over the row axis (a reduction over a non-contiguous axis adds the
-  rows one after another, vectorised along ``n``).
+* :func:`gemv_products` (the LSTMs) and :func:`accumulate_lanes` (the RNNs) -- the
+  products ``v[r, k] * w[k, n]`` summed as LiteRT sums them (measured bit for bit on one-op
+  models with batch 1): four lane sums (lane j takes k = j, j + 4, ... below ``4 * (K // 4)``,
+  each from 0.0), combined as ``(l0 + l2) + (l1 + l3)`` with the last ``K % 4`` products then
+  added one by one, and the result added to the gate (Eigen's SSE GEMV, which LiteRT's LSTM
+  reaches through its FULLY_CONNECTED); or ``((l0 + l1) + l2) + l3`` added to the gate and then
+  the last products one by one (TFLite's NEON MatrixBatchVectorMultiplyAccumulate, which x86
+  builds run through NEON_2_SSE, in the RNNs). With a batch above 1 LiteRT's LSTM switches to
+  a blocked GEMM; edgelite keeps the GEMV order. In numpy: the products of a chunk of lane
+  groups, then ``np.add.reduce`` over the group axis (a reduction over a non-innermost axis
+  adds the groups one after another, vectorised along the lanes and ``n``).
 * :func:`logistic_` -- Eigen's packet logistic, which is what LiteRT's float LSTM applies to
   its gates (``ApplySigmoidToVector``): the arithmetic of :mod:`.exact_logistic` (its packet
   path, on every element).
@@ -42,36 +47,62 @@ TANH_ALPHA = tuple(F32(v) for v in (1.394553628e-8, 2.102733560e-5, 3.520756727e
 TANH_BETA = tuple(F32(v) for v in (8.015776984e-7, 3.326951409e-4, 2.597254514e-2, 4.673548340e-1, 1.0))
 LAYER_NORM_EPSILON = F32(1e-8)
 
-# products held at once by sequential_matvec (bounds its scratch memory for large cells)
+LANES = 4  # float32 lanes of an SSE register
+
+# products held at once by lane_sums (bounds its scratch memory for large cells)
 _CHUNK_ELEMENTS = 1 << 17
 
 
-def sequential_matvec(h: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``h [B, K] @ w [K, N]`` summed in k order from 0.0 (module docstring); into ``out``."""
-    batch, depth = h.shape
+def lane_sums(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """[R, 4, N]: lane j of row r holds ``sum v[r, k] * w[k, n]`` over k = j, j + 4, ... below
+    ``4 * (K // 4)``, in k order from 0.0, every product and sum rounded to float32."""
+    rows, depth = v.shape
     cols = w.shape[1]
-    if out is None:
-        out = np.empty((batch, cols), F32)
-    if cols == 1:
-        # numpy sums a reduction axis that ends up innermost pairwise, not in order: with one
-        # column the row axis would be innermost, so sum two columns (the second all zero)
-        wide = sequential_matvec(h, np.concatenate([w, np.zeros_like(w)], axis=1))
-        np.copyto(out, wide[:, :1])
-        return out
-    rows = max(1, _CHUNK_ELEMENTS // max(1, batch * cols))
-    if rows >= depth:
-        np.add.reduce(np.multiply(h[:, :, None], w), axis=1, out=out, initial=F32(0))
-        return out
-    # in chunks of rows: the running sum rides along as row 0 of each chunk's products
-    buf = np.empty((batch, rows + 1, cols), F32)
-    out.fill(0)
-    for k0 in range(0, depth, rows):
-        k1 = min(depth, k0 + rows)
-        part = buf[:, :k1 - k0 + 1]
-        part[:, 0] = out
-        np.multiply(h[:, k0:k1, None], w[k0:k1], out=part[:, 1:])
-        np.add.reduce(part, axis=1, out=out)
-    return out
+    groups = depth // LANES
+    lanes = np.zeros((rows, LANES, cols), F32)
+    if not groups:
+        return lanes
+    row_step = max(1, _CHUNK_ELEMENTS // (LANES * cols))
+    if rows > row_step:  # rows are independent: a chunk of them at a time
+        for r0 in range(0, rows, row_step):
+            lanes[r0:r0 + row_step] = lane_sums(v[r0:r0 + row_step], w)
+        return lanes
+    # the products of a chunk of groups at a time; the running sums ride along as group 0
+    step = max(1, _CHUNK_ELEMENTS // (rows * LANES * cols))
+    buf = np.empty((rows, min(step, groups) + 1, LANES, cols), F32)
+    for g0 in range(0, groups, step):
+        g1 = min(groups, g0 + step)
+        part = buf[:, :g1 - g0 + 1]
+        part[:, 0] = lanes
+        np.multiply(v[:, g0 * LANES:g1 * LANES].reshape(rows, g1 - g0, LANES, 1),
+                    w[g0 * LANES:g1 * LANES].reshape(g1 - g0, LANES, cols), out=part[:, 1:])
+        np.add.reduce(part, axis=1, out=lanes)
+    return lanes
+
+
+def gemv_products(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``v [R, K] @ w [K, N]`` in Eigen's SSE GEMV order (LiteRT's LSTM gates): the lane sums
+    combined as ``(l0 + l2) + (l1 + l3)``, then the last ``K % 4`` products added one by one."""
+    lanes = lane_sums(v, w)
+    total = lanes[:, 0] + lanes[:, 2]
+    total += lanes[:, 1] + lanes[:, 3]
+    for k in range(v.shape[1] - v.shape[1] % LANES, v.shape[1]):
+        total += v[:, k:k + 1] * w[k]
+    return total
+
+
+def accumulate_lanes(acc: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``acc [R, N] += v [R, K] @ w [K, N]`` in the order of TFLite's NEON
+    MatrixBatchVectorMultiplyAccumulate (LiteRT's RNNs): ``((l0 + l1) + l2) + l3`` added to
+    ``acc``, then the last ``K % 4`` products added to ``acc`` one by one; returns ``acc``."""
+    lanes = lane_sums(v, w)
+    total = lanes[:, 0] + lanes[:, 1]
+    total += lanes[:, 2]
+    total += lanes[:, 3]
+    acc += total
+    for k in range(v.shape[1] - v.shape[1] % LANES, v.shape[1]):
+        acc += v[:, k:k + 1] * w[k]
+    return acc
 
 
 def logistic_(x: np.ndarray) -> np.ndarray:

@@ -22,10 +22,10 @@ Per time step, for gates i, f, g (cell), o::
     h = o * act(c), then projection + bias, clipped to +-proj_clip if > 0
 
 The gates use the sigmoid, the cell input and output use the op's activation
-(usually TANH). The input contribution of the whole sequence is one GEMM before
-the time loop; each step is one ``[B, n_output] x [n_output, G*n_cell]`` product
-summed in a fixed order plus vectorised element-wise work, in the arithmetic of
-:mod:`.cell_arithmetic` (Eigen's logistic and tanh, as LiteRT's LSTM), which the
+(usually TANH). The input contribution of the whole sequence is computed before the
+time loop; each step adds one ``[B, n_output] x [n_output, G*n_cell]`` product plus
+vectorised element-wise work, all in the arithmetic of :mod:`.cell_arithmetic`
+(LiteRT's summation orders, Eigen's logistic and tanh, as LiteRT's cells), which the
 compiled tier (``fast/recurrent.py``) repeats bit for bit in one compiled loop. The final states are written back into the
 state tensors (inputs 18, 19) in place, as LiteRT keeps them between invocations.
 
@@ -44,7 +44,7 @@ import numpy as np
 
 from .activation_fn import check_activation, sigmoid_
 from .base import Kernel, register
-from .cell_arithmetic import cell_activation_, logistic_, sequential_matvec
+from .cell_arithmetic import accumulate_lanes, cell_activation_, gemv_products, logistic_
 from .cell_arithmetic import layer_normalize_
 from .int_gemm import exact_matmul
 from .quant_math import multiply_by_quantized_multiplier_fast, quantize_multiplier_scalar, rounding_divide_by_pot
@@ -133,21 +133,31 @@ def lstm_weights(values: list, use_cifg: bool, diagonal: bool, aux_weights: list
 
 def input_contribution(x_tm: np.ndarray, matrix: np.ndarray, bias: np.ndarray | None,
                        aux_tm: np.ndarray | None = None, aux_matrix: np.ndarray | None = None) -> np.ndarray:
-    """``x W (+ aux A) (+ bias)`` for every step of a [T, B, I] sequence at once: [T, B, cols]."""
+    """An RNN's ``bias + x W (+ aux A)`` for every step of a [T, B, I] sequence at once:
+    [T, B, cols], summed as LiteRT's RnnBatchStep (:func:`.cell_arithmetic.accumulate_lanes`)."""
     steps, batch = x_tm.shape[:2]
-    total = np.matmul(np.ascontiguousarray(x_tm).reshape(steps * batch, -1), matrix)
-    if aux_matrix is not None:
-        total += np.matmul(np.ascontiguousarray(aux_tm).reshape(steps * batch, -1), aux_matrix)
-    total = total.reshape(steps, batch, matrix.shape[1])
+    total = np.zeros((steps * batch, matrix.shape[1]), np.float32)
     if bias is not None:
-        np.add(total, bias, out=total)
-    return total
+        total[...] = bias
+    accumulate_lanes(total, np.asarray(x_tm, np.float32).reshape(steps * batch, -1), matrix)
+    if aux_matrix is not None:
+        accumulate_lanes(total, np.asarray(aux_tm, np.float32).reshape(steps * batch, -1), aux_matrix)
+    return total.reshape(steps, batch, matrix.shape[1])
 
 
 def lstm_input_gates(wts: LstmWeights, x_tm: np.ndarray, aux_tm: np.ndarray | None = None) -> np.ndarray:
-    """Every step's input contribution to the stacked gates, bias included unless layer-normalized."""
-    return input_contribution(x_tm, wts.input_matrix, None if wts.layer_norm is not None else wts.bias,
-                              aux_tm, wts.aux_matrix if aux_tm is not None else None)
+    """Every step's input contribution to the stacked gates: ``x W + bias`` (``+ 0.0`` for a
+    layer-normalized LSTM, whose bias comes later), then ``aux A +`` that, in
+    :func:`.cell_arithmetic.gemv_products`' order."""
+    steps, batch = x_tm.shape[:2]
+    rows = steps * batch
+    total = gemv_products(np.asarray(x_tm, np.float32).reshape(rows, -1), wts.input_matrix)
+    total += wts.bias if wts.layer_norm is None else np.float32(0)
+    if aux_tm is not None and wts.aux_matrix is not None:
+        aux = gemv_products(np.asarray(aux_tm, np.float32).reshape(rows, -1), wts.aux_matrix)
+        aux += total
+        total = aux
+    return total.reshape(steps, batch, -1)
 
 
 def run_lstm(wts: LstmWeights, cfg: LstmConfig, x_gates: np.ndarray, h: np.ndarray, c: np.ndarray,
@@ -182,7 +192,7 @@ def run_lstm(wts: LstmWeights, cfg: LstmConfig, x_gates: np.ndarray, h: np.ndarr
         if diagonal:
             np.multiply(np.tile(h, g_count), wts.recurrent, out=z)
         else:
-            sequential_matvec(h, wts.recurrent, z)
+            z[...] = gemv_products(h, wts.recurrent)
         np.add(z, x_gates[t], out=z)
         if in_gate is not None and wts.peephole_i is not None:
             in_gate += c * wts.peephole_i
@@ -214,9 +224,8 @@ def run_lstm(wts: LstmWeights, cfg: LstmConfig, x_gates: np.ndarray, h: np.ndarr
         cell_activation_(cell_out, cfg.activation)
         np.multiply(cell_out, out_gate, out=cell_out)
         if wts.projection_t is not None:
-            h = sequential_matvec(cell_out, wts.projection_t)
-            if wts.projection_bias is not None:
-                np.add(h, wts.projection_bias, out=h)
+            h = gemv_products(cell_out, wts.projection_t)
+            h += np.float32(0) if wts.projection_bias is None else wts.projection_bias
             if cfg.proj_clip > 0:
                 np.minimum(h, proj_clip, out=h)
                 np.maximum(h, -proj_clip, out=h)
@@ -384,8 +393,7 @@ def run_rnn(x_all: np.ndarray, h: np.ndarray, r_t: np.ndarray, activation: int, 
     """
     steps = range(x_all.shape[0] - 1, -1, -1) if reverse else range(x_all.shape[0])
     for t in steps:
-        h = sequential_matvec(h, r_t)
-        np.add(h, x_all[t], out=h)
+        h = accumulate_lanes(x_all[t].copy(), h, r_t)
         cell_activation_(h, activation)
         out_tm[t] = h
     return h

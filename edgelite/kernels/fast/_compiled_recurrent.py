@@ -4,8 +4,9 @@
 :func:`..recurrent.run_rnn` in one compiled call, each float32 operation of
 :mod:`..cell_arithmetic` written out in the same order on scalars:
 
-* the recurrent product sums ``h[k] * w[k, n]`` for k = 0, 1, ... from ``0.0`` (the inner
-  loop runs over ``n``, independent sums, so it vectorises without reassociating);
+* the recurrent and projection products in cell_arithmetic's lane orders (Eigen's GEMV for
+  the LSTMs, TFLite's NEON kernel for the RNNs; the inner loops run over ``n``, independent
+  sums, so they vectorise without reassociating);
 * Eigen's packet logistic and rational tanh step by step, every product and
   sum rounded to float32 on its own;
 * the layer norm's sums left to right from the first element.
@@ -128,14 +129,46 @@ def activate(x, code):
 
 
 @nb.njit(inline="always", **_FLAGS)
-def matvec_row(h, b, w, out):
-    """out[n] = sum_k h[b, k] * w[k, n], in k order from 0.0."""
-    for n in range(out.shape[0]):
-        out[n] = ZERO
-    for k in range(w.shape[0]):
-        hk = h[b, k]
-        for n in range(out.shape[0]):
-            out[n] += hk * w[k, n]
+def lane_sums_row(v, b, w, lanes):
+    """cell_arithmetic.lane_sums of row b into ``lanes`` [4, >= N]."""
+    cols = w.shape[1]
+    for j in range(4):
+        for n in range(cols):
+            lanes[j, n] = ZERO
+    for k0 in range(0, w.shape[0] - w.shape[0] % 4, 4):
+        for j in range(4):
+            vk = v[b, k0 + j]
+            for n in range(cols):
+                lanes[j, n] += vk * w[k0 + j, n]
+
+
+@nb.njit(inline="always", **_FLAGS)
+def gemv_row(v, b, w, lanes, out):
+    """out[n] = cell_arithmetic.gemv_products of row b: (l0 + l2) + (l1 + l3), then the tail."""
+    lane_sums_row(v, b, w, lanes)
+    depth = w.shape[0]
+    for n in range(w.shape[1]):
+        out[n] = (lanes[0, n] + lanes[2, n]) + (lanes[1, n] + lanes[3, n])
+    for k in range(depth - depth % 4, depth):
+        vk = v[b, k]
+        for n in range(w.shape[1]):
+            out[n] = out[n] + vk * w[k, n]
+
+
+@nb.njit(inline="always", **_FLAGS)
+def accumulate_lanes_row(acc, v, b, w, lanes):
+    """cell_arithmetic.accumulate_lanes of row b into ``acc``."""
+    lane_sums_row(v, b, w, lanes)
+    depth = w.shape[0]
+    for n in range(w.shape[1]):
+        s = lanes[0, n] + lanes[1, n]
+        s = s + lanes[2, n]
+        s = s + lanes[3, n]
+        acc[n] = acc[n] + s
+    for k in range(depth - depth % 4, depth):
+        vk = v[b, k]
+        for n in range(w.shape[1]):
+            acc[n] = acc[n] + vk * w[k, n]
 
 
 @nb.njit(inline="always", **_FLAGS)
@@ -175,7 +208,8 @@ def lstm_loop(x_gates, rec, diagonal, gates, peep_i, peep_f, peep_o, ln, bias, p
     first = 0 if gates == 4 else -1          # gate column blocks: i (absent with CIFG), f, g, o
     fo, go, oo = (first + 1) * nc, (first + 2) * nc, (first + 3) * nc
     z = np.empty(width, np.float32)
-    cell_out = np.empty(nc, np.float32)
+    lanes = np.empty((4, max(width, n_out)), np.float32)
+    cell_out = np.empty((1, nc), np.float32)
     for s in range(steps):
         t = steps - 1 - s if reverse else s
         for b in range(batch):
@@ -183,7 +217,7 @@ def lstm_loop(x_gates, rec, diagonal, gates, peep_i, peep_f, peep_o, ln, bias, p
                 for j in range(width):
                     z[j] = h[b, j % n_out] * rec[0, j]
             else:
-                matvec_row(h, b, rec, z)
+                gemv_row(h, b, rec, lanes, z)
             xg = x_gates[t, b]
             for j in range(width):
                 z[j] = z[j] + xg[j]
@@ -215,23 +249,18 @@ def lstm_loop(x_gates, rec, diagonal, gates, peep_i, peep_f, peep_o, ln, bias, p
                 layer_normalize(z[oo:oo + nc], ln[gates - 1], bias[oo:oo + nc])
             for j in range(nc):
                 o = logistic(z[oo + j])
-                cell_out[j] = activate(c[b, j], act) * o
+                cell_out[0, j] = activate(c[b, j], act) * o
             if proj_t.shape[0] > 0:
+                hb = h[b]
+                gemv_row(cell_out, 0, proj_t, lanes, hb)
                 for n in range(n_out):
-                    h[b, n] = ZERO
-                for k in range(nc):
-                    ck = cell_out[k]
-                    for n in range(n_out):
-                        h[b, n] += ck * proj_t[k, n]
-                if proj_bias.shape[0] > 0:
-                    for n in range(n_out):
-                        h[b, n] = h[b, n] + proj_bias[n]
+                    hb[n] = hb[n] + (proj_bias[n] if proj_bias.shape[0] > 0 else ZERO)
                 if proj_clip > 0:
                     for n in range(n_out):
                         h[b, n] = clamp(h[b, n], -proj_clip, proj_clip)
             else:
                 for n in range(n_out):
-                    h[b, n] = cell_out[n]
+                    h[b, n] = cell_out[0, n]
             for n in range(n_out):
                 out_tm[t, b, n] = h[b, n]
     return late_out
@@ -242,12 +271,15 @@ def rnn_loop(x_all, r_t, act, h, out_tm, reverse):
     """run_rnn's steps: h = act(h r_t + x_all[t]) per step, h [B, U] in place."""
     steps, batch, units = x_all.shape
     row = np.empty(units, np.float32)
+    lanes = np.empty((4, units), np.float32)
     for s in range(steps):
         t = steps - 1 - s if reverse else s
         for b in range(batch):
-            matvec_row(h, b, r_t, row)
             for n in range(units):
-                row[n] = activate(row[n] + x_all[t, b, n], act)
+                row[n] = x_all[t, b, n]
+            accumulate_lanes_row(row, h, b, r_t, lanes)
+            for n in range(units):
+                row[n] = activate(row[n], act)
             for n in range(units):
                 h[b, n] = row[n]
                 out_tm[t, b, n] = row[n]
