@@ -1,4 +1,6 @@
-"""numpy kernels, one module per op family. Importing this package registers them all.
+"""numpy kernels, one module per op family. Importing this package registers the families of
+``FAMILIES``; those of ``ON_DEMAND_FAMILIES`` (custom-op packs) register on the first lookup
+of an op name nothing else registers.
 
 Add a family by creating a module here and listing it in ``FAMILIES``.
 """
