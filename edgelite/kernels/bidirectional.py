@@ -37,8 +37,7 @@ import numpy as np
 
 from .base import Kernel, register
 from .recurrent import (CELL_STATE, OUTPUT_STATE, LstmConfig, SequenceLayout, TimeLoops, check_lstm_inputs,
-                        check_rnn_inputs, constant_rnn_weights, input_contribution, lstm_input_gates,
-                        lstm_weights, rnn_weights, store_state)
+                        check_rnn_inputs, constant_rnn_weights, lstm_weights, rnn_weights, store_state)
 
 LSTM_DIRECTION_INPUTS = 17           # weights per direction, at 1.. and 18..
 LSTM_STATES = ((35, 36), (37, 38))   # (output state, cell state) forward, backward
@@ -189,7 +188,7 @@ class BidirectionalSequenceLSTM(BidirectionalKernel):
             h_state, c_state = (inputs[i] for i in LSTM_STATES[direction])
             h = np.array(h_state, np.float32).reshape(self.batch, n_output)
             c = np.array(c_state, np.float32).reshape(self.batch, n_cell)
-            x_gates = lstm_input_gates(wts, seqs[direction], aux_tm)
+            x_gates = self.lstm_gate_inputs(wts, seqs[direction], aux_tm)
             h, c = self.lstm_time_loop(wts, self.config, x_gates, h, c, outs[direction], reverse=direction == 1)
             store_state(h_state, h)
             store_state(c_state, c)
@@ -236,7 +235,7 @@ class BidirectionalSequenceRNN(BidirectionalKernel):
             w_t, r_t, bias = weights if weights is not None else rnn_weights(inputs[w_i], inputs[r_i], inputs[b_i])
             if aux_tm is not None and aux_t is None:
                 aux_t = np.ascontiguousarray(np.asarray(inputs[RNN_AUX_WEIGHTS[direction]], np.float32).T)
-            x_all = input_contribution(seqs[direction], w_t, bias, aux_tm, aux_t if aux_tm is not None else None)
+            x_all = self.rnn_step_inputs(seqs[direction], w_t, bias, aux_tm, aux_t if aux_tm is not None else None)
             h = np.array(inputs[s_i], np.float32).reshape(self.batch, units)
             h = self.rnn_time_loop(x_all, h, r_t, self.config.activation, outs[direction], reverse=direction == 1)
             store_state(inputs[s_i], h)

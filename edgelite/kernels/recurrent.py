@@ -272,8 +272,16 @@ def store_state(target, value: np.ndarray) -> None:
 
 
 class TimeLoops:
-    """How a recurrent kernel runs its time loops: :func:`run_lstm` / :func:`run_rnn` here; the
-    compiled tier's kernels override both with one compiled loop of the same arithmetic."""
+    """How a recurrent kernel computes its sequence inputs and runs its time loops:
+    :func:`lstm_input_gates`, :func:`input_contribution`, :func:`run_lstm`, :func:`run_rnn`
+    here; the compiled tier's kernels override them with compiled loops of the same arithmetic."""
+
+    def lstm_gate_inputs(self, wts: LstmWeights, x_tm: np.ndarray, aux_tm: np.ndarray | None = None) -> np.ndarray:
+        return lstm_input_gates(wts, x_tm, aux_tm)
+
+    def rnn_step_inputs(self, x_tm: np.ndarray, w_t: np.ndarray, bias: np.ndarray | None,
+                        aux_tm: np.ndarray | None = None, aux_t: np.ndarray | None = None) -> np.ndarray:
+        return input_contribution(x_tm, w_t, bias, aux_tm, aux_t)
 
     def lstm_time_loop(self, wts: LstmWeights, cfg: LstmConfig, x_gates: np.ndarray, h: np.ndarray,
                        c: np.ndarray, out_tm: np.ndarray, diagonal: bool = False,
@@ -358,7 +366,7 @@ class UnidirectionalSequenceLSTM(TimeLoops, SequenceLayout, Kernel):
             wts = lstm_weights(list(inputs) + [None] * (24 - len(inputs)), self.use_cifg, self.diagonal)
         h = np.array(inputs[OUTPUT_STATE], np.float32).reshape(self.batch, self.n_output)
         c = np.array(inputs[CELL_STATE], np.float32).reshape(self.batch, self.n_cell)
-        x_gates = lstm_input_gates(wts, self.time_major_view(inputs[INPUT]))
+        x_gates = self.lstm_gate_inputs(wts, self.time_major_view(inputs[INPUT]))
         h, c = self.lstm_time_loop(wts, self.config, x_gates, h, c, self.time_major_view(outputs[0]),
                                    self.diagonal)
         store_state(inputs[OUTPUT_STATE], h)
@@ -446,7 +454,7 @@ class UnidirectionalSequenceRNN(TimeLoops, SequenceLayout, Kernel):
 
     def eval(self, inputs, outputs):
         w_t, r_t, bias = self.weights if self.weights is not None else rnn_weights(*inputs[1:4])
-        x_all = input_contribution(self.time_major_view(inputs[0]), w_t, bias)
+        x_all = self.rnn_step_inputs(self.time_major_view(inputs[0]), w_t, bias)
         h = np.array(inputs[4], np.float32).reshape(self.batch, self.units)
         h = self.rnn_time_loop(x_all, h, r_t, self.activation, self.time_major_view(outputs[0]))
         store_state(inputs[4], h)

@@ -171,6 +171,27 @@ def accumulate_lanes_row(acc, v, b, w, lanes):
             acc[n] = acc[n] + vk * w[k, n]
 
 
+@nb.njit(**_FLAGS)
+def gemv_rows(v, w, add, out):
+    """out[r] = gemv_products(v[r], w) + add[r] (``add`` [R, N] or [1, N], broadcast):
+    recurrent.lstm_input_gates' rows."""
+    lanes = np.empty((4, w.shape[1]), np.float32)
+    row = np.empty(w.shape[1], np.float32)
+    for r in range(v.shape[0]):
+        gemv_row(v, r, w, lanes, row)
+        a = add[r] if add.shape[0] > 1 else add[0]
+        for n in range(w.shape[1]):
+            out[r, n] = row[n] + a[n]
+
+
+@nb.njit(**_FLAGS)
+def accumulate_lanes_rows(acc, v, w):
+    """cell_arithmetic.accumulate_lanes of every row (recurrent.input_contribution)."""
+    lanes = np.empty((4, w.shape[1]), np.float32)
+    for r in range(v.shape[0]):
+        accumulate_lanes_row(acc[r], v, r, w, lanes)
+
+
 @nb.njit(inline="always", **_FLAGS)
 def layer_normalize(g, coef, bias):
     """cell_arithmetic.layer_normalize_ of one row, in place."""

@@ -59,8 +59,39 @@ def _loop_arguments(wts: LstmWeights, cfg: LstmConfig, diagonal: bool) -> tuple:
             int(cfg.activation), np.float32(cfg.cell_clip), np.float32(cfg.proj_clip))
 
 
+def _rows(seq: np.ndarray) -> np.ndarray:
+    """A [T, B, D] sequence as C-contiguous float32 rows [T*B, D]."""
+    return np.ascontiguousarray(seq, np.float32).reshape(-1, seq.shape[-1])
+
+
 class CompiledTimeLoops:
-    """The time loops of :class:`..recurrent.TimeLoops`, each one compiled call."""
+    """The sequence inputs and time loops of :class:`..recurrent.TimeLoops`, compiled."""
+
+    def lstm_gate_inputs(self, wts: LstmWeights, x_tm, aux_tm=None):
+        steps, batch = x_tm.shape[:2]
+        width = wts.input_matrix.shape[1]
+        bias = np.zeros((1, width), np.float32) if wts.layer_norm is not None else wts.bias.reshape(1, width)
+        total = np.empty((steps * batch, width), np.float32)
+        run_from(_MODULE, self, "gemv_rows", _rows(x_tm), np.ascontiguousarray(wts.input_matrix, np.float32),
+                 np.ascontiguousarray(bias, np.float32), total, parallel=False)
+        if aux_tm is not None and wts.aux_matrix is not None:
+            with_aux = np.empty_like(total)
+            run_from(_MODULE, self, "gemv_rows", _rows(aux_tm), np.ascontiguousarray(wts.aux_matrix, np.float32),
+                     total, with_aux, parallel=False)
+            total = with_aux
+        return total.reshape(steps, batch, width)
+
+    def rnn_step_inputs(self, x_tm, w_t, bias, aux_tm=None, aux_t=None):
+        steps, batch = x_tm.shape[:2]
+        total = np.zeros((steps * batch, w_t.shape[1]), np.float32)
+        if bias is not None:
+            total[...] = bias
+        run_from(_MODULE, self, "accumulate_lanes_rows", total, _rows(x_tm), np.ascontiguousarray(w_t, np.float32),
+                 parallel=False)
+        if aux_t is not None:
+            run_from(_MODULE, self, "accumulate_lanes_rows", total, _rows(aux_tm),
+                     np.ascontiguousarray(aux_t, np.float32), parallel=False)
+        return total.reshape(steps, batch, w_t.shape[1])
 
     def lstm_time_loop(self, wts: LstmWeights, cfg: LstmConfig, x_gates, h, c, out_tm,
                        diagonal: bool = False, reverse: bool = False):
