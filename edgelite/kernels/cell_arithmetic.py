@@ -59,16 +59,21 @@ def lane_sums(v: np.ndarray, w: np.ndarray) -> np.ndarray:
     rows, depth = v.shape
     cols = w.shape[1]
     groups = depth // LANES
-    lanes = np.zeros((rows, LANES, cols), F32)
     if not groups:
-        return lanes
+        return np.zeros((rows, LANES, cols), F32)
     row_step = max(1, _CHUNK_ELEMENTS // (LANES * cols))
     if rows > row_step:  # rows are independent: a chunk of them at a time
+        lanes = np.empty((rows, LANES, cols), F32)
         for r0 in range(0, rows, row_step):
             lanes[r0:r0 + row_step] = lane_sums(v[r0:r0 + row_step], w)
         return lanes
-    # the products of a chunk of groups at a time; the running sums ride along as group 0
     step = max(1, _CHUNK_ELEMENTS // (rows * LANES * cols))
+    if groups <= step:  # all products at once
+        products = np.multiply(v[:, :groups * LANES].reshape(rows, groups, LANES, 1),
+                               w[:groups * LANES].reshape(groups, LANES, cols))
+        return np.add.reduce(products, axis=1, initial=F32(0))
+    lanes = np.zeros((rows, LANES, cols), F32)
+    # the products of a chunk of groups at a time; the running sums ride along as group 0
     buf = np.empty((rows, min(step, groups) + 1, LANES, cols), F32)
     for g0 in range(0, groups, step):
         g1 = min(groups, g0 + step)
