@@ -10,7 +10,7 @@ from .base import Kernel, KernelError, TensorSpec, add_on_demand, lookup, regist
 
 FAMILIES = [
     "elementwise", "activations", "reduce", "conv", "pooling", "matmul", "shape_ops",
-    "array_ops", "image", "detection", "recurrent", "control_flow", "variables",
+    "array_ops", "image", "detection", "recurrent", "basic_lstm", "control_flow", "variables",
     "quantize", "quantized_conv", "quantized_elementwise", "quantized_misc", "quantized_activations", "fused_swish", "hybrid", "sparse",
     "bitwise", "bidirectional", "svdf", "integer_lstm", "exact_logistic",
     "embedding", "segments", "matrix_ops", "hashtable", "spectral", "conv3d", "random_ops",

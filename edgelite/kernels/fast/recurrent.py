@@ -2,11 +2,11 @@
 BIDIRECTIONAL_SEQUENCE_LSTM, UNIDIRECTIONAL_SEQUENCE_RNN, RNN and BIDIRECTIONAL_SEQUENCE_RNN,
 the hybrid (int8 weights) UNIDIRECTIONAL_SEQUENCE_LSTM and the full-integer (8x8_16) one.
 
-The reference kernels call their time loops through :class:`..recurrent.TimeLoops`; these
-subclasses swap in one compiled call for the whole loop (``_compiled_recurrent``). The
-input contribution of the whole sequence stays the reference's BLAS GEMM, computed before
-the loop, the same array in both tiers; inside the loop both tiers compute with
-:mod:`..cell_arithmetic`'s float32 steps, so the outputs and the states are the same bits.
+The reference kernels compute their sequence inputs and run their time loops through
+:class:`..recurrent.TimeLoops`; these subclasses swap in compiled calls: the input products
+of the whole sequence (one call), then every step (another). Both tiers compute with
+:mod:`..cell_arithmetic`'s float32 steps (LiteRT's summation orders, Eigen's logistic and
+tanh), so the outputs and the states are the same bits.
 
 The hybrid LSTM's loop (``HybridLSTMMixin.hybrid_time_loop``) quantizes the input and the
 state rows on the fly; compiled, each row's quantization repeats the reference's float32 /
@@ -25,8 +25,9 @@ from ..base import register
 from ..bidirectional import BidirectionalSequenceLSTM, BidirectionalSequenceRNN
 from ..hybrid import HybridUnidirectionalSequenceLSTM
 from ..integer_lstm import IntegerUnidirectionalSequenceLSTM
+from ..basic_lstm import _basic_lstm_kind
 from ..recurrent import (CELL_STATE, LSTM, OUTPUT_STATE, RNN, LstmConfig, LstmWeights, UnidirectionalSequenceLSTM,
-                         UnidirectionalSequenceRNN, _basic_lstm_kind, store_state)
+                         UnidirectionalSequenceRNN, store_state)
 from . import FAST_PRIORITY, enabled
 from .loader import run_from
 
