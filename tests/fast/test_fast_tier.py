@@ -296,3 +296,22 @@ def test_int8_table_ops_bit_exact(monkeypatch, opcode, shapes):
     assert picked(opcode, [a, b], opts, **model_kw).__name__ == f"FastQuantized{opcode.title()}"
     ref, got = both(monkeypatch, opcode, [a, b], opts, **model_kw)
     assert_same_bits(ref, got)
+
+
+@pytest.mark.skipif(not MANIFEST, reason="zoo not found")
+@pytest.mark.parametrize("key", ["mobilenet_v2_int8", "mobilenet_v2_f32"])
+def test_parallel_twins_same_bits_when_opted_in(monkeypatch, key):
+    """``EDGELITE_FAST_PARALLEL=1`` with ``num_threads=2`` runs the ``parallel=True`` twins
+    (the default runs the serial ones): the same bits as the serial loops."""
+    from edgelite import Interpreter
+    from edgelite.kernels.fast import loader
+    inputs = zoo_inputs(key)
+    serial = run_with_inputs(Interpreter(model_path=str(zoo_path(key)), num_threads=2), inputs)
+    assert not loader.parallel_twins_enabled()
+    monkeypatch.setenv("EDGELITE_FAST_PARALLEL", "1")
+    it = Interpreter(model_path=str(zoo_path(key)), num_threads=2)
+    wide = run_with_inputs(it, inputs)
+    assert_same_bits(serial, wide)
+    kernels = [entry[0] for cache in it._runtime.executor(0)._kernel_cache for entry in cache.values()]
+    launched = [name for k in kernels for name in getattr(k, "_compiled_fns", {})]
+    assert any(name.endswith("_parallel") for name in launched), launched

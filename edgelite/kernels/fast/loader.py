@@ -4,6 +4,8 @@
   wait on a condition variable, they do not spin) unless the user chose one with
   ``NUMBA_THREADING_LAYER``; its thread count is added to what ``num_threads`` sets
   (:mod:`edgelite.kernels.thread_pools`), clamped to numba's pool size.
+* the ``parallel=True`` twins run only with ``EDGELITE_FAST_PARALLEL=1``
+  (:func:`parallel_twins_enabled`); by default ``num_threads`` parallelises BLAS only.
 * parallel regions are launched one at a time (:data:`PARALLEL_LOCK`): interpreters
   running in several threads take turns for their compiled loops.
 * numba's warnings (a cache directory that is not writable, ...) are silenced while the
@@ -78,7 +80,7 @@ def compiled() -> ModuleType:
 
 def run(kernel, name: str, *args, parallel: bool = True) -> None:
     """Call compiled function ``name`` for ``kernel``, or its twin ``name_parallel`` when
-    ``parallel`` and numba's thread count is above 1 (under :data:`PARALLEL_LOCK`). Each
+    ``parallel``, :func:`parallel_twins_enabled` and numba's thread count is above 1 (under :data:`PARALLEL_LOCK`). Each
     function's first call for a kernel (which may import numba, load the cache or compile)
     runs quietly."""
     _run(compiled, kernel, name, name, args, parallel)
@@ -88,7 +90,7 @@ def _run(module, kernel, cache_key: str, name: str, args: tuple, parallel: bool)
     fns = kernel.__dict__.get("_compiled_fns")
     if fns is None:
         fns = kernel._compiled_fns = {}
-    wide = parallel and _numba_threads() > 1
+    wide = parallel and parallel_twins_enabled() and _numba_threads() > 1
     key = cache_key + "_parallel" if wide else cache_key
     fn = fns.get(key)
     if fn is None:
@@ -105,6 +107,16 @@ def _run(module, kernel, cache_key: str, name: str, args: tuple, parallel: bool)
             fn(*args)
     else:
         fn(*args)
+
+
+def parallel_twins_enabled() -> bool:
+    """Whether the ``parallel=True`` twins run when ``num_threads`` > 1: only with
+    ``EDGELITE_FAST_PARALLEL=1``. By default ``num_threads`` goes to BLAS alone and the
+    compiled loops run serial: on the 2-core reference machine a workqueue launch cost more
+    than it saved on every zoo CNN (mobilenet_v2_int8 at 2 threads: 10.8-14.5 ms with serial
+    loops, 14.7-22.5 ms with parallel ones, 21.5-22.9 ms with BLAS on one thread and the
+    loops parallel), and the BLAS pool is then the one parallel layer."""
+    return os.environ.get("EDGELITE_FAST_PARALLEL", "").strip() == "1"
 
 
 def _numba_threads() -> int:
