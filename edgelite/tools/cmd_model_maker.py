@@ -59,17 +59,19 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
+def _training_options(args: argparse.Namespace) -> dict:
+    """``epochs`` / ``learning_rate`` for ``create`` where given on the command line (else its defaults)."""
+    return {name: value for name, value in (("epochs", args.epochs), ("learning_rate", args.learning_rate))
+            if value is not None}
+
+
 def run_image(args: argparse.Namespace) -> int:
     from ..model_maker import DataLoader, image_classifier
     data = DataLoader.from_folder(args.data_dir, seed=args.seed)
     validation = None
     if args.validation_split > 0:
         data, validation = data.split(1.0 - args.validation_split)
-    kw = {}
-    if args.epochs is not None:
-        kw["epochs"] = args.epochs
-    if args.learning_rate is not None:
-        kw["learning_rate"] = args.learning_rate
+    kw = _training_options(args)
     model = image_classifier.create(data, model_spec=args.spec, validation_data=validation,
                                     batch_size=args.batch_size, seed=args.seed, image_size=args.image_size,
                                     progress=not args.quiet, **kw)
@@ -102,11 +104,7 @@ def run_text(args: argparse.Namespace) -> int:
     validation = None
     if args.validation_split > 0:
         data, validation = data.split(1.0 - args.validation_split)
-    kw = {}
-    if args.epochs is not None:
-        kw["epochs"] = args.epochs
-    if args.learning_rate is not None:
-        kw["learning_rate"] = args.learning_rate
+    kw = _training_options(args)
     model = text_classifier.create(data, model_spec=args.spec, batch_size=args.batch_size, seed=args.seed,
                                    progress=not args.quiet, **kw)
     out = Path(args.output)
