@@ -11,7 +11,10 @@ Options (all optional):
 
 * ``providers`` — execution providers, e.g. ``["CUDAExecutionProvider", "CPUExecutionProvider"]``
   (default: CPU), ``provider_options`` — a list of dicts, one per provider;
-* ``intra_op_num_threads`` — default: the interpreter's ``num_threads`` (1 when not given);
+* ``intra_op_num_threads`` — default ``"auto"``: the interpreter's ``num_threads`` (1 when not
+  given), but 1 for partitions under ``SMALL_PARTITION_MACS`` multiply-accumulates, where a
+  second thread costs more than it brings (tiny_bert_f32: 0.206 ms with 2, 0.130 ms with 1);
+  an int forces the count;
 * ``allow_spinning`` — ``"auto"`` (default), True or False: whether ORT's intra-op pool
   threads spin while waiting for work. "auto" spins only when it is the one parallel layer
   active: the partition is its whole subgraph (no edgelite kernel, whose BLAS or numba pool
@@ -21,6 +24,8 @@ Options (all optional):
   second thread's gain on mobilenet_v2; see docs/delegates.md);
 * ``graph_optimization_level`` — "disable", "basic", "extended" or "all" (default "all");
 * ``min_partition_size`` — smallest partition worth a session (default 1);
+* ``spin_duration_us`` — when spinning, how long a pool thread spins before it sleeps
+  (``session.intra_op.spin_duration_us``; default: ORT's own spin count);
 * ``session_config`` — extra ``SessionOptions.add_session_config_entry`` pairs (they override
   the delegate's own entries);
 * ``exact_int8_mean`` — default False: the int8 MEAN over H and W (squeeze-excite blocks,
@@ -40,7 +45,7 @@ from . import Delegate, DelegateError, DelegateKernel, Partition
 _LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED",
            "all": "ORT_ENABLE_ALL"}
 _OPTIONS = {"providers", "provider_options", "intra_op_num_threads", "allow_spinning", "graph_optimization_level",
-            "min_partition_size", "session_config", "fallback", "exact_int8_mean"}
+            "min_partition_size", "session_config", "fallback", "exact_int8_mean", "spin_duration_us"}
 
 
 def _onnxruntime():
@@ -50,6 +55,13 @@ def _onnxruntime():
         raise DelegateError("the onnxruntime delegate needs onnxruntime and onnx: pip install 'edgelite[ort]'"
                             ) from e
     return onnxruntime
+
+
+# partitions with less work than this (multiply-accumulates per run) get one ORT thread when
+# intra_op_num_threads is "auto": measured on the zoo at 2 threads, tiny_bert_f32 (1.8 M),
+# lstm_text_f32 (0.8 M) and audio_conv1d_f32 (8.5 M) ran faster on one thread,
+# mobilenet_v3_small_f32 (58 M) and larger on two (docs/delegates.md, Threading)
+SMALL_PARTITION_MACS = 20_000_000
 
 
 class OnnxRuntimeDelegate(Delegate):
@@ -74,8 +86,14 @@ class OnnxRuntimeDelegate(Delegate):
         self.allow_spinning = "auto" if isinstance(spinning, str) and spinning.strip().lower() == "auto" \
             else _flag(spinning)
         self.exact_int8_mean = _flag(options.get("exact_int8_mean", False))
-        threads = options.get("intra_op_num_threads")
-        self.threads = None if threads is None else int(threads)
+        duration = options.get("spin_duration_us")
+        self.spin_duration_us = None if duration in (None, "") else int(duration)
+        if self.spin_duration_us is not None and self.spin_duration_us < 0:
+            raise DelegateError(f"spin_duration_us must be >= 0, not {self.spin_duration_us}")
+        threads = options.get("intra_op_num_threads", "auto")
+        self.threads = None if threads is None or str(threads).strip().lower() == "auto" else int(threads)
+        if self.threads is not None and self.threads < 1:
+            raise DelegateError(f"intra_op_num_threads must be >= 1 or 'auto', not {threads!r}")
         self.fallback = options.get("fallback", "edgelite")
         if self.fallback not in ("edgelite", "raise"):
             raise DelegateError(f"fallback must be 'edgelite' or 'raise', not {self.fallback!r}")
@@ -100,12 +118,22 @@ class OnnxRuntimeDelegate(Delegate):
             return threads > 1 and covers_subgraph
         return bool(self.allow_spinning)
 
-    def session_options(self, num_threads: int, covers_subgraph: bool = False):
+    def intra_op_threads(self, num_threads: int, macs: int | None = None) -> int:
+        """ORT's intra-op thread count for a partition doing ``macs`` multiply-accumulates a run
+        in an interpreter with ``num_threads`` (the ``intra_op_num_threads`` policy)."""
+        if self.threads is not None:
+            return self.threads
+        if macs is not None and macs < SMALL_PARTITION_MACS:
+            return 1
+        return num_threads or 1
+
+    def session_options(self, num_threads: int, covers_subgraph: bool = False, macs: int | None = None):
         """ORT SessionOptions for a partition run with ``num_threads`` (the interpreter's;
-        ``intra_op_num_threads`` overrides it) that is, or is not, its whole subgraph."""
+        ``intra_op_num_threads`` overrides it) that is, or is not, its whole subgraph and does
+        ``macs`` multiply-accumulates a run (None: unknown)."""
         ort = _onnxruntime()
         so = ort.SessionOptions()
-        threads = self.threads or num_threads or 1
+        threads = self.intra_op_threads(num_threads, macs)
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -115,6 +143,8 @@ class OnnxRuntimeDelegate(Delegate):
         so.add_session_config_entry("session.inter_op.allow_spinning", "0")  # (no inter-op pool)
         if spin:  # spin within a run only: stop when it returns
             so.add_session_config_entry("session.force_spinning_stop", "1")
+            if self.spin_duration_us is not None:  # and at most this long before sleeping
+                so.add_session_config_entry("session.intra_op.spin_duration_us", str(self.spin_duration_us))
         for key, value in self.session_config.items():
             so.add_session_config_entry(str(key), str(value))
         so.log_severity_level = 3
@@ -148,7 +178,8 @@ class OnnxRuntimeKernel(DelegateKernel):
             if any(s is None for s in out_shapes):
                 raise LoweringError("an output shape is known only at run time")
             ort = _onnxruntime()
-            options = self.delegate.session_options(part.num_threads, part.covers_subgraph)
+            options = self.delegate.session_options(part.num_threads, part.covers_subgraph,
+                                                    estimated_macs(sg, shapes))
             # the weights reach ORT as in-memory external data over edgelite's arrays (no
             # protobuf copy); self.weights keeps them alive as long as the session
             in_memory = hasattr(options, "add_external_initializers_from_files_in_memory")
@@ -199,3 +230,30 @@ class OnnxRuntimeKernel(DelegateKernel):
                 np.copyto(inputs[k], value)
             results = results[:n]
         return results
+
+
+def estimated_macs(subgraph, shapes: dict) -> int:
+    """Multiply-accumulates of one run of ``subgraph`` at these tensor shapes (convolutions,
+    matrix products, LSTMs; every other op counts its output elements)."""
+    total = 0
+    for op in subgraph.operators:
+        outs = [shapes.get(t) for t in op.outputs if t >= 0]
+        if not outs or outs[0] is None:
+            continue
+        n_out = int(np.prod(outs[0]))
+        w = shapes.get(op.inputs[1]) if len(op.inputs) > 1 and op.inputs[1] >= 0 else None
+        name = op.opcode
+        if name == "CONV_2D" and w is not None:
+            total += n_out * int(np.prod(w[1:]))
+        elif name == "DEPTHWISE_CONV_2D" and w is not None:
+            total += n_out * int(w[1] * w[2])
+        elif name in ("FULLY_CONNECTED", "BATCH_MATMUL") and shapes.get(op.inputs[0]) is not None:
+            total += n_out * int(shapes[op.inputs[0]][-1])
+        elif name == "TRANSPOSE_CONV" and w is not None:
+            total += int(np.prod(shapes.get(op.inputs[2]) or (0,))) * int(np.prod(w[:3]))
+        elif name == "UNIDIRECTIONAL_SEQUENCE_LSTM" and shapes.get(op.inputs[0]) is not None:
+            x, h = shapes[op.inputs[0]], shapes[op.inputs[5]][0]
+            total += int(np.prod(x[:-1])) * 4 * h * (x[-1] + h)
+        else:
+            total += n_out
+    return total

@@ -64,6 +64,11 @@ def test_spinning_policy():
     assert _entries({"allow_spinning": False}, 2, True) == ("0", None)
     assert _entries({"allow_spinning": "on"}, 2, False) == ("1", "1")
     assert _entries({"session_config": {STOP: "0"}, "allow_spinning": True}, 2, True) == ("1", "0")
+    so = edgelite.load_delegate("onnxruntime", {"spin_duration_us": "100"}).session_options(2, True)
+    assert so.get_session_config_entry("session.intra_op.spin_duration_us") == "100"
+    from edgelite.delegates import DelegateError
+    with pytest.raises(DelegateError, match="spin_duration_us"):
+        edgelite.load_delegate("onnxruntime", {"spin_duration_us": -1})
 
 
 def test_covers_subgraph_and_the_sessions_built_with_it():
@@ -229,3 +234,24 @@ def test_layer_norm_pattern_becomes_one_node(beta_form, leak):
     it.invoke()
     for got, d in zip(sess.run(None, {sess.get_inputs()[0].name: xv}), it.get_output_details()):
         np.testing.assert_allclose(got, it.get_tensor(d["index"]), rtol=1e-5, atol=1e-5)
+
+
+def test_thread_policy_gives_small_partitions_one_thread():
+    from edgelite.delegates.onnxruntime import SMALL_PARTITION_MACS, estimated_macs
+    auto = edgelite.load_delegate("onnxruntime")
+    assert auto.intra_op_threads(2, SMALL_PARTITION_MACS - 1) == 1
+    assert auto.intra_op_threads(2, SMALL_PARTITION_MACS) == 2
+    assert auto.intra_op_threads(2, None) == 2 and auto.intra_op_threads(None, None) == 1
+    assert edgelite.load_delegate("onnxruntime", {"intra_op_num_threads": 2}).intra_op_threads(1, 10) == 2
+    so = auto.session_options(2, True, 1000)  # one thread: nothing to spin
+    assert so.intra_op_num_threads == 1 and so.get_session_config_entry(SPIN) == "0"
+    from edgelite.delegates import DelegateError
+    with pytest.raises(DelegateError, match="intra_op_num_threads"):
+        edgelite.load_delegate("onnxruntime", {"intra_op_num_threads": 0})
+    # a 3x3 convolution, 8 -> 16 channels on 10x10 (SAME): 10*10*16 outputs of 3*3*8 MACs each
+    sg = Subgraph(name="c")
+    x = sg.add_tensor("x", (1, 10, 10, 8), np.float32)
+    w = sg.add_constant("w", np.zeros((16, 3, 3, 8), np.float32))
+    y = sg.add_tensor("y", (1, 10, 10, 16), np.float32)
+    sg.add_operator("CONV_2D", [x, w, -1], [y], {"padding": 0, "stride_w": 1, "stride_h": 1})
+    assert estimated_macs(sg, {x: (1, 10, 10, 8), w: (16, 3, 3, 8), y: (1, 10, 10, 16)}) == 10 * 10 * 16 * 72
