@@ -23,8 +23,8 @@ import numpy as np
 
 from ..ir import Model, Operator, Subgraph
 from ..schema import TensorType
-from .fusions import find_fusions
 from .builder import MS_DOMAIN, ONNX_OPSET, ONNX_TYPES, LoweringError, OnnxBuilder
+from .fusions import find_fusions
 from .ops_basic import LOWERINGS as _BASIC
 from .ops_nn import LOWERINGS as _NN
 from .ops_rnn import LOWERINGS as _RNN

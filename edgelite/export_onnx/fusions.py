@@ -99,7 +99,7 @@ def _last_axis_mean(g: _Graph, n: int, x_rank: int) -> bool:
             and int(axes.reshape(-1)[0]) % x_rank == x_rank - 1)
 
 
-def _layer_norm(g: _Graph, n_mean: int):  # noqa: C901 (one pattern, checked step by step)
+def _layer_norm(g: _Graph, n_mean: int):
     """The layer-norm group starting at MEAN node ``n_mean`` (see the module docstring), or None."""
     mean = g.op(n_mean)
     x, m = mean.inputs[0], mean.outputs[0]
