@@ -1,0 +1,124 @@
+"""numba functions of the compiled tier for the hybrid (dynamic-range) CONV_2D and
+DEPTHWISE_CONV_2D (imported only on such a kernel's first use, through
+``loader.compiled_module``).
+
+Each reproduces a step of ``kernels.hybrid`` bit for bit:
+
+* :func:`quantize_rows`: the elementwise half of ``symmetric_quantize_rows`` /
+  ``asymmetric_quantize_rows`` once the per-row scalars are known: the float32 product
+  ``x * inv``, the reference's ties-away rounding in float32 (``floor(v + 0.5)`` for
+  ``v >= 0``, else ``ceil(v - 0.5)``, each sum rounded to float32 as numpy does), plus the
+  zero point, the clamp, rows with an empty range set to 0; optionally minus an offset
+  (the depthwise kernel stores ``q - zp``, so that its padding is a plain 0).
+* :func:`conv_epilogue`: ``float32(acc - zp * row_sums) * scale + bias`` per element, two
+  float32 roundings in that order, then the clamp of RELU / RELU_N1_TO_1 / RELU6 with
+  numpy's NaN and -0.0 behaviour (a value is replaced only when strictly out of range).
+* :func:`depthwise_hybrid`: exact int32 sums of ``(q - zp) * tap`` over the window (the
+  reference's float32 sums are exact, so any order gives the same integer), then
+  ``(float32(acc) * filter_scale) * input_scale + bias`` and the clamp.
+
+No fastmath: LLVM neither reassociates nor contracts a multiply-add into an FMA.
+"""
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+_FLAGS = dict(cache=True, fastmath=False, error_model="numpy")
+
+
+@nb.njit(cache=True, inline="always")
+def _clamp(v, lo, hi):
+    if v < lo:
+        v = lo
+    if v > hi:
+        v = hi
+    return v
+
+
+@nb.njit(**_FLAGS)
+def quantize_rows(x, inv, zp, zeroed, lo, hi, offset, out):
+    """out[b, i] = clamp(round_half_away(float32(x[b, i] * inv[b])) + zp[b], lo, hi) - offset[b]
+    (0 - offset[b] for rows flagged in ``zeroed``). x, out: [N, L]."""
+    n, length = x.shape
+    half = np.float32(0.5)
+    for b in range(n):
+        xr = x[b]
+        orow = out[b]
+        if zeroed[b]:
+            for i in range(length):
+                orow[i] = -offset[b]
+            continue
+        s = inv[b]
+        z = zp[b]
+        sub = offset[b]
+        for i in range(length):
+            v = xr[i] * s
+            if v >= 0:
+                r = np.floor(v + half)
+            else:
+                r = np.ceil(v - half)
+            q = np.int64(r) + z
+            if q < lo:
+                q = lo
+            if q > hi:
+                q = hi
+            orow[i] = q - sub
+
+
+@nb.njit(**_FLAGS)
+def conv_epilogue(acc, zp, row_sums, scale, bias, lo, hi, clamp, out):
+    """out[r, c] = act(float32(int64(acc[r, c]) - zp * row_sums[c]) * scale[c] + bias[c])."""
+    rows, o = out.shape
+    for r in range(rows):
+        arow = acc[r]
+        orow = out[r]
+        for c in range(o):
+            a = np.int64(arow[c]) - zp * row_sums[c]
+            y = np.float32(a) * scale[c]
+            y = y + bias[c]
+            if clamp:
+                y = _clamp(y, lo, hi)
+            orow[c] = y
+
+
+@nb.njit(**_FLAGS)
+def depthwise_hybrid(xq, taps, wscale, sf, bias, lo, hi, clamp, out, sh, sw, dh, dw, pt, pl, mult):
+    """Hybrid DEPTHWISE_CONV_2D. xq [N,H,W,C] int32 (quantized input minus its zero point),
+    taps [KH,KW,O] int32, out [N,OH,OW,O] float32."""
+    n, h, wd, c = xq.shape
+    kh, kw, o = taps.shape
+    _, oh, ow, _ = out.shape
+    acc = np.empty(o, np.int32)
+    for b in range(n):
+        s_in = sf[b]
+        for oy in range(oh):
+            for ox in range(ow):
+                for k in range(o):
+                    acc[k] = 0
+                for ky in range(kh):
+                    iy = oy * sh - pt + ky * dh
+                    if iy < 0 or iy >= h:
+                        continue
+                    for kx in range(kw):
+                        ix = ox * sw - pl + kx * dw
+                        if ix < 0 or ix >= wd:
+                            continue
+                        xrow = xq[b, iy, ix]
+                        trow = taps[ky, kx]
+                        if mult == 1:
+                            for k in range(o):
+                                acc[k] += xrow[k] * trow[k]
+                        else:
+                            for ch in range(c):
+                                v = xrow[ch]
+                                for m in range(mult):
+                                    acc[ch * mult + m] += v * trow[ch * mult + m]
+                orow = out[b, oy, ox]
+                for k in range(o):
+                    y = np.float32(acc[k]) * wscale[k]
+                    y = y * s_in
+                    y = y + bias[k]
+                    if clamp:
+                        y = _clamp(y, lo, hi)
+                    orow[k] = y

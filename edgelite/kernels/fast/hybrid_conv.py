@@ -1,0 +1,178 @@
+"""Compiled hybrid (dynamic-range) CONV_2D and DEPTHWISE_CONV_2D: int8 weights, float32
+activations, the same results as ``kernels.hybrid`` bit for bit.
+
+Per batch item the reference quantizes the input on the fly (per-channel weights:
+asymmetric, else symmetric), multiplies exactly and rescales in float32. Here:
+
+* the per-row scalars (min / max, the double-precision scale and zero-point nudging) stay
+  the reference's numpy arithmetic, on a handful of values; the elementwise quantization is
+  one compiled pass (``_compiled_hybrid.quantize_rows``) writing straight into the GEMM's
+  left operand (pointwise convolutions) or into a buffer that the compiled im2col
+  (``_compiled.im2col_padded``, padding at the zero point) turns into it;
+* the GEMM is float32 BLAS into a preallocated buffer, exact under ``int_gemm``'s rule
+  (depth below 1024 for int8 x int8; deeper products go through ``exact_matmul``);
+* one compiled epilogue subtracts ``zp * row_sums``, multiplies by ``input_scale *
+  filter_scale`` and adds the bias in float32, then clamps (RELU, RELU_N1_TO_1, RELU6);
+  TANH / SIGN_BIT / SIGMOID run the reference's numpy activation afterwards;
+* depthwise: exact int32 window sums of ``q - zp`` and the int8 taps, then the
+  reference's ``(acc * filter_scale) * input_scale + bias`` (``_compiled_hybrid.depthwise_hybrid``).
+
+Inputs with a NaN or infinity, and depthwise windows too large for the reference's float32
+sums to be exact, run the reference.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..base import register
+from ..conv import shared_scratch
+from ..hybrid import HybridConv2D, HybridDepthwiseConv2D, apply_float_activation
+from ..int_gemm import F32_EXACT, exact_matmul
+from ..quant_math import round_half_away
+from . import FAST_PRIORITY, enabled
+from .loader import run, run_from
+
+F32 = np.float32
+QUANTIZED_SCRATCH_SLOT = 6  # the quantized input (before im2col, or of the depthwise)
+COLS_SCRATCH_SLOT = 1       # the GEMM's left operand, as the other convolutions'
+GEMM_SCRATCH_SLOT = 5       # the GEMM's result
+_CLAMPS = {1: (0.0, np.inf), 2: (-1.0, 1.0), 3: (0.0, 6.0)}  # fused activations done in the epilogue
+
+
+def row_quantization(rows: np.ndarray, asymmetric: bool):
+    """(inv, zp, zeroed, sf, lo, hi) of the reference's per-row quantization of ``rows`` [N, L]:
+    the float32 multiplier, the int64 zero point, rows whose range is empty, the float32 scale
+    and the clamp bounds; None when a row holds a NaN or an infinity."""
+    rmin, rmax = rows.min(axis=1), rows.max(axis=1)
+    if not (np.isfinite(rmin).all() and np.isfinite(rmax).all()):
+        return None
+    if not asymmetric:  # symmetric_quantize_rows
+        rng = np.maximum(np.abs(rmin), np.abs(rmax))
+        zeroed = rng == 0
+        safe = np.where(zeroed, F32(1), rng).astype(F32)
+        sf = np.where(zeroed, F32(1), safe / F32(127)).astype(F32)
+        inv = (F32(127) / safe).astype(F32)
+        return inv, np.zeros(rows.shape[0], np.int64), zeroed, sf, -127, 127
+    rmin = np.minimum(F32(0), rmin)  # asymmetric_quantize_rows
+    rmax = np.maximum(F32(0), rmax)
+    zeroed = rmin == rmax
+    scale_d = np.where(zeroed, 1.0, (rmax - rmin).astype(np.float64) / 255.0)
+    rmin, rmax = rmin.astype(np.float64), rmax.astype(np.float64)
+    zp_min = -128.0 - rmin / scale_d
+    zp_max = 127.0 - rmax / scale_d
+    err_min = 128.0 + np.abs(rmin / scale_d)
+    err_max = 127.0 + np.abs(rmax / scale_d)
+    zp_d = np.where(err_min < err_max, zp_min, zp_max)
+    zp = np.where(zp_d <= -128.0, -128, np.where(zp_d >= 127.0, 127, round_half_away(zp_d))).astype(np.int64)
+    zp[zeroed] = 0
+    sf = np.where(zeroed, F32(1), scale_d.astype(F32)).astype(F32)
+    inv = (F32(1) / sf).astype(F32)
+    return inv, zp, zeroed, sf, -128, 127
+
+
+def _activation_bounds(act: int):
+    """(lo, hi, clamp) of the epilogue's clamp for fused activation ``act``."""
+    lo, hi = _CLAMPS.get(act, (-np.inf, np.inf))
+    return F32(lo), F32(hi), act in _CLAMPS
+
+
+def _buffer(scratch, shape: tuple, dtype) -> np.ndarray:
+    """A work array of ``shape``: the runtime's shared scratch slot, or a new array outside one."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape, dtype=np.int64))
+    if scratch is None or size == 0:
+        return np.empty(shape, dtype)
+    return scratch(size * dtype.itemsize).view(dtype).reshape(shape)
+
+
+@register("CONV_2D", kind="hybrid", priority=FAST_PRIORITY, when=enabled)
+class FastHybridConv2D(HybridConv2D):
+    """Hybrid CONV_2D: compiled quantization, im2col and epilogue around the float32 BLAS GEMM."""
+
+    def prepare(self, inputs, outputs):
+        shapes = super().prepare(inputs, outputs)
+        self.row_sums64 = np.ascontiguousarray(self.row_sums, np.int64)
+        self.lo, self.hi, self.clamp = _activation_bounds(self.act)
+        self.q_scratch = shared_scratch(self, QUANTIZED_SCRATCH_SLOT)
+        self.cols_scratch = shared_scratch(self, COLS_SCRATCH_SLOT)
+        self.gemm_scratch = shared_scratch(self, GEMM_SCRATCH_SLOT)
+        return shapes
+
+    def eval(self, inputs, outputs):
+        x, out = inputs[0], outputs[0]
+        n, oh, ow, o = out.shape
+        if out.size == 0 or x.size == 0:
+            return super().eval(inputs, outputs)
+        rows = np.ascontiguousarray(x, F32).reshape(n, -1)
+        params = row_quantization(rows, self.per_channel)
+        if params is None:
+            return super().eval(inputs, outputs)
+        inv, zp, zeroed, sf, qlo, qhi = params
+        depth = self.wmat.shape[0]
+        pixels = oh * ow
+        cols = _buffer(self.cols_scratch, (n * pixels, depth), F32)
+        no_offset = np.zeros(n, np.int64)
+        if self.pointwise:
+            run_from("_compiled_hybrid", self, "quantize_rows", rows, inv, zp, zeroed, qlo, qhi, no_offset,
+                     cols.reshape(n, -1), parallel=False)
+        else:
+            q = _buffer(self.q_scratch, x.shape, F32)
+            run_from("_compiled_hybrid", self, "quantize_rows", rows, inv, zp, zeroed, qlo, qhi, no_offset,
+                     q.reshape(n, -1), parallel=False)
+            kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, _, _ = self.geom
+            for b in range(n):  # the padding is each batch item's own zero point
+                run(self, "im2col_padded", q[b:b + 1], F32(zp[b]), cols[b * pixels:(b + 1) * pixels],
+                    kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
+        if 128 * 128 * depth < F32_EXACT:
+            acc = _buffer(self.gemm_scratch, (n * pixels, o), F32)
+            np.matmul(cols, self.wmat, out=acc)
+        else:  # deep products: exact in depth chunks (int64), as the reference
+            acc = exact_matmul(cols, self.wmat, 128, 128)
+        y = out.reshape(n, pixels, o)
+        for b in range(n):
+            if self.per_channel:
+                scale = (sf[b] * self.wscale).astype(F32)
+            else:
+                scale = np.full(o, F32(sf[b] * self.wscale[0]), F32)
+            run_from("_compiled_hybrid", self, "conv_epilogue", acc[b * pixels:(b + 1) * pixels], zp[b],
+                     self.row_sums64, scale, self.bias, self.lo, self.hi, self.clamp, y[b], parallel=False)
+        if self.act not in _CLAMPS and self.act != 0:
+            apply_float_activation(out, self.act)
+        return None
+
+
+@register("DEPTHWISE_CONV_2D", kind="hybrid", priority=FAST_PRIORITY, when=enabled)
+class FastHybridDepthwiseConv2D(HybridDepthwiseConv2D):
+    """Hybrid DEPTHWISE_CONV_2D: compiled quantization and exact integer window sums."""
+
+    def prepare(self, inputs, outputs):
+        shapes = super().prepare(inputs, outputs)
+        kh, kw = self.taps.shape[:2]
+        # the reference sums in float32: exact (hence order-free) while |sum| < 2^24
+        self.exact = 255 * 128 * kh * kw < F32_EXACT
+        self.taps32 = np.ascontiguousarray(self.taps, np.int32)
+        self.wscale32 = np.ascontiguousarray(self.wscale, F32)
+        self.bias32 = np.ascontiguousarray(self.bias, F32)
+        self.lo, self.hi, self.clamp = _activation_bounds(self.act)
+        self.q_scratch = shared_scratch(self, QUANTIZED_SCRATCH_SLOT)
+        return shapes
+
+    def eval(self, inputs, outputs):
+        x, out = inputs[0], outputs[0]
+        n = x.shape[0]
+        if not self.exact or out.size == 0 or x.size == 0:
+            return super().eval(inputs, outputs)
+        rows = np.ascontiguousarray(x, F32).reshape(n, -1)
+        params = row_quantization(rows, True)
+        if params is None:
+            return super().eval(inputs, outputs)
+        inv, zp, zeroed, sf, qlo, qhi = params
+        xq = _buffer(self.q_scratch, x.shape, np.int32)
+        run_from("_compiled_hybrid", self, "quantize_rows", rows, inv, zp, zeroed, qlo, qhi, zp,
+                 xq.reshape(n, -1), parallel=False)
+        kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = self.geom
+        run_from("_compiled_hybrid", self, "depthwise_hybrid", xq, self.taps32, self.wscale32, sf, self.bias32,
+                 self.lo, self.hi, self.clamp, out, sh, sw, dh, dw, pt, pl, self.mult, parallel=False)
+        if self.act not in _CLAMPS and self.act != 0:
+            apply_float_activation(out, self.act)
+        return None

@@ -1,0 +1,131 @@
+"""Compiled hybrid (dynamic-range) CONV_2D and DEPTHWISE_CONV_2D: the same bits as the
+reference kernels (``kernels.hybrid``) on random geometries, per-channel and per-tensor
+weight scales, every fused activation, batches, constant and one-signed inputs."""
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+from edgelite.ir import Quantization  # noqa: E402
+from edgelite.kernels.base import Node, lookup  # noqa: E402
+from edgelite.kernels.testing import run_op, single_op_model  # noqa: E402
+
+pytestmark = pytest.mark.fast
+
+
+def both(monkeypatch, *args, **kw):
+    """(reference outputs, compiled outputs) of one op."""
+    monkeypatch.setenv("EDGELITE_KERNELS", "reference")
+    ref = run_op(*args, **kw)
+    monkeypatch.delenv("EDGELITE_KERNELS")
+    return ref, run_op(*args, **kw)
+
+
+def assert_same_bits(ref, got):
+    assert len(ref) == len(got)
+    for r, g in zip(ref, got):
+        assert r.shape == g.shape and r.dtype == g.dtype
+        assert r.tobytes() == g.tobytes()
+
+
+def picked_name(opcode, inputs, options, **kw) -> str:
+    model = single_op_model(opcode, inputs, options, **kw)
+    sg = model.main
+    return lookup(Node(op=sg.operators[0], index=0, subgraph=sg)).__name__
+
+
+def weight_quant(rng, channels: int, per_channel: bool, dim: int) -> Quantization:
+    scale = rng.uniform(1e-3, 2e-2, channels if per_channel else 1).astype(np.float32)
+    return Quantization(scale=scale, zero_point=np.zeros(scale.shape, np.int64), quantized_dimension=dim)
+
+
+def random_input(rng, shape, seed: int) -> np.ndarray:
+    x = (rng.standard_normal(shape) * rng.uniform(0.1, 4)).astype(np.float32)
+    kind = seed % 5
+    if kind == 1:    # one sign: the asymmetric range pins one end at 0
+        x = np.abs(x)
+    elif kind == 2:
+        x = -np.abs(x)
+    elif kind == 3:  # ties of the rounding: range [-128, 127] (scale 1), halves; another item all zero
+        x = np.clip(np.round(x * 8) / 2, -128, 127).astype(np.float32)
+        x[..., 0, 0, 0], x[..., 0, 0, -1] = -128, 127
+        if x.shape[0] > 1:
+            x[1] = 0
+    return x
+
+
+def random_window(rng, seed: int):
+    kh, kw = (int(v) for v in rng.integers(1, 4, 2))
+    if seed % 4 == 0:
+        kh = kw = 1
+    dh, dw = (int(v) for v in rng.integers(1, 3, 2))
+    opts = dict(stride_h=int(rng.integers(1, 3)), stride_w=int(rng.integers(1, 3)), dilation_h_factor=dh,
+                dilation_w_factor=dw, padding=int(rng.integers(0, 2)),
+                fused_activation_function=int(rng.choice([0, 1, 2, 3, 4, 6])))
+    if seed % 8 == 0:  # the pointwise fast path
+        opts.update(stride_h=1, stride_w=1)
+    n = 2 if seed % 3 == 0 else 1
+    shape = (n, int(rng.integers(kh * dh, 12)), int(rng.integers(kw * dw, 12)), int(rng.integers(1, 24)))
+    return shape, kh, kw, opts
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_hybrid_conv_bit_exact(monkeypatch, seed):
+    rng = np.random.default_rng(600 + seed)
+    shape, kh, kw, opts = random_window(rng, seed)
+    o = int(rng.integers(1, 20))
+    x = random_input(rng, shape, seed)
+    w = rng.integers(-127, 128, (o, kh, kw, shape[3])).astype(np.int8)
+    per_channel = seed % 2 == 0
+    b = rng.standard_normal(o).astype(np.float32) if seed % 5 else None
+    kw_ = dict(constant_inputs=(1, 2), input_quant=[None, weight_quant(rng, o, per_channel, 0), None],
+               output_dtypes=[np.float32])
+    assert picked_name("CONV_2D", [x, w, b], opts, **kw_) == "FastHybridConv2D"
+    ref, got = both(monkeypatch, "CONV_2D", [x, w, b], opts, **kw_)
+    assert_same_bits(ref, got)
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_hybrid_depthwise_bit_exact(monkeypatch, seed):
+    rng = np.random.default_rng(700 + seed)
+    shape, kh, kw, opts = random_window(rng, seed)
+    mult = int(rng.choice([1, 1, 2, 3]))
+    opts["depth_multiplier"] = mult
+    oc = shape[3] * mult
+    x = random_input(rng, shape, seed)
+    w = rng.integers(-128, 128, (1, kh, kw, oc)).astype(np.int8)
+    b = rng.standard_normal(oc).astype(np.float32) if seed % 5 else None
+    kw_ = dict(constant_inputs=(1, 2), input_quant=[None, weight_quant(rng, oc, seed % 2 == 0, 3), None],
+               output_dtypes=[np.float32])
+    assert picked_name("DEPTHWISE_CONV_2D", [x, w, b], opts, **kw_) == "FastHybridDepthwiseConv2D"
+    ref, got = both(monkeypatch, "DEPTHWISE_CONV_2D", [x, w, b], opts, **kw_)
+    assert_same_bits(ref, got)
+
+
+def test_hybrid_conv_deep_product(monkeypatch):
+    """Depth >= 1024: the exact chunked GEMM (int64 accumulators) feeds the compiled epilogue."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1, 3, 3, 1100)).astype(np.float32)
+    w = rng.integers(-127, 128, (5, 1, 1, 1100)).astype(np.int8)
+    kw_ = dict(constant_inputs=(1, 2), input_quant=[None, weight_quant(rng, 5, True, 0), None],
+               output_dtypes=[np.float32])
+    ref, got = both(monkeypatch, "CONV_2D", [x, w, None], {"padding": 1, "stride_h": 1, "stride_w": 1}, **kw_)
+    assert_same_bits(ref, got)
+
+
+@pytest.mark.parametrize("opcode", ["CONV_2D", "DEPTHWISE_CONV_2D"])
+def test_hybrid_non_finite_input_runs_the_reference(monkeypatch, opcode):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((1, 4, 4, 3)).astype(np.float32)
+    x[0, 1, 1, 1] = np.inf
+    shape = (2, 3, 3, 3) if opcode == "CONV_2D" else (1, 3, 3, 3)
+    w = rng.integers(-127, 128, shape).astype(np.int8)
+    dim = 0 if opcode == "CONV_2D" else 3
+    kw_ = dict(constant_inputs=(1, 2), input_quant=[None, weight_quant(rng, shape[dim], True, dim), None],
+               output_dtypes=[np.float32])
+    opts = {"padding": 0, "stride_h": 1, "stride_w": 1}
+    if opcode == "DEPTHWISE_CONV_2D":
+        opts["depth_multiplier"] = 1
+    with np.errstate(invalid="ignore", over="ignore"):
+        ref, got = both(monkeypatch, opcode, [x, w, None], opts, **kw_)
+    assert_same_bits(ref, got)
