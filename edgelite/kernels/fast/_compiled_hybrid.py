@@ -122,3 +122,54 @@ def depthwise_hybrid(xq, taps, wscale, sf, bias, lo, hi, clamp, out, sh, sw, dh,
                     if clamp:
                         y = _clamp(y, lo, hi)
                     orow[k] = y
+
+
+@nb.njit(**_FLAGS)
+def row_parameters(rmin, rmax, asymmetric, inv, zp, zeroed, sf, status):
+    """The per-row scalars of ``hybrid.symmetric_quantize_rows`` / ``asymmetric_quantize_rows``
+    from each row's float32 minimum and maximum, with the reference's float32 and double
+    operations one for one: inv (float32 1 / scale), zp (int64), zeroed (an empty range), sf
+    (float32 scale). status[0] = 0 when a row holds a NaN or an infinity (then nothing is
+    meaningful and the caller runs the reference), else 1."""
+    status[0] = 0
+    for b in range(rmin.size):
+        if not (np.isfinite(rmin[b]) and np.isfinite(rmax[b])):
+            return
+    one = np.float32(1)
+    for b in range(rmin.size):
+        if not asymmetric:
+            rng = max(abs(rmin[b]), abs(rmax[b]))
+            zeroed[b] = rng == 0
+            safe = one if rng == 0 else rng
+            sf[b] = one if rng == 0 else safe / np.float32(127)
+            inv[b] = np.float32(127) / safe
+            zp[b] = 0
+            continue
+        lo = min(np.float32(0), rmin[b])
+        hi = max(np.float32(0), rmax[b])
+        if lo == hi:
+            zeroed[b] = True
+            zp[b] = 0
+            sf[b] = one
+            inv[b] = one
+            continue
+        zeroed[b] = False
+        scale_d = np.float64(hi - lo) / 255.0  # a float32 difference divided in double
+        lo_d, hi_d = np.float64(lo), np.float64(hi)
+        zp_min = -128.0 - lo_d / scale_d
+        zp_max = 127.0 - hi_d / scale_d
+        err_min = 128.0 + abs(lo_d / scale_d)
+        err_max = 127.0 + abs(hi_d / scale_d)
+        zp_d = zp_min if err_min < err_max else zp_max
+        if zp_d <= -128.0:
+            zp[b] = -128
+        elif zp_d >= 127.0:
+            zp[b] = 127
+        elif zp_d >= 0:
+            zp[b] = np.int64(np.floor(zp_d + 0.5))
+        else:
+            zp[b] = np.int64(np.ceil(zp_d - 0.5))
+        s = np.float32(scale_d)
+        sf[b] = s
+        inv[b] = one / s
+    status[0] = 1

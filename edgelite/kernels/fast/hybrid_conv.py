@@ -28,7 +28,6 @@ from ..base import register
 from ..conv import shared_scratch
 from ..hybrid import HybridConv2D, HybridDepthwiseConv2D, apply_float_activation
 from ..int_gemm import F32_EXACT, exact_matmul
-from ..quant_math import round_half_away
 from . import FAST_PRIORITY, enabled
 from .loader import run, run_from
 
@@ -39,35 +38,19 @@ GEMM_SCRATCH_SLOT = 5       # the GEMM's result
 _CLAMPS = {1: (0.0, np.inf), 2: (-1.0, 1.0), 3: (0.0, 6.0)}  # fused activations done in the epilogue
 
 
-def row_quantization(rows: np.ndarray, asymmetric: bool):
+def row_quantization(kernel, rows: np.ndarray, asymmetric: bool):
     """(inv, zp, zeroed, sf, lo, hi) of the reference's per-row quantization of ``rows`` [N, L]:
     the float32 multiplier, the int64 zero point, rows whose range is empty, the float32 scale
-    and the clamp bounds; None when a row holds a NaN or an infinity."""
-    rmin, rmax = rows.min(axis=1), rows.max(axis=1)
-    if not (np.isfinite(rmin).all() and np.isfinite(rmax).all()):
+    and the clamp bounds (compiled: ``_compiled_hybrid.row_parameters``); None when a row holds
+    a NaN or an infinity."""
+    n = rows.shape[0]
+    inv, sf = np.empty(n, F32), np.empty(n, F32)
+    zp, zeroed, status = np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(1, np.int64)
+    run_from("_compiled_hybrid", kernel, "row_parameters", rows.min(axis=1), rows.max(axis=1), asymmetric,
+             inv, zp, zeroed, sf, status, parallel=False)
+    if not status[0]:
         return None
-    if not asymmetric:  # symmetric_quantize_rows
-        rng = np.maximum(np.abs(rmin), np.abs(rmax))
-        zeroed = rng == 0
-        safe = np.where(zeroed, F32(1), rng).astype(F32)
-        sf = np.where(zeroed, F32(1), safe / F32(127)).astype(F32)
-        inv = (F32(127) / safe).astype(F32)
-        return inv, np.zeros(rows.shape[0], np.int64), zeroed, sf, -127, 127
-    rmin = np.minimum(F32(0), rmin)  # asymmetric_quantize_rows
-    rmax = np.maximum(F32(0), rmax)
-    zeroed = rmin == rmax
-    scale_d = np.where(zeroed, 1.0, (rmax - rmin).astype(np.float64) / 255.0)
-    rmin, rmax = rmin.astype(np.float64), rmax.astype(np.float64)
-    zp_min = -128.0 - rmin / scale_d
-    zp_max = 127.0 - rmax / scale_d
-    err_min = 128.0 + np.abs(rmin / scale_d)
-    err_max = 127.0 + np.abs(rmax / scale_d)
-    zp_d = np.where(err_min < err_max, zp_min, zp_max)
-    zp = np.where(zp_d <= -128.0, -128, np.where(zp_d >= 127.0, 127, round_half_away(zp_d))).astype(np.int64)
-    zp[zeroed] = 0
-    sf = np.where(zeroed, F32(1), scale_d.astype(F32)).astype(F32)
-    inv = (F32(1) / sf).astype(F32)
-    return inv, zp, zeroed, sf, -128, 127
+    return (inv, zp, zeroed, sf, -128, 127) if asymmetric else (inv, zp, zeroed, sf, -127, 127)
 
 
 def _activation_bounds(act: int):
@@ -104,7 +87,7 @@ class FastHybridConv2D(HybridConv2D):
         if out.size == 0 or x.size == 0:
             return super().eval(inputs, outputs)
         rows = np.ascontiguousarray(x, F32).reshape(n, -1)
-        params = row_quantization(rows, self.per_channel)
+        params = row_quantization(self, rows, self.per_channel)
         if params is None:
             return super().eval(inputs, outputs)
         inv, zp, zeroed, sf, qlo, qhi = params
@@ -163,7 +146,7 @@ class FastHybridDepthwiseConv2D(HybridDepthwiseConv2D):
         if not self.exact or out.size == 0 or x.size == 0:
             return super().eval(inputs, outputs)
         rows = np.ascontiguousarray(x, F32).reshape(n, -1)
-        params = row_quantization(rows, True)
+        params = row_quantization(self, rows, True)
         if params is None:
             return super().eval(inputs, outputs)
         inv, zp, zeroed, sf, qlo, qhi = params
