@@ -7,9 +7,9 @@ import pytest
 
 pytest.importorskip("numba")
 
-from edgelite.ir import Quantization  # noqa: E402
-from edgelite.kernels.base import Node, lookup  # noqa: E402
-from edgelite.kernels.testing import run_op, single_op_model  # noqa: E402
+from edgelite.ir import Quantization
+from edgelite.kernels.base import Node, lookup
+from edgelite.kernels.testing import run_op, single_op_model
 
 pytestmark = pytest.mark.fast
 
@@ -52,7 +52,7 @@ def test_resize_matches_reference(monkeypatch, opcode, dtype, align_corners, hal
         size = np.array([int(rng.integers(1, 3 * h + 2)), int(rng.integers(1, 3 * w + 2))], np.int32)
         x = random_bytes(rng, (n, h, w, c), dtype)
         q = [quant(0.05, 3), None]
-        kw = dict(constant_inputs=(1,), input_quant=q, output_quant=[quant(0.05, 3)])
+        kw = {"constant_inputs": (1,), "input_quant": q, "output_quant": [quant(0.05, 3)]}
         assert picked(opcode, [x, size], options, **kw) == expected
         ref, got = both(monkeypatch, opcode, [x, size], options, **kw)
         assert ref[0].shape == (n, *size, c) and ref[0].dtype == got[0].dtype
@@ -100,3 +100,22 @@ def test_int16_softmax_stays_with_reference():
     x = np.zeros((2, 4), np.int16)
     kw = dict(input_quant=[quant(0.01, 0)], output_quant=[quant(1 / 32768, 0)])
     assert picked("SOFTMAX", [x], {"beta": 1.0}, **kw) == "QuantizedSoftmax"  # the reference (its int16 LUT kernel), not the compiled one
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16])
+def test_max_pool_matches_reference(monkeypatch, dtype):
+    """Compiled integer MAX_POOL_2D (kernels/fast/int8_pool.py): windows over SAME / VALID padding,
+    strides, fused activations."""
+    rng = np.random.default_rng(21)
+    for _ in range(12):
+        h, w, c = int(rng.integers(1, 12)), int(rng.integers(1, 40)), int(rng.integers(1, 20))
+        kh, kw = int(rng.integers(1, min(h, 4) + 1)), int(rng.integers(1, min(w, 5) + 1))
+        options = {"padding": int(rng.integers(0, 2)), "stride_h": int(rng.integers(1, 3)),
+                   "stride_w": int(rng.integers(1, 4)), "filter_height": kh, "filter_width": kw,
+                   "fused_activation_function": int(rng.choice([0, 1, 3]))}
+        x = random_bytes(rng, (int(rng.integers(1, 3)), h, w, c), dtype)
+        zp = 0 if dtype == np.int16 else 5
+        kw_ = {"input_quant": [quant(0.02, zp)], "output_quant": [quant(0.02, zp)]}
+        assert picked("MAX_POOL_2D", [x], options, **kw_) == "FastQuantizedMaxPool"
+        ref, got = both(monkeypatch, "MAX_POOL_2D", [x], options, **kw_)
+        assert ref[0].dtype == got[0].dtype and ref[0].tobytes() == got[0].tobytes(), options

@@ -49,4 +49,4 @@ def enabled(node=None) -> bool:
 
 
 from . import (activations, depthwise, elementwise, epilogue, float_ops, hybrid_conv, int8_activations, int8_image,  # noqa: E402,F401
-               int8_quantize, int8_softmax, recurrent, reduce)  # (importing registers the kernels)
+               int8_pool, int8_quantize, int8_softmax, recurrent, reduce)  # (importing registers the kernels)

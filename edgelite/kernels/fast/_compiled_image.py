@@ -18,7 +18,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-_FLAGS = dict(cache=True, fastmath=False, error_model="numpy")
+_FLAGS = {"cache": True, "fastmath": False, "error_model": "numpy"}
 
 
 @nb.njit(**_FLAGS)
@@ -73,7 +73,7 @@ def bilinear_float_to_uint8(x, y0, y1, x0, x1, w00, w01, w10, w11, out):
 
 @nb.njit(**_FLAGS)
 def nearest(x, rows, cols, out):
-    n_, oh, ow, c = out.shape
+    n_, oh, ow, _ = out.shape
     for n in range(n_):
         for oy in range(oh):
             src = x[n, rows[oy]]

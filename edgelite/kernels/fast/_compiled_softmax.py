@@ -13,7 +13,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-_FLAGS = dict(cache=True, fastmath=False, error_model="numpy")
+_FLAGS = {"cache": True, "fastmath": False, "error_model": "numpy"}
 
 
 @nb.njit(**_FLAGS)
@@ -25,8 +25,7 @@ def softmax_8bit(x, table, out_scale, zero_point, qmin, qmax, e, out):
         mx = np.int64(row[0])
         for k in range(1, depth):
             v = np.int64(row[k])
-            if v > mx:
-                mx = v
+            mx = max(mx, v)
         base = 255 - mx
         total = zero
         for k in range(depth):
