@@ -50,19 +50,17 @@ def quantize_rows(x, inv, zp, zeroed, lo, hi, offset, out):
                 orow[i] = -offset[b]
             continue
         s = inv[b]
-        z = zp[b]
-        sub = offset[b]
+        # |x * inv| <= 256: the rounded value, zero point, bounds and offset are small
+        # integers, exact in float32 (the reference adds them in float64): one float32 lane type
+        z = np.float32(zp[b])
+        flo, fhi = np.float32(lo), np.float32(hi)
+        sub = np.float32(offset[b])
         for i in range(length):
             v = xr[i] * s
-            if v >= 0:
-                r = np.floor(v + half)
-            else:
-                r = np.ceil(v - half)
-            q = np.int64(r) + z
-            if q < lo:
-                q = lo
-            if q > hi:
-                q = hi
+            r = np.floor(v + half) if v >= 0 else np.ceil(v - half)
+            q = r + z
+            q = flo if q < flo else q
+            q = fhi if q > fhi else q
             orow[i] = q - sub
 
 
