@@ -332,7 +332,10 @@ def im2col_padded(x, pad_value, cols, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
     """``quantized_conv.im2col``: cols [N*OH*OW, KH*KW*C] (float) of NHWC ``x``, the
     positions over the padding set to ``pad_value`` (the input zero point). A window row
     lying inside the input with unit dilation is one contiguous run of ``KW*C`` input values;
-    slices keep every index counted from 0 (no negative-index handling: the copies vectorise)."""
+    slices keep every index counted from 0 (no negative-index handling: the copies vectorise).
+    Two loop nests: the runs inside the input first, then the window rows that touch the
+    padding or are dilated. With both in one loop body LLVM left the run copy scalar
+    (audio_conv1d_int8's 80-tap, 1-channel window: 0.25 -> 0.08 ns a value once apart)."""
     n, h, wd, c = x.shape
     run = kw * c
     flat = x.reshape(x.size)  # reshaped once: numba's reshape is a call
@@ -340,21 +343,36 @@ def im2col_padded(x, pad_value, cols, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
         b = r // oh
         oy = r - b * oh
         for ox in range(ow):
+            ix0 = ox * sw - pl
+            if dw != 1 or ix0 < 0 or ix0 + kw > wd:
+                continue
             row = cols[r * ow + ox]
+            for ky in range(kh):
+                iy = oy * sh - pt + ky * dh
+                if iy < 0 or iy >= h:
+                    continue
+                dst = row[ky * run:(ky + 1) * run]
+                start = ((b * h + iy) * wd + ix0) * c
+                src = flat[start:start + run]
+                for j in range(run):
+                    dst[j] = src[j]
+    for r in prange(n * oh):
+        b = r // oh
+        oy = r - b * oh
+        rows_inside = oy * sh - pt >= 0 and oy * sh - pt + (kh - 1) * dh < h
+        for ox in range(ow):
             ix0 = ox * sw - pl
             whole = dw == 1 and ix0 >= 0 and ix0 + kw <= wd
+            if whole and rows_inside:
+                continue  # done by the first nest
+            row = cols[r * ow + ox]
             for ky in range(kh):
                 iy = oy * sh - pt + ky * dh
                 dst = row[ky * run:(ky + 1) * run]
                 if iy < 0 or iy >= h:
                     for j in range(run):
                         dst[j] = pad_value
-                elif whole:
-                    start = ((b * h + iy) * wd + ix0) * c
-                    src = flat[start:start + run]
-                    for j in range(run):
-                        dst[j] = src[j]
-                else:
+                elif not whole:
                     xr = x[b, iy]
                     for kx in range(kw):
                         ix = ix0 + kx * dw
