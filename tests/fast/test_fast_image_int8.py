@@ -119,3 +119,17 @@ def test_max_pool_matches_reference(monkeypatch, dtype):
         assert picked("MAX_POOL_2D", [x], options, **kw_) == "FastQuantizedMaxPool"
         ref, got = both(monkeypatch, "MAX_POOL_2D", [x], options, **kw_)
         assert ref[0].dtype == got[0].dtype and ref[0].tobytes() == got[0].tobytes(), options
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+def test_dequantize_matches_reference(monkeypatch, dtype):
+    """Compiled 8-bit DEQUANTIZE (kernels/fast/int8_dequantize.py): SIMD blocks and the tail."""
+    rng = np.random.default_rng(5)
+    for size in (1, 7, 8, 9, 17, 1000, 46083):
+        x = random_bytes(rng, (size,), dtype)
+        scale, zp = float(rng.uniform(1e-4, 2.0)), int(rng.integers(-128, 128)) % (256 if dtype == np.uint8 else 128)
+        kw = {"input_quant": [quant(scale, zp)], "output_dtypes": [np.float32]}
+        assert picked("DEQUANTIZE", [x], {}, **kw) == "FastDequantize"
+        ref, got = both(monkeypatch, "DEQUANTIZE", [x], {}, **kw)
+        assert ref[0].dtype == got[0].dtype == np.float32
+        assert ref[0].tobytes() == got[0].tobytes(), (size, scale, zp)

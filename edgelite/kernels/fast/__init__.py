@@ -18,8 +18,8 @@ the int8 TRANSPOSE_CONV epilogue (``epilogue.py``); float MEAN over trailing dim
 8-bit table activations (``int8_activations.py``); float QUANTIZE to 8/16 bits
 (``int8_quantize.py``); float32 HARD_SWISH and SOFTMAX (``float_ops.py``); the LSTM / RNN
 time loops, float, hybrid and full-integer (``recurrent.py``); 8-bit RESIZE_BILINEAR /
-RESIZE_NEAREST_NEIGHBOR (``int8_image.py``), 8-bit SOFTMAX (``int8_softmax.py``) and integer
-MAX_POOL_2D (``int8_pool.py``).
+RESIZE_NEAREST_NEIGHBOR (``int8_image.py``), 8-bit SOFTMAX (``int8_softmax.py``), integer
+MAX_POOL_2D (``int8_pool.py``) and 8-bit DEQUANTIZE (``int8_dequantize.py``).
 See docs/kernels.md, "The compiled tier".
 """
 from __future__ import annotations
@@ -49,4 +49,4 @@ def enabled(node=None) -> bool:
 
 
 from . import (activations, depthwise, elementwise, epilogue, float_ops, hybrid_conv, int8_activations, int8_image,  # noqa: E402,F401
-               int8_pool, int8_quantize, int8_softmax, recurrent, reduce)  # (importing registers the kernels)
+               int8_dequantize, int8_pool, int8_quantize, int8_softmax, recurrent, reduce)  # (importing registers the kernels)

@@ -31,10 +31,7 @@ class FastQuantizedSoftmax(QuantizedSoftmax):
                 or x.ndim == 0 or x.size == 0 or not (x.flags.c_contiguous and out.flags.c_contiguous)):
             return super().eval(inputs, outputs)
         depth = x.shape[-1]
-        scratch = self.__dict__.get("_row_scratch")
-        if scratch is None or scratch.size < depth:
-            scratch = self._row_scratch = np.empty(depth, np.float32)
         run_from("_compiled_softmax", self, "softmax_8bit", x.reshape(-1, depth), self.table,
-                 np.float32(self.out_scale), int(self.out_zp), int(self.qmin), int(self.qmax), scratch,
+                 np.float32(self.out_scale), int(self.out_zp), int(self.qmin), int(self.qmax),
                  out.reshape(-1, depth), parallel=False)
         return None
