@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..base import register
+from ..base import data_kind, register
 from ..image import ResizeBilinear, ResizeNearestNeighbor
 from . import FAST_PRIORITY, enabled
 from .loader import run_from
@@ -28,11 +28,16 @@ def _direct(kernel, inputs, outputs) -> bool:
             and x.flags.c_contiguous and out.flags.c_contiguous)
 
 
+def _integer_data(node) -> bool:
+    """The tier is on and the node's data is 8/16-bit: float resizes keep the reference kernel."""
+    return enabled(node) and data_kind(node) in ("int8", "int16")
+
+
 def _table(values) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(values).reshape(-1), dtype=np.int64)
 
 
-@register("RESIZE_BILINEAR", kind="any", priority=FAST_PRIORITY, when=enabled)
+@register("RESIZE_BILINEAR", kind="any", priority=FAST_PRIORITY, when=_integer_data)
 class FastResizeBilinear(ResizeBilinear):
     def plan_axes(self, h, w, oh, ow):
         super().plan_axes(h, w, oh, ow)
@@ -58,7 +63,7 @@ class FastResizeBilinear(ResizeBilinear):
         return None
 
 
-@register("RESIZE_NEAREST_NEIGHBOR", kind="any", priority=FAST_PRIORITY, when=enabled)
+@register("RESIZE_NEAREST_NEIGHBOR", kind="any", priority=FAST_PRIORITY, when=_integer_data)
 class FastResizeNearestNeighbor(ResizeNearestNeighbor):
     def plan_axes(self, h, w, oh, ow):
         super().plan_axes(h, w, oh, ow)
