@@ -8,24 +8,11 @@ pytest.importorskip("numba")
 
 from edgelite.ir import Quantization  # noqa: E402
 from edgelite.kernels.base import Node, lookup  # noqa: E402
-from edgelite.kernels.testing import run_op, single_op_model  # noqa: E402
+from edgelite.kernels.testing import single_op_model  # noqa: E402
+
+from test_fast_tier import assert_same_bits, both  # noqa: E402
 
 pytestmark = pytest.mark.fast
-
-
-def both(monkeypatch, *args, **kw):
-    """(reference outputs, compiled outputs) of one op."""
-    monkeypatch.setenv("EDGELITE_KERNELS", "reference")
-    ref = run_op(*args, **kw)
-    monkeypatch.delenv("EDGELITE_KERNELS")
-    return ref, run_op(*args, **kw)
-
-
-def assert_same_bits(ref, got):
-    assert len(ref) == len(got)
-    for r, g in zip(ref, got):
-        assert r.shape == g.shape and r.dtype == g.dtype
-        assert r.tobytes() == g.tobytes()
 
 
 def picked_name(opcode, inputs, options, **kw) -> str:

@@ -9,17 +9,11 @@ pytest.importorskip("numba")
 
 from edgelite.ir import Quantization
 from edgelite.kernels.base import Node, lookup
-from edgelite.kernels.testing import run_op, single_op_model
+from edgelite.kernels.testing import single_op_model
+
+from test_fast_tier import both  # noqa: E402
 
 pytestmark = pytest.mark.fast
-
-
-def both(monkeypatch, *args, **kw):
-    """(reference outputs, compiled outputs) of one op."""
-    monkeypatch.setenv("EDGELITE_KERNELS", "reference")
-    ref = run_op(*args, **kw)
-    monkeypatch.delenv("EDGELITE_KERNELS")
-    return ref, run_op(*args, **kw)
 
 
 def picked(opcode, inputs, options, **kw):
