@@ -3,6 +3,10 @@
 * float32 over the trailing dimensions (layer norms): Eigen's vectorised row sums (the
   reference emulates Eigen's lane order with numpy passes per alignment class), then the
   same float32 division as the reference;
+* float32 over the spatial axes {1, 2} of a 4-D NHWC tensor with more than one channel (the
+  squeeze-excite pools): per channel a running sum over the pixels in memory order from
+  ``+0.0``, then the float32 division (``_compiled_mean``). One channel stays with the
+  reference, whose numpy reduction then sums the pixels pairwise;
 * int8/uint8 over adjacent axes: exact int64 sums, then the reference's integer
   requantization (``_compiled_int8``).
 """
@@ -19,6 +23,7 @@ from . import FAST_PRIORITY, enabled
 from .loader import run, run_from
 
 _INT8 = "_compiled_int8"
+_MEAN = "_compiled_mean"
 
 
 @register("MEAN", kind="float", priority=FAST_PRIORITY, when=enabled)
@@ -26,7 +31,12 @@ class FastMean(MeanKernel):
     def prepare(self, inputs, outputs):
         shapes = super().prepare(inputs, outputs)
         self.depth = None  # float32 rows reduced over constant trailing axes: their length
+        self.spatial = None  # float32 NHWC reduced over axes {1, 2}: (N, H*W, C)
         axes, shape = self.axes, self.input_shape
+        if axes is not None and len(shape) == 4 and tuple(sorted(axes)) == (1, 2) and shape[3] > 1 \
+                and shape[1] * shape[2] > 0 and inputs[0].dtype == np.float32 and outputs[0].dtype == np.float32:
+            self.spatial = (shape[0], shape[1] * shape[2], shape[3])
+            self.divisor = np.float32(shape[1] * shape[2])
         if axes is not None and inputs[0].dtype == np.float32 and outputs[0].dtype == np.float32 \
                 and 0 < len(axes) < len(shape) and axes == tuple(range(len(shape) - len(axes), len(shape))):
             depth = int(np.prod([shape[a] for a in axes], dtype=np.int64))
@@ -36,6 +46,10 @@ class FastMean(MeanKernel):
 
     def eval(self, inputs, outputs):
         x, out = inputs[0], outputs[0]
+        if self.spatial is not None and out is not None and x.dtype == np.float32 and out.flags.c_contiguous:
+            run_from(_MEAN, self, "spatial_means", np.ascontiguousarray(x).reshape(self.spatial), self.divisor,
+                     out.reshape(self.spatial[0], self.spatial[2]), parallel=False)
+            return None
         if self.depth is None or out is None or x.dtype != np.float32:
             return super().eval(inputs, outputs)
         run(self, "eigen_row_means", np.ascontiguousarray(x).reshape(-1, self.depth), self.divisor,
