@@ -195,6 +195,30 @@ def _dw_row5(acc, xf, wk, x_zp, a, z, o0, step):
                        + (np.int32(x4[j]) - x_zp) * w4[j])
 
 
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _dw_pixels(acc, xf, wk, x_zp, px_lo, px_hi, sw, dw, pl, c, kw):
+    """All ``kw`` (3 or 5) taps of one kernel row for the output pixels ``px_lo..px_hi`` whose
+    window row lies inside the input row, pixel by pixel (any column stride, no multiplier):
+    one load and store of each sum per pixel instead of one per tap. ``wk`` [KW, C]."""
+    step = dw * c
+    w0, w1, w2 = wk[0], wk[1], wk[2]
+    w3, w4 = wk[kw - 2], wk[kw - 1]
+    for ox in range(px_lo, px_hi):
+        i = (ox * sw - pl) * c
+        a = acc[ox * c:(ox + 1) * c]
+        x0, x1, x2 = xf[i:i + c], xf[i + step:i + step + c], xf[i + 2 * step:i + 2 * step + c]
+        if kw == 3:
+            for ch in range(c):
+                a[ch] += ((np.int32(x0[ch]) - x_zp) * w0[ch] + (np.int32(x1[ch]) - x_zp) * w1[ch]
+                          + (np.int32(x2[ch]) - x_zp) * w2[ch])
+        else:
+            x3, x4 = xf[i + 3 * step:i + 3 * step + c], xf[i + 4 * step:i + 4 * step + c]
+            for ch in range(c):
+                a[ch] += ((np.int32(x0[ch]) - x_zp) * w0[ch] + (np.int32(x1[ch]) - x_zp) * w1[ch]
+                          + (np.int32(x2[ch]) - x_zp) * w2[ch] + (np.int32(x3[ch]) - x_zp) * w3[ch]
+                          + (np.int32(x4[ch]) - x_zp) * w4[ch])
+
+
 def depthwise_int(x, w, wrow, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, n_fast, consts, totals, out,
                   sh, sw, dh, dw, pt, pl, mult):
     """Integer DEPTHWISE_CONV_2D. x [N,H,W,C] int8/uint8, w [KH,KW,O] int32 (zero point removed),
@@ -202,18 +226,20 @@ def depthwise_int(x, w, wrow, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, n
     a tap's inside pixels are one contiguous run of the input row).
 
     Exact int32 sums per output row (taps over the padding add nothing), then per channel the
-    requantization; the first ``n_fast`` channels take the merged ruy rounding. With unit column
-    stride, no multiplier and 3 or 5 taps per kernel row, the pixels whose whole window row lies
-    inside the input take all the row's taps in one pass (one load and store of the sums instead
-    of one per tap); the border pixels go tap by tap."""
+    requantization; the first ``n_fast`` channels take the merged ruy rounding. With no
+    multiplier and 3 or 5 taps per kernel row, the pixels whose whole window row lies inside the
+    input take all the row's taps at once (one load and store of the sums instead of one per
+    tap): one pass over the row with unit column stride, else pixel by pixel
+    (:func:`_dw_pixels`); the border pixels go tap by tap."""
     n, h, wd, c = x.shape
     oh, ow, oc = out.shape[1], out.shape[2], out.shape[3]
     kh, kw = w.shape[0], w.shape[1]
     tiled = mult == 1 and sw == 1  # wrow holds the tiled weights (else a placeholder)
-    wide = tiled and (kw == 3 or kw == 5)
-    # the pixels whose taps all lie inside the input row: [inner_lo, inner_hi)
-    inner_lo = min(ow, max(0, pl))
-    inner_hi = max(inner_lo, min(ow, wd - (kw - 1) * dw + pl))
+    wide = mult == 1 and (kw == 3 or kw == 5)
+    # the pixels whose taps all lie inside the input row (ox * sw - pl >= 0 and
+    # ox * sw - pl + (kw - 1) * dw <= wd - 1): [inner_lo, inner_hi)
+    inner_lo = min(ow, max(0, (pl + sw - 1) // sw))
+    inner_hi = max(inner_lo, min(ow, (wd - 1 - (kw - 1) * dw + pl) // sw + 1))
     for r in prange(n * oh):
         b = r // oh
         oy = r - b * oh
@@ -226,7 +252,9 @@ def depthwise_int(x, w, wrow, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, n
             xf = xr.reshape(wd * c)
             wk = wrow[ky if tiled else 0]
             split = wide and inner_hi > inner_lo
-            if split:
+            if split and not tiled:
+                _dw_pixels(acc, xf, w[ky], x_zp, inner_lo, inner_hi, sw, dw, pl, c, kw)
+            elif split:
                 a, z = inner_lo * oc, inner_hi * oc
                 if kw == 3:
                     _dw_row3(acc, xf, wk, x_zp, a, z, -pl * c, (dw - pl) * c, (2 * dw - pl) * c)
