@@ -12,7 +12,8 @@ whenever the tier is on:
 
 Covered: float and int8/uint8 DEPTHWISE_CONV_2D (``depthwise.py``); int8/uint8 CONV_2D
 and FULLY_CONNECTED: im2col and the requantization epilogue around the exact BLAS GEMM, and
-the int8 TRANSPOSE_CONV epilogue (``epilogue.py``); float MEAN over trailing dimensions and
+the int8 TRANSPOSE_CONV epilogue (``epilogue.py``); float MEAN over trailing dimensions or the
+spatial axes {1, 2} of NHWC, and
 8-bit MEAN over adjacent axes (``reduce.py``); float32 GELU around numpy's exp/tanh
 (``activations.py``); 8-bit MUL/ADD/SUB as integer loops or table gathers (``elementwise.py``);
 8-bit table activations (``int8_activations.py``); float QUANTIZE to 8/16 bits
