@@ -53,20 +53,31 @@ def _twins(py_func):
 
 
 @nb.njit(cache=True, inline="always")
-def requantize(acc, mult, shift, ties_up, zp, lo, hi):
-    """One int32-valued accumulator (int64) to a clamped output integer (see the module doc)."""
-    x = acc
-    if shift > 0:
-        x = x << shift
-        x = ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+def wrap_int32(x):
+    """An int64 holding an integer, wrapped to int32 as C's int32 arithmetic does."""
+    return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+@nb.njit(cache=True, inline="always")
+def high_mul_shift(x, mult, shift, ties_up):
+    """The multiplier step of multiply_by_quantized_multiplier on an int64 ``x`` already
+    left-shifted (and wrapped) by the caller: the high multiply ``(x*m + 2^30) >> 31``, then
+    for ``shift < 0`` a rounding right shift by ``-shift`` whose ties go up (``ties_up``) or
+    away from zero."""
     right = -shift if shift < 0 else 0
     high = (x * mult + (1 << 30)) >> 31
     half = (np.int64(1) << right) >> 1
     high += half
     if not ties_up and right > 0 and high - half < 0:
         high -= 1
-    high >>= right
-    v = high + zp
+    return high >> right
+
+
+@nb.njit(cache=True, inline="always")
+def requantize(acc, mult, shift, ties_up, zp, lo, hi):
+    """One int32-valued accumulator (int64) to a clamped output integer (see the module doc)."""
+    x = wrap_int32(acc << shift) if shift > 0 else acc
+    v = high_mul_shift(x, mult, shift, ties_up) + zp
     if v < lo:
         v = lo
     if v > hi:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._compiled import requantize
+from ._compiled import high_mul_shift, requantize, wrap_int32
 
 _INLINE = dict(cache=True, inline="always", error_model="numpy")
 GATHER_CHUNK = 1 << 15
@@ -39,15 +39,8 @@ GATHER_CHUNK = 1 << 15
 def mbqm(x, m, shift):
     """``quantized_elementwise.requantize`` of one int32-valued int64 (see the module doc)."""
     if shift > 0:
-        x = ((x << shift) + (1 << 31) & 0xFFFFFFFF) - (1 << 31)
-    h = (x * m + (1 << 30)) >> 31
-    if shift < 0:
-        half = np.int64(1) << (-shift - 1)
-        h += half
-        if h < half:  # the high product was negative: ties away from zero
-            h -= 1
-        h >>= -shift
-    return h
+        x = wrap_int32(x << shift)
+    return high_mul_shift(x, m, shift, False)  # ties away from zero
 
 
 @nb.njit(**_INLINE)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ._compiled import high_mul_shift, wrap_int32
+
 _FLAGS = dict(cache=True, fastmath=False, error_model="numpy")
 I16_MIN, I16_MAX = -32768, 32767
 
@@ -29,16 +31,8 @@ I16_MIN, I16_MAX = -32768, 32767
 def mbqm(x, mult, shift, wrap):
     """multiply_by_quantized_multiplier_fast (ties away from zero) of one int64 value."""
     if wrap:
-        if shift > 0:
-            x = x << shift
-        x = ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
-    right = -shift if shift < 0 else 0
-    high = (x * mult + (1 << 30)) >> 31
-    half = (np.int64(1) << right) >> 1
-    high += half
-    if high - half < 0 and right > 0:
-        high -= 1
-    return high >> right
+        x = wrap_int32(x << shift if shift > 0 else x)
+    return high_mul_shift(x, mult, shift, False)  # ties away from zero
 
 
 @nb.njit(inline="always", **_FLAGS)
