@@ -19,14 +19,33 @@ import numpy as np
 
 from .activation_fn import apply_fused_activation, check_activation
 from .base import Kernel, register
+from ..runtime.budget import budget_of, nbytes_of
 from .conv import PADDING_SAME, PaddedInput, WindowPlan, tap_slice, window_plan, window_view
 
 
 def pool_plan(in_h: int, in_w: int, options: dict) -> WindowPlan:
-    """The window plan of a Pool2DOptions table over an ``in_h x in_w`` input."""
-    return window_plan(in_h, in_w, int(options.get("filter_height", 1)), int(options.get("filter_width", 1)),
+    """The window plan of a Pool2DOptions table over an ``in_h x in_w`` input.
+
+    A SAME window longer than ``in + (out - 1) * stride`` covers the whole axis at every
+    output position (its taps past that lie in the padding, which never counts). Such an
+    axis is planned with that length instead, centred the same way: the in-bounds taps, and
+    so the results and the window counts, are unchanged, while the padded buffer stays
+    within three times the input (a 16-million-row filter in a hostile file asked for
+    gigabytes of padding before).
+    """
+    plan = window_plan(in_h, in_w, int(options.get("filter_height", 1)), int(options.get("filter_width", 1)),
                        int(options.get("stride_h", 1)), int(options.get("stride_w", 1)), 1, 1,
                        int(options.get("padding", PADDING_SAME)))
+    reach_h = plan.in_h + (plan.out_h - 1) * plan.stride_h
+    reach_w = plan.in_w + (plan.out_w - 1) * plan.stride_w
+    if plan.k_h <= reach_h and plan.k_w <= reach_w:
+        return plan
+    k_h, top, bottom = ((reach_h, reach_h - plan.in_h, reach_h - plan.in_h) if plan.k_h > reach_h
+                        else (plan.k_h, plan.pad_top, plan.pad_bottom))
+    k_w, left, right = ((reach_w, reach_w - plan.in_w, reach_w - plan.in_w) if plan.k_w > reach_w
+                        else (plan.k_w, plan.pad_left, plan.pad_right))
+    return WindowPlan(plan.in_h, plan.in_w, k_h, k_w, plan.stride_h, plan.stride_w, 1, 1, plan.out_h, plan.out_w,
+                      top, bottom, left, right)
 
 
 def checked_pool_plan(kernel: Kernel, x) -> WindowPlan:
@@ -37,6 +56,18 @@ def checked_pool_plan(kernel: Kernel, x) -> WindowPlan:
         return pool_plan(x.shape[1], x.shape[2], kernel.options)
     except ValueError as e:
         raise kernel.fail(str(e)) from None
+
+
+def check_pool_memory(kernel: Kernel, x_shape, plan: WindowPlan, dtype) -> None:
+    """Ask the interpreter's memory budget for a pool's padded input and row buffer before
+    they are made (a ResourceError naming the node when they do not fit)."""
+    budget = budget_of(kernel.node)
+    if budget is None:
+        return
+    n, _, _, c = x_shape
+    nbytes = nbytes_of((n, plan.padded_h, plan.padded_w + plan.out_w, c), dtype)
+    budget.check(nbytes, f"{kernel.op_desc.name} (node {kernel.node.index}) padded input and row buffer",
+                 f" (window {plan.k_h}x{plan.k_w} over {plan.in_h}x{plan.in_w})")
 
 
 def separable_reduce(padded: np.ndarray, plan: WindowPlan, ufunc, row_buffer: np.ndarray,
@@ -89,6 +120,7 @@ class _Pool2D(Kernel):
         x = inputs[0]
         self.plan = plan = checked_pool_plan(self, x)
         n, h, w, c = x.shape
+        check_pool_memory(self, x.shape, plan, np.float32)
         self.padded = PaddedInput(x.shape, plan, np.float32, self.fill)
         # Made on the first eval: allocate_tensors only plans.
         self.row_buffer: np.ndarray | None = None

@@ -28,7 +28,7 @@ import numpy as np
 from . import quant_math as qm
 from .base import Kernel, register
 from .conv import PaddedInput
-from .pooling import checked_pool_plan, separable_reduce
+from .pooling import check_pool_memory, checked_pool_plan, separable_reduce
 from .quantized_elementwise import (inv_sqrt_multiplier_exp_vec, qparams, round_to_float32, scalar_multiplier,
                                     store_result, wrap32)
 
@@ -49,6 +49,7 @@ class _QuantizedPool(Kernel):
                 self.options.get("fused_activation_function", 0), so, zo, qmin, qmax)
         else:
             self.act_min, self.act_max = qmin, qmax
+        check_pool_memory(self, x.shape, plan, self.acc_dtype)
         self.padded = PaddedInput(x.shape, plan, self.acc_dtype, self.fill(x.dtype))
         self.row_buffer = np.empty((n, plan.padded_h, plan.out_w, c), self.acc_dtype)
         self.acc = np.empty((n, plan.out_h, plan.out_w, c), self.acc_dtype)

@@ -91,3 +91,24 @@ def test_pool_matches_litert(kind, case):
     got = run_op(kind, [x], opts)[0]
     want = run_op_litert(kind, [x], opts)[0]
     assert close(got, want)
+
+
+@pytest.mark.parametrize("kind", ["MAX_POOL_2D", "AVERAGE_POOL_2D", "L2_POOL_2D"])
+@pytest.mark.parametrize("k,s", [((40, 3), (1, 1)), ((5, 100), (2, 3)), ((16_318_467, 3), (1, 1)),
+                                 ((2**31 - 1, 2**31 - 1), (3, 2))])
+def test_pool_window_longer_than_the_padded_axis(kind, k, s):
+    """A SAME window that covers the whole axis everywhere is planned compactly (a hostile file's
+    16-million-row filter asked for gigabytes of padding): same results, small buffers."""
+    from edgelite.kernels.pooling import pool_plan
+    x = np.random.default_rng(1).standard_normal((1, 7, 9, 2)).astype(np.float32)
+    plan = pool_plan(7, 9, pool_opts(k, s))
+    assert plan.padded_h <= 3 * 7 and plan.padded_w <= 3 * 9
+    got = run_op(kind, [x], options=pool_opts(k, s))[0]
+    np.testing.assert_allclose(got, reference_pool(x, kind, k, s, SAME), rtol=1e-6, atol=1e-6)
+
+
+def test_quantized_pool_window_longer_than_the_padded_axis():
+    from edgelite.kernels.pooling import pool_plan
+    plan = pool_plan(5, 5, pool_opts((1 << 24, 1 << 24), (1, 1)))
+    assert (plan.k_h, plan.pad_top, plan.pad_bottom) == (9, 4, 4)
+    assert plan.valid_counts().min() == 25
