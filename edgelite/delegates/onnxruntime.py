@@ -15,13 +15,14 @@ Options (all optional):
   given), but 1 for partitions under ``SMALL_PARTITION_MACS`` multiply-accumulates, where a
   second thread costs more than it brings (tiny_bert_f32: 0.206 ms with 2, 0.130 ms with 1);
   an int forces the count;
-* ``allow_spinning`` — ``"auto"`` (default), True or False: whether ORT's intra-op pool
-  threads spin while waiting for work. "auto" spins only when it is the one parallel layer
-  active: the partition is its whole subgraph (no edgelite kernel, whose BLAS or numba pool
-  could run between partitions) and it has more than one thread. Spinning threads stop when
-  a run returns (``session.force_spinning_stop``), so they do not compete with the caller
-  between invokes. Sleeping threads pay a wake-up per parallel op (about half of the
-  second thread's gain on mobilenet_v2; see docs/delegates.md);
+* ``allow_spinning`` — False (default), True or ``"auto"``: whether ORT's intra-op pool
+  threads spin while waiting for work. Off by default: on a machine whose cores other work
+  shares, spinning pools fight (docs/delegates.md, Threading). ``"auto"`` spins only when ORT
+  is the one parallel layer active: the partition is its whole subgraph (no edgelite kernel,
+  whose BLAS or numba pool could run between partitions) and it has more than one thread.
+  Spinning threads stop when a run returns (``session.force_spinning_stop``), so they do not
+  compete with the caller between invokes. Sleeping threads pay a wake-up per parallel op
+  (about half of the second thread's gain on mobilenet_v2 on a quiet machine);
 * ``graph_optimization_level`` — "disable", "basic", "extended" or "all" (default "all");
 * ``min_partition_size`` — smallest partition worth a session (default 1);
 * ``spin_duration_us`` — when spinning, how long a pool thread spins before it sleeps
@@ -82,7 +83,7 @@ class OnnxRuntimeDelegate(Delegate):
             raise DelegateError(f"graph_optimization_level must be one of {sorted(_LEVELS)}, not {level!r}")
         self.level = level
         self.min_partition_size = int(options.get("min_partition_size", 1))
-        spinning = options.get("allow_spinning", "auto")
+        spinning = options.get("allow_spinning", False)
         self.allow_spinning = "auto" if isinstance(spinning, str) and spinning.strip().lower() == "auto" \
             else _flag(spinning)
         self.exact_int8_mean = _flag(options.get("exact_int8_mean", False))

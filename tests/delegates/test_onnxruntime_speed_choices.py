@@ -1,6 +1,6 @@
 """The ONNX Runtime delegate's speed choices, checked for what they promise (not for speed):
 
-* the ``allow_spinning`` policy: ORT's pool spins only when it is the one parallel layer
+* the ``allow_spinning`` policy: off by default; "auto" spins only when it is the one parallel layer
   active (its partition is the whole subgraph, more than one thread), and then stops
   spinning when a run returns; options force either way;
 * ``Partition.covers_subgraph`` says whether a partition is all its subgraph runs;
@@ -57,14 +57,16 @@ def _entries(options, threads: int, covers: bool) -> tuple:
 
 
 def test_spinning_policy():
-    assert _entries({}, 2, True) == ("1", "1")        # auto: the one parallel layer -> spin, stop after a run
-    assert _entries({}, 2, False) == ("0", None)      # edgelite kernels run between partitions -> sleep
-    assert _entries({}, 1, True) == ("0", None)       # one thread: no pool to wake
+    assert _entries({}, 2, True) == ("0", None)       # default: off, even where ORT is the one parallel layer
+    auto = {"allow_spinning": "auto"}
+    assert _entries(auto, 2, True) == ("1", "1")      # auto: the one parallel layer -> spin, stop after a run
+    assert _entries(auto, 2, False) == ("0", None)    # edgelite kernels run between partitions -> sleep
+    assert _entries(auto, 1, True) == ("0", None)     # one thread: no pool to wake
     assert _entries({"allow_spinning": "auto", "intra_op_num_threads": 4}, 1, True) == ("1", "1")
     assert _entries({"allow_spinning": False}, 2, True) == ("0", None)
     assert _entries({"allow_spinning": "on"}, 2, False) == ("1", "1")
     assert _entries({"session_config": {STOP: "0"}, "allow_spinning": True}, 2, True) == ("1", "0")
-    so = edgelite.load_delegate("onnxruntime", {"spin_duration_us": "100"}).session_options(2, True)
+    so = edgelite.load_delegate("onnxruntime", {"spin_duration_us": "100", "allow_spinning": True}).session_options(2, True)
     assert so.get_session_config_entry("session.intra_op.spin_duration_us") == "100"
     from edgelite.delegates import DelegateError
     with pytest.raises(DelegateError, match="spin_duration_us"):
