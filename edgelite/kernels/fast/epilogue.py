@@ -1,8 +1,16 @@
 """int8/uint8 CONV_2D and FULLY_CONNECTED: a compiled im2col (windows of a non-pointwise
-convolution, padding at the input zero point), the exact BLAS GEMM, then one compiled pass
+convolution, padding at the input zero point), an exact GEMM, then one compiled pass
 that adds the bias and zero-point terms, requantizes, adds the output zero point and
 clamps, writing the 8-bit output directly (the reference does it in several numpy passes
-over int64 temporaries). numba's own int8 GEMM loops lose to BLAS: the GEMM stays BLAS.
+over int64 temporaries).
+
+The GEMM is the int8 VNNI tile of ``_compiled_gemm`` where the host has AVX-512 VNNI and
+the weights fit it (int8 after removing their zero point, depth <= ``MAX_DEPTH``, one
+group): the 8-bit rows go in as they are (no float32 copy), the int32 results are
+requantized block by block while in cache. Elsewhere (no VNNI, ``EDGELITE_FAST_INT_GEMM=0``,
+uint8 weights with a zero point that leave int8, grouped convolutions) it is the exact
+float32 BLAS GEMM on float copies of the 8-bit values (``int_gemm``): numba's plain
+integer loops lose to BLAS, only the VNNI tile beats it.
 """
 from __future__ import annotations
 
@@ -11,10 +19,23 @@ import numpy as np
 from ..base import register
 from ..conv import shared_scratch
 from ..int_gemm import F32_EXACT, exact_matmul
-from ..quantized_conv import QuantizedConv2D, QuantizedFullyConnected, QuantizedTransposeConv, rows_view
+from ..quantized_conv import (QuantizedConv2D, QuantizedFullyConnected, QuantizedTransposeConv, packed_once,
+                              rows_view)
 from . import FAST_PRIORITY, enabled
 from .depthwise import merged_constants, requantizer_params
-from .loader import run, run_from
+from .loader import compiled_module, run, run_from
+
+_INT_GEMM = "_compiled_gemm"
+_vnni_host: bool | None = None
+
+
+def vnni_host() -> bool:
+    """Whether the VNNI integer GEMM runs here (``_compiled_gemm.vnni_available``), looked up once."""
+    global _vnni_host
+    if _vnni_host is None:
+        _vnni_host = bool(compiled_module(_INT_GEMM).vnni_available())
+    return _vnni_host
+
 
 GEMM_SCRATCH_SLOT = 5  # the runtime's shared scratch slot for the float GEMM result
 COLS_SCRATCH_SLOT = 1  # ... and for its left operand (the im2col matrix, as the float convolution's)
@@ -28,6 +49,7 @@ class _FastEpilogue:
         self.params = None
         self.gemm_scratch = shared_scratch(self, GEMM_SCRATCH_SLOT)
         self.cols_scratch = shared_scratch(self, COLS_SCRATCH_SLOT)
+        self.int_gemm = None  # (packed B, offset, flip) for the VNNI tile, False where it does not apply
 
     def cols_buffer(self, rows: int, depth: int, dtype) -> np.ndarray:
         """The GEMM's left operand [rows, depth]: the shared scratch (no page faults of a fresh
@@ -43,6 +65,39 @@ class _FastEpilogue:
             if self.params:
                 self.merged = merged_constants(*self.params[:4])
         return self.params
+
+    def int_gemm_setup(self, weights_key: np.ndarray, key: tuple, centered, bias, in_zp: int, x_dtype):
+        """``self.int_gemm`` for the VNNI tile, once: ``centered()`` gives the weights minus their
+        zero point as an integer [K, N] matrix (called once per weight array, ``packed_once``);
+        False when the host lacks VNNI or the weights leave int8 / the depth is too deep."""
+        if self.int_gemm is not None:
+            return self.int_gemm
+        self.int_gemm = False
+        if not vnni_host():
+            return False
+        gemm = compiled_module(_INT_GEMM)
+
+        def build():
+            b = np.asarray(centered())
+            if b.size == 0 or b.shape[0] > gemm.MAX_DEPTH or b.min() < -128 or b.max() > 127:
+                return None
+            return gemm.pack_weights(b), b.sum(axis=0, dtype=np.int64)
+        packed = packed_once(weights_key, ("int8-gemm",) + key, build)
+        if packed is None:
+            return False
+        bp, sums = packed
+        signed = np.dtype(x_dtype) == np.int8
+        offset = np.ascontiguousarray(bias - (in_zp + (128 if signed else 0)) * sums, np.int64)
+        self.int_gemm = (bp, offset, gemm.SIGNED_FLIP if signed else np.int32(0))
+        return self.int_gemm
+
+    def int_gemm_requantize(self, rows: np.ndarray, depth: int, out_rows) -> None:
+        """The VNNI path: out_rows = requantize(rows[:, :depth] . B + offset), one compiled call."""
+        bp, offset, flip = self.int_gemm
+        mults, shifts, ties, zp, lo, hi = self.params
+        n_fast, consts, totals = self.merged
+        run_from(_INT_GEMM, self, "gemm_requantize", rows, bp, depth, flip, offset, n_fast == mults.size,
+                 mults, shifts, ties, consts, totals, zp, lo, hi, out_rows)
 
     def gemm_requantize(self, cols, matrix, xbound: int, wbound: int, offset, out_rows) -> None:
         depth = cols.shape[-1]
@@ -81,6 +136,17 @@ class FastQuantizedConv2D(_FastEpilogue, QuantizedConv2D):
         n, oh, ow, o = out.shape
         if out.size == 0:
             return None
+        if self.conv_int_gemm(x):
+            kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, _, _ = self.geom
+            depth = kh * kw * x.shape[3]
+            if self.pointwise:
+                rows = np.ascontiguousarray(x).reshape(-1, depth)
+            else:
+                rows = self.cols_buffer(n * oh * ow, depth, x.dtype)
+                run(self, "im2col_padded", np.ascontiguousarray(x), x.dtype.type(self.in_zp), rows,
+                    kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
+            self.int_gemm_requantize(rows, depth, rows_view(out, o))
+            return None
         f = self.filter()
         if self.pointwise:
             x2 = x.reshape(-1, x.shape[3])
@@ -93,6 +159,17 @@ class FastQuantizedConv2D(_FastEpilogue, QuantizedConv2D):
                 kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
         self.gemm_requantize(cols, f.matrix[0], self.xbound, f.bound, self.offset, rows_view(out, o))
         return None
+
+    def conv_int_gemm(self, x) -> bool:
+        """Whether this convolution takes the VNNI tile (packing its weights on first use)."""
+        if self.int_gemm is None:
+            w, zp = self.filter_data, self.filter_zp
+            o = w.shape[0]
+
+            def centered():
+                return w.reshape(o, -1).T.astype(np.int16) - np.int16(zp)
+            self.int_gemm_setup(w, (zp,), centered, self.bias, self.in_zp, x.dtype)
+        return bool(self.int_gemm)
 
 
 @register("FULLY_CONNECTED", kind="int8", priority=FAST_PRIORITY, when=enabled)
@@ -108,6 +185,11 @@ class FastQuantizedFullyConnected(_FastEpilogue, QuantizedFullyConnected):
         x, out = inputs[0], outputs[0]
         if x.dtype not in (np.int8, np.uint8) or not self.fast_params():
             return super().eval(inputs, outputs)
+        if self.weights is not None and self.fc_int_gemm(x):
+            if out.size:
+                self.int_gemm_requantize(np.ascontiguousarray(x).reshape(-1, self.k), self.k,
+                                         rows_view(out, self.o))
+            return None
         if self.weights is not None:
             wmat, offset = self._constant_weights()
         else:
@@ -120,6 +202,17 @@ class FastQuantizedFullyConnected(_FastEpilogue, QuantizedFullyConnected):
         np.copyto(cols, x2)
         self.gemm_requantize(cols, wmat, self.xbound, self.wbound, offset, rows_view(out, self.o))
         return None
+
+    def fc_int_gemm(self, x) -> bool:
+        """Whether this layer (constant weights) takes the VNNI tile (packing them on first use)."""
+        if self.int_gemm is None:
+            def centered():
+                if self.sparsity is not None:  # decoded as the float path does
+                    return self._constant_weights()[0].astype(np.int16)
+                return np.asarray(self.weights).T.astype(np.int16) - np.int16(self.w_zp)
+            self.int_gemm_setup(self.weights, (self.w_zp, self.sparsity is not None), centered, self.bias,
+                                self.in_zp, x.dtype)
+        return bool(self.int_gemm)
 
 
 @register("TRANSPOSE_CONV", kind="int8", priority=FAST_PRIORITY, when=enabled)
