@@ -59,3 +59,26 @@ def test_softmax_bit_exact(monkeypatch, depth, beta):
     for r in ref:
         for g in fast:
             assert r.tobytes() == g.tobytes()
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_conv2d_compiled_im2col_bit_exact(monkeypatch, seed):
+    """Float CONV_2D with the compiled im2col (kernels/fast/float_conv.py): the reference's bits,
+    over strides, dilations, SAME/VALID padding, batches, channel counts and activations."""
+    from test_fast_tier import assert_same_bits, both
+    rng = np.random.default_rng(1300 + seed)
+    kh, kw = (int(v) for v in rng.integers(1, 5, 2))
+    if (kh, kw) == (1, 1):
+        kw = 3
+    dh, dw = (int(v) for v in rng.integers(1, 3, 2))
+    n, c, o = int(rng.integers(1, 3)), int(rng.integers(1, 9)), int(rng.integers(1, 20))
+    shape = (n, int(rng.integers(kh * dh, 14)), int(rng.integers(kw * dw, 14)), c)
+    opts = dict(stride_h=int(rng.integers(1, 3)), stride_w=int(rng.integers(1, 4)), dilation_h_factor=dh,
+                dilation_w_factor=dw, padding=seed % 2, fused_activation_function=int(rng.choice([0, 1, 3])))
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((o, kh, kw, c)).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    model = single_op_model("CONV_2D", [x, w, b], opts, constant_inputs=(1, 2))
+    assert lookup(Node(op=model.main.operators[0], index=0, subgraph=model.main)).__name__ == "FastConv2D"
+    ref, got = both(monkeypatch, "CONV_2D", [x, w, b], opts, constant_inputs=(1, 2))
+    assert_same_bits(ref, got)

@@ -49,6 +49,7 @@ def enabled(node=None) -> bool:
     return os.environ.get("EDGELITE_KERNELS", "").strip().lower() != "reference" and numba_available()
 
 
-from . import (activations, depthwise, elementwise, epilogue, exact_float_conv, float_ops, hybrid_conv,  # noqa: E402,F401
+from . import (activations, depthwise, elementwise, epilogue, exact_float_conv, float_conv, float_ops,  # noqa: E402,F401
+               hybrid_conv,
                int8_activations, int8_image,
                int8_dequantize, int8_pool, int8_quantize, int8_softmax, recurrent, reduce)  # (importing registers the kernels)
