@@ -56,8 +56,13 @@ def random_window(rng, seed: int):
     return shape, kh, kw, opts
 
 
+@pytest.mark.parametrize("int_gemm", [True, False], ids=["vnni-int8-gemm", "float32-blas"])
 @pytest.mark.parametrize("seed", range(16))
-def test_hybrid_conv_bit_exact(monkeypatch, seed):
+def test_hybrid_conv_bit_exact(monkeypatch, seed, int_gemm):
+    """Both GEMM paths: the VNNI int8 tile (where the host has it) and the exact float32 BLAS one."""
+    if not int_gemm:
+        from edgelite.kernels.fast import epilogue
+        monkeypatch.setattr(epilogue, "_vnni_host", False)
     rng = np.random.default_rng(600 + seed)
     shape, kh, kw, opts = random_window(rng, seed)
     o = int(rng.integers(1, 20))

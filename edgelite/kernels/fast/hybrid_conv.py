@@ -9,8 +9,13 @@ asymmetric, else symmetric), multiplies exactly and rescales in float32. Here:
   one compiled pass (``_compiled_hybrid.quantize_rows``) writing straight into the GEMM's
   left operand (pointwise convolutions) or into a buffer that the compiled im2col
   (``_compiled.im2col_padded``, padding at the zero point) turns into it;
-* the GEMM is float32 BLAS into a preallocated buffer, exact under ``int_gemm``'s rule
-  (depth below 1024 for int8 x int8; deeper products go through ``exact_matmul``);
+* the GEMM is the exact int8 VNNI tile of ``_compiled_gemm`` where the host has AVX-512
+  VNNI (the quantized input and im2col are then int8; the tile's uint8 flip adds
+  ``128 * sum_k W``, removed with the zero-point term in the epilogue), else float32 BLAS
+  into a preallocated buffer, exact under ``int_gemm``'s rule (depth below 1024 for int8 x
+  int8; deeper products go through ``exact_matmul``). Both give the same integers, so the
+  same bits (mobilenet_v2_dyn at 1 thread: 16.2 ms with BLAS, 10.8 ms with the tile,
+  against LiteRT's builtin hybrid kernels' 13.3);
 * one compiled epilogue subtracts ``zp * row_sums``, multiplies by ``input_scale *
   filter_scale`` and adds the bias in float32, then clamps (RELU, RELU_N1_TO_1, RELU6);
   TANH / SIGN_BIT / SIGMOID run the reference's numpy activation afterwards;
@@ -29,7 +34,8 @@ from ..conv import shared_scratch
 from ..hybrid import HybridConv2D, HybridDepthwiseConv2D, apply_float_activation
 from ..int_gemm import F32_EXACT, exact_matmul
 from . import FAST_PRIORITY, enabled
-from .loader import run, run_from
+from .epilogue import _INT_GEMM, vnni_host
+from .loader import compiled_module, run, run_from
 
 F32 = np.float32
 QUANTIZED_SCRATCH_SLOT = 6  # the quantized input (before im2col, or of the depthwise)
@@ -79,6 +85,7 @@ class FastHybridConv2D(HybridConv2D):
         self.q_scratch = shared_scratch(self, QUANTIZED_SCRATCH_SLOT)
         self.cols_scratch = shared_scratch(self, COLS_SCRATCH_SLOT)
         self.gemm_scratch = shared_scratch(self, GEMM_SCRATCH_SLOT)
+        self.int_gemm = None  # the VNNI int8 GEMM's operands, made on first use (int8_gemm)
         return shapes
 
     def eval(self, inputs, outputs):
@@ -93,19 +100,64 @@ class FastHybridConv2D(HybridConv2D):
         inv, zp, zeroed, sf, qlo, qhi = params
         depth = self.wmat.shape[0]
         pixels = oh * ow
-        cols = _buffer(self.cols_scratch, (n * pixels, depth), F32)
+        gemm = self.int8_gemm()
+        cols = _buffer(self.cols_scratch, (n * pixels, depth), np.int8 if gemm else F32)
         no_offset = np.zeros(n, np.int64)
         if self.pointwise:
             run_from("_compiled_hybrid", self, "quantize_rows", rows, inv, zp, zeroed, qlo, qhi, no_offset,
                      cols.reshape(n, -1), parallel=False)
         else:
-            q = _buffer(self.q_scratch, x.shape, F32)
+            q = _buffer(self.q_scratch, x.shape, cols.dtype)
             run_from("_compiled_hybrid", self, "quantize_rows", rows, inv, zp, zeroed, qlo, qhi, no_offset,
                      q.reshape(n, -1), parallel=False)
-            kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, _, _ = self.geom
+            kh, kw, sh, sw, dh, dw, pt, _, pl, _, _, _ = self.geom
             for b in range(n):  # the padding is each batch item's own zero point
-                run(self, "im2col_padded", q[b:b + 1], F32(zp[b]), cols[b * pixels:(b + 1) * pixels],
+                run(self, "im2col_padded", q[b:b + 1], cols.dtype.type(zp[b]), cols[b * pixels:(b + 1) * pixels],
                     kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
+        if gemm:
+            self.int8_gemm_epilogue(gemm, cols, depth, zp, sf, n, pixels, out)
+        else:
+            self.float_gemm_epilogue(cols, depth, zp, sf, n, pixels, out)
+        if self.act not in _CLAMPS and self.act != 0:
+            apply_float_activation(out, self.act)
+        return None
+
+    def int8_gemm(self):
+        """(module, packed weights, 128 * column sums) for the VNNI int8 GEMM (``_compiled_gemm``),
+        or False (no VNNI on this host, or a depth past its exact int32 range): made once."""
+        if self.int_gemm is None:
+            self.int_gemm = False
+            if vnni_host():
+                gemm = compiled_module(_INT_GEMM)
+                if self.wmat.shape[0] <= gemm.MAX_DEPTH:
+                    w8 = self.wmat.astype(np.int8)  # the int8 weights (exact: integer-valued float32)
+                    self.int_gemm = (gemm, gemm.pack_weights(w8), 128 * w8.sum(axis=0, dtype=np.int64))
+        return self.int_gemm
+
+    def int8_gemm_epilogue(self, gemm, cols, depth, zp, sf, n, pixels, out) -> None:
+        """int32 ``cols . W`` on the VNNI tile (int8 rows flipped to uint8 inside it: the product
+        carries ``128 * sum_k W``, removed with the zero-point term), then the float epilogue.
+        The same integers as the float32 GEMM's exact products, so the same bits."""
+        module, packed, flip_sums = gemm
+        o = out.shape[-1]
+        acc = _buffer(self.gemm_scratch, (n * pixels, packed.shape[1]), np.int32)
+        run_from(_INT_GEMM, self, "gemm_int32", cols, packed, depth, module.SIGNED_FLIP, acc, parallel=False)
+        y = out.reshape(n, pixels, o)
+        for b in range(n):
+            removed = zp[b] * self.row_sums64 + flip_sums
+            run_from("_compiled_hybrid", self, "conv_epilogue", acc[b * pixels:(b + 1) * pixels], np.int64(1),
+                     removed, self.channel_scale(sf[b]), self.bias, self.lo, self.hi, self.clamp, y[b],
+                     parallel=False)
+
+    def channel_scale(self, input_scale) -> np.ndarray:
+        """float32 ``input_scale * filter_scale`` per output channel."""
+        if self.per_channel:
+            return (input_scale * self.wscale).astype(F32)
+        return np.full(self.wmat.shape[1], F32(input_scale * self.wscale[0]), F32)
+
+    def float_gemm_epilogue(self, cols, depth, zp, sf, n, pixels, out) -> None:
+        """The exact float32 BLAS GEMM (in depth chunks where it must be), then the epilogue."""
+        o = out.shape[-1]
         if 128 * 128 * depth < F32_EXACT:
             acc = _buffer(self.gemm_scratch, (n * pixels, o), F32)
             np.matmul(cols, self.wmat, out=acc)
@@ -113,15 +165,9 @@ class FastHybridConv2D(HybridConv2D):
             acc = exact_matmul(cols, self.wmat, 128, 128)
         y = out.reshape(n, pixels, o)
         for b in range(n):
-            if self.per_channel:
-                scale = (sf[b] * self.wscale).astype(F32)
-            else:
-                scale = np.full(o, F32(sf[b] * self.wscale[0]), F32)
             run_from("_compiled_hybrid", self, "conv_epilogue", acc[b * pixels:(b + 1) * pixels], zp[b],
-                     self.row_sums64, scale, self.bias, self.lo, self.hi, self.clamp, y[b], parallel=False)
-        if self.act not in _CLAMPS and self.act != 0:
-            apply_float_activation(out, self.act)
-        return None
+                     self.row_sums64, self.channel_scale(sf[b]), self.bias, self.lo, self.hi, self.clamp, y[b],
+                     parallel=False)
 
 
 @register("DEPTHWISE_CONV_2D", kind="hybrid", priority=FAST_PRIORITY, when=enabled)
