@@ -149,3 +149,40 @@ def test_row_quantization_matches_the_reference(asymmetric):
     assert sf.tobytes() == ref_sf.tobytes()
     # equal values (the reference's symmetric q keeps a -0.0 for small negatives: the same integer)
     assert np.array_equal(q, ref_q)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_hybrid_fully_connected_bit_exact(monkeypatch, seed):
+    """Hybrid FULLY_CONNECTED on the VNNI tile (kernels/fast/hybrid_fc.py): the reference's bits
+    for symmetric and asymmetric rows, per-channel and per-tensor scales, depths past 1023 (where
+    the reference sums in float64 chunks), several rows, every fused activation, no bias."""
+    from edgelite.kernels.fast import epilogue
+    if not epilogue.vnni_host():
+        pytest.skip("no AVX-512 VNNI on this host: the hybrid FULLY_CONNECTED runs the reference")
+    rng = np.random.default_rng(1500 + seed)
+    k = int(rng.choice([1, 7, 64, 300, 1280, 2049]))
+    o, rows = int(rng.integers(1, 40)), int(rng.choice([1, 1, 3, 17]))
+    x = random_input(rng, (rows, 1, 1, k), seed).reshape(rows, k)
+    w = rng.integers(-127, 128, (o, k)).astype(np.int8)
+    b = rng.standard_normal(o).astype(np.float32) if seed % 4 else None
+    opts = {"fused_activation_function": int(rng.choice([0, 1, 2, 3, 4, 6])), "weights_format": 0,
+            "keep_num_dims": False, "asymmetric_quantize_inputs": bool(seed % 2)}
+    kw_ = dict(constant_inputs=(1, 2), input_quant=[None, weight_quant(rng, o, seed % 3 == 0, 0), None],
+               output_dtypes=[np.float32])
+    assert picked_name("FULLY_CONNECTED", [x, w, b], opts, **kw_) == "FastHybridFullyConnected"
+    with np.errstate(over="ignore"):
+        ref, got = both(monkeypatch, "FULLY_CONNECTED", [x, w, b], opts, **kw_)
+    assert_same_bits(ref, got)
+
+
+def test_hybrid_fully_connected_non_finite_row_runs_the_reference(monkeypatch):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 10)).astype(np.float32)
+    x[1, 3] = np.nan
+    w = rng.integers(-127, 128, (4, 10)).astype(np.int8)
+    kw_ = dict(constant_inputs=(1, 2), input_quant=[None, weight_quant(rng, 4, False, 0), None],
+               output_dtypes=[np.float32])
+    opts = {"fused_activation_function": 0, "asymmetric_quantize_inputs": True}
+    with np.errstate(invalid="ignore"):
+        ref, got = both(monkeypatch, "FULLY_CONNECTED", [x, w, None], opts, **kw_)
+    assert_same_bits(ref, got)

@@ -51,6 +51,6 @@ def enabled(node=None) -> bool:
 
 
 from . import (activations, depthwise, elementwise, epilogue, exact_float_conv, float_conv, float_ops,  # noqa: E402,F401
-               hybrid_conv,
+               hybrid_conv, hybrid_fc,
                int8_activations, int8_image,
                int8_dequantize, int8_pool, int8_quantize, int8_softmax, recurrent, reduce)  # (importing registers the kernels)

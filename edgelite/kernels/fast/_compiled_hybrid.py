@@ -171,3 +171,22 @@ def row_parameters(rmin, rmax, asymmetric, inv, zp, zeroed, sf, status):
         sf[b] = s
         inv[b] = one / s
     status[0] = 1
+
+
+@nb.njit(**_FLAGS)
+def fc_epilogue(acc, zp, row_sums, flip_sums, scale, bias, lo, hi, clamp, out):
+    """Hybrid FULLY_CONNECTED: ``out[r, c] = act(float32(int64(acc[r, c]) - zp[r] * row_sums[c]
+    - flip_sums[c]) * scale[r, c] + bias[c])``, one rounding per step as the reference."""
+    rows, o = out.shape
+    for r in range(rows):
+        arow = acc[r]
+        orow = out[r]
+        srow = scale[r]
+        z = zp[r]
+        for c in range(o):
+            a = np.int64(arow[c]) - z * row_sums[c] - flip_sums[c]
+            y = np.float32(a) * srow[c]
+            y = y + bias[c]
+            if clamp:
+                y = _clamp(y, lo, hi)
+            orow[c] = y
