@@ -255,11 +255,12 @@ def pack_weights(b: np.ndarray) -> np.ndarray:
 
 def vnni_available() -> bool:
     """Whether the VNNI tiles can run: the host CPU has AVX-512 F, BW and VNNI, numba compiles
-    for the host (no ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES``), and
+    for the host (no ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES``; not ``NUMBA_DISABLE_JIT``: the
+    tile has no Python form), and
     ``EDGELITE_FAST_INT_GEMM`` is not ``0`` (which keeps the float32 BLAS path)."""
     if os.environ.get("EDGELITE_FAST_INT_GEMM", "").strip() == "0":
         return False
-    if nb.config.CPU_NAME or nb.config.CPU_FEATURES:
+    if nb.config.CPU_NAME or nb.config.CPU_FEATURES or nb.config.DISABLE_JIT:
         return False
     from llvmlite import binding
     features = binding.get_host_cpu_features()
