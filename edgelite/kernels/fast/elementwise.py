@@ -7,7 +7,8 @@
   as its vector loops split them. No table to build, no index arrays.
 * Fused swish (``FusedSwishMul``) and the 8-bit ops in other broadcast layouts: the
   reference's byte / pair tables, looked up by a compiled gather (the tables have one
-  entry per index value, so the gather needs no bound checks and vectorises).
+  entry per index value, so the gather needs no bound checks and vectorises; 256-entry
+  byte tables by AVX-512 VBMI permutes where the host has them, ``byte_tables.py``).
 * Everything else (int16, a dynamic output): the reference ``eval``.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..base import register
 from ..fused_swish import FusedSwishMul, _is_fused_mul
 from ..quantized_elementwise import QuantizedAdd, QuantizedMul, QuantizedSub
 from . import FAST_PRIORITY, enabled
+from .byte_tables import gather_table
 from .loader import run_from
 
 _MODULE = "_compiled_int8"
@@ -93,12 +95,12 @@ class _CompiledLookup:
             return super().lookup(index, scalar, vector, out)
         idx, flat = index.reshape(-1), out.reshape(-1)
         if lanes.none:
-            run_from(_MODULE, self, "gather_bytes", idx, scalar, flat, 0, idx.size, parallel=False)
+            gather_table(self, idx, scalar, flat, 0, idx.size)
         elif lanes.all:
-            run_from(_MODULE, self, "gather_bytes", idx, vector, flat, 0, idx.size, parallel=False)
+            gather_table(self, idx, vector, flat, 0, idx.size)
         elif lanes.tail_start is not None:
-            run_from(_MODULE, self, "gather_bytes", idx, vector, flat, 0, lanes.tail_start, parallel=False)
-            run_from(_MODULE, self, "gather_bytes", idx, scalar, flat, lanes.tail_start, idx.size, parallel=False)
+            gather_table(self, idx, vector, flat, 0, lanes.tail_start)
+            gather_table(self, idx, scalar, flat, lanes.tail_start, idx.size)
         else:
             mask = self.__dict__.get("flat_mask")
             if mask is None or mask.size != idx.size:

@@ -1,7 +1,8 @@
 """8-bit unary activations (HARD_SWISH, LOGISTIC, TANH, ELU, GELU, LEAKY_RELU and the RELU
 family): the reference evaluates each through its exact 256-entry table of every input byte
 (``QuantizedTableUnary``), looked up with numpy fancy indexing; here the same table is looked
-up by a compiled gather (``_compiled_int8.gather_bytes``: no bound checks, vectorised). The
+up by a compiled gather (``byte_tables.gather_table``: AVX-512 VBMI byte permutes where the
+host has them, else ``_compiled_int8.gather_bytes``: no bound checks, vectorised). The
 LOGISTIC of a fused swish stays with ``fused_swish.SkippedLogistic``."""
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ..quantized_activations import (QuantizedElu, QuantizedGelu, QuantizedHardS
                                      QuantizedLogistic, QuantizedRelu, QuantizedRelu0To1, QuantizedRelu6,
                                      QuantizedReluN1To1, QuantizedTanh)
 from . import FAST_PRIORITY, enabled
-from .loader import run_from
+from .byte_tables import gather_table
 
 _BYTES = (np.dtype(np.int8), np.dtype(np.uint8))
 
@@ -30,8 +31,7 @@ class _FastTableUnary:
         if table.size != 256 or table.dtype != out.dtype:
             return super().eval(inputs, outputs)
         index = x.reshape(-1).view(np.uint8)
-        run_from("_compiled_int8", self, "gather_bytes", index, table, out.reshape(-1), 0, index.size,
-                 parallel=False)
+        gather_table(self, index, table, out.reshape(-1), 0, index.size)
         return None
 
 
