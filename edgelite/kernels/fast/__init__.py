@@ -17,7 +17,8 @@ the int8 TRANSPOSE_CONV epilogue (``epilogue.py``); float MEAN over trailing dim
 spatial axes {1, 2} of NHWC, and
 8-bit MEAN over adjacent axes (``reduce.py``); float32 GELU around numpy's exp/tanh
 (``activations.py``); 8-bit MUL/ADD/SUB as integer loops or table gathers (``elementwise.py``);
-8-bit table activations (``int8_activations.py``); float QUANTIZE to 8/16 bits
+8-bit table activations (``int8_activations.py``; 256-entry byte tables looked up with
+AVX-512 VBMI permutes where the host has them, ``_compiled_lut.py``); float QUANTIZE to 8/16 bits
 (``int8_quantize.py``); float32 HARD_SWISH and SOFTMAX (``float_ops.py``); the LSTM / RNN
 time loops, float, hybrid and full-integer (``recurrent.py``); 8-bit RESIZE_BILINEAR /
 RESIZE_NEAREST_NEIGHBOR (``int8_image.py``), 8-bit SOFTMAX (``int8_softmax.py``), integer
