@@ -124,10 +124,15 @@ def vbmi_available() -> bool:
     return _available
 
 
-def takes_table(index: np.ndarray, table: np.ndarray, out: np.ndarray) -> bool:
-    """Whether :func:`lookup_bytes` takes these operands on this host: flat C-contiguous
-    1-byte ``index`` and ``out``, a C-contiguous 256-entry table of ``out``'s dtype, VBMI."""
+def operands_fit(index: np.ndarray, table: np.ndarray, out: np.ndarray) -> bool:
+    """Whether :func:`lookup_bytes` takes these operands: flat C-contiguous 1-byte ``index``
+    and ``out``, a flat C-contiguous 256-entry table of ``out``'s dtype."""
     return (index.itemsize == 1 and out.itemsize == 1 and table.dtype == out.dtype and table.size == 256
             and index.ndim == 1 and out.ndim == 1 and table.ndim == 1
-            and index.flags.c_contiguous and out.flags.c_contiguous and table.flags.c_contiguous
-            and vbmi_available())
+            and index.flags.c_contiguous and out.flags.c_contiguous and table.flags.c_contiguous)
+
+
+def takes_table(index: np.ndarray, table: np.ndarray, out: np.ndarray) -> bool:
+    """Whether :func:`lookup_bytes` runs for these operands on this host
+    (:func:`operands_fit` and :func:`vbmi_available`)."""
+    return operands_fit(index, table, out) and vbmi_available()
