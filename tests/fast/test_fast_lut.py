@@ -49,10 +49,12 @@ def test_every_byte_value_and_length(lut, dtype):
 
 
 def test_int8_index_and_ranges(lut):
-    """int8 indices (their uint8 bit pattern), a sub-range ``start..stop`` (untouched outside)."""
+    """int8 indices (their uint8 bit pattern), a sub-range ``start..stop`` (untouched outside),
+    read-only index and table (the kernels' cached tables)."""
     rng = np.random.default_rng(3)
     table = rng.integers(0, 256, 256).astype(np.uint8)
     index = rng.integers(-128, 128, 1000).astype(np.int8)
+    table.flags.writeable = index.flags.writeable = False
     for start, stop in [(0, 1000), (1, 999), (37, 37 + 64 * 5 + 9), (500, 400), (999, 1000)]:
         out = np.zeros(1000, np.uint8)
         lut.lookup_bytes(index, table, out, start, stop)
