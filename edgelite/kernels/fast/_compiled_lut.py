@@ -2,9 +2,10 @@
 
 ``lookup_bytes(index, table, out, start, stop)`` computes ``out[i] = table[index[i]]`` for
 1-byte indices (int8 data viewed as uint8) and a 256-entry table of 1-byte entries: the
-lookups of the 8-bit table activations (``int8_activations.py``), of the fused int8 swish
-and of MUL / ADD / SUB with a broadcast scalar (``elementwise.py``). The scalar loop it
-replaces (``_compiled_int8.gather_bytes``) does one table load per byte.
+lookups of the 8-bit table activations (``int8_activations.py``) and of the fused int8
+swish (``elementwise.py``; the other 8-bit MUL / ADD / SUB run integer loops, or 65536-entry
+pair tables that keep the scalar gather). The scalar loop it replaces
+(``_compiled_int8.gather_bytes``) does one table load per byte.
 
 * numba exposes no SIMD intrinsics and LLVM does not turn a byte gather into a permute, so
   the 64-byte step is written in LLVM IR (``numba.extending.intrinsic``), as the VNNI GEMM
@@ -13,8 +14,11 @@ replaces (``_compiled_int8.gather_bytes``) does one table load per byte.
   ``llvm.x86.avx512.vpermi2var.qi.512`` twice: ``lo = vpermi2b(T0, x, T1)`` (bit 6 of each
   index picks the register, bits 0-5 the byte: entries 0-127; bit 7 is ignored) and
   ``hi = vpermi2b(T2, x, T3)`` (entries 128-255), then ``select(x < 0 as signed, hi, lo)``
-  (``vpmovb2m`` + a masked move) and one 64-byte store. The loop over the steps is inside
+  (LLVM emits ``vpermt2b``, ``vpmovb2m`` and a masked ``vmovdqu8``) and one 64-byte store. The loop over the steps is inside
   the intrinsic, so the table stays in registers.
+* ``lookup_bytes_masked(index, vector, scalar, lanes, out)`` picks one of two tables per
+  element (the fused swish on LiteRT's partial SIMD lanes): both tables in eight registers,
+  both looked up, then a select on ``lanes != 0``.
 * Each step loads its 64 index bytes before it stores its 64 outputs: ``index`` and ``out``
   may be the same buffer (an in-place lookup). Positions past the last full step take a
   scalar tail loop.
@@ -22,7 +26,8 @@ replaces (``_compiled_int8.gather_bytes``) does one table load per byte.
   bits of numpy's ``table[index]`` and of the reference kernels.
 * Used only when the host CPU has AVX-512 F, BW and VBMI (:func:`vbmi_available`) and numba
   compiles for the host; elsewhere, and for any other table (the 65536-entry pair tables,
-  non-contiguous operands), callers keep ``_compiled_int8.gather_bytes``. Compiled with
+  non-contiguous operands), callers keep ``_compiled_int8.gather_bytes`` /
+  ``gather_bytes_masked`` (the choice is made in ``byte_tables.py``). Compiled with
   ``cache=True``: numba's cache key includes the CPU name and features.
 
 Measured at one thread on the reference machine (AMD EPYC Zen 4): see docs/kernels.md,
@@ -46,6 +51,45 @@ _V64 = ir.VectorType(_I8, STEP)
 _ADDR = types.intp
 
 
+def _step_loop(builder, steps, body):
+    """``for k in range(steps): body(64 * k)`` in IR (``steps`` an i64), ending after the loop."""
+    def const(v):
+        return ir.Constant(_I64, v)
+    entry = builder.basic_block
+    loop = builder.append_basic_block("lut_loop")
+    done = builder.append_basic_block("lut_done")
+    builder.cbranch(builder.icmp_signed(">", steps, const(0)), loop, done)
+    builder.position_at_end(loop)
+    k = builder.phi(_I64)
+    body(builder.mul(k, const(STEP)))
+    k_next = builder.add(k, const(1))
+    k.add_incoming(const(0), entry)
+    k.add_incoming(k_next, builder.basic_block)
+    builder.cbranch(builder.icmp_signed("<", k_next, steps), loop, done)
+    builder.position_at_end(done)
+
+
+def _vector_at(builder, address, offset=0):
+    if not isinstance(offset, ir.Value):
+        offset = ir.Constant(_I64, offset)
+    return builder.inttoptr(builder.add(address, offset), _V64.as_pointer())
+
+
+def _table_registers(builder, table):
+    """The 256-byte table at address ``table`` as four 64-byte vectors."""
+    return [builder.load(_vector_at(builder, table, STEP * q), align=1) for q in range(4)]
+
+
+def _looked_up(builder, quarters, x):
+    """``table[x]`` for 64 index bytes ``x``: entries 0-127 and 128-255 by one ``vpermi2b``
+    each (bit 6 picks the register, bits 0-5 the byte), picked by bit 7 (``x < 0`` as signed)."""
+    permute = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V64, [_V64, _V64, _V64]),
+                                             "llvm.x86.avx512.vpermi2var.qi.512")
+    low = builder.call(permute, [quarters[0], x, quarters[1]])
+    high = builder.call(permute, [quarters[2], x, quarters[3]])
+    return builder.select(builder.icmp_signed("<", x, ir.Constant(_V64, None)), high, low)
+
+
 @intrinsic
 def _lookup_steps(typingctx, index, table, out, steps):
     """``out[j] = table[index[j]]`` for ``j < 64 * steps`` (addresses as intp; ``table`` 256 bytes)."""
@@ -53,36 +97,37 @@ def _lookup_steps(typingctx, index, table, out, steps):
 
     def codegen(context, builder, signature, args):
         index, table, out, steps = args
-        permute = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V64, [_V64, _V64, _V64]),
-                                                 "llvm.x86.avx512.vpermi2var.qi.512")
+        quarters = _table_registers(builder, table)
 
-        def const(v):
-            return ir.Constant(_I64, v)
+        def body(offset):
+            x = builder.load(_vector_at(builder, index, offset), align=1)
+            builder.store(_looked_up(builder, quarters, x), _vector_at(builder, out, offset), align=1)
 
-        def vector_at(address):
-            return builder.inttoptr(address, _V64.as_pointer())
+        _step_loop(builder, steps, body)
+        return context.get_dummy_value()
 
-        entry = builder.basic_block
-        loop = builder.append_basic_block("lut_loop")
-        done = builder.append_basic_block("lut_done")
-        quarters = [builder.load(vector_at(builder.add(table, const(STEP * q))), align=1) for q in range(4)]
-        zero = ir.Constant(_V64, None)
-        builder.cbranch(builder.icmp_signed(">", steps, const(0)), loop, done)
+    return sig, codegen
 
-        builder.position_at_end(loop)
-        k = builder.phi(_I64)
-        offset = builder.mul(k, const(STEP))
-        x = builder.load(vector_at(builder.add(index, offset)), align=1)
-        low = builder.call(permute, [quarters[0], x, quarters[1]])
-        high = builder.call(permute, [quarters[2], x, quarters[3]])
-        picked = builder.select(builder.icmp_signed("<", x, zero), high, low)
-        builder.store(picked, vector_at(builder.add(out, offset)), align=1)
-        k_next = builder.add(k, const(1))
-        k.add_incoming(const(0), entry)
-        k.add_incoming(k_next, loop)
-        builder.cbranch(builder.icmp_signed("<", k_next, steps), loop, done)
 
-        builder.position_at_end(done)
+@intrinsic
+def _lookup_steps_masked(typingctx, index, vector, scalar, lanes, out, steps):
+    """``out[j] = (vector if lanes[j] else scalar)[index[j]]`` for ``j < 64 * steps`` (addresses
+    as intp; two 256-byte tables in eight registers, ``lanes`` one byte per element)."""
+    sig = types.void(_ADDR, _ADDR, _ADDR, _ADDR, _ADDR, _ADDR)
+
+    def codegen(context, builder, signature, args):
+        index, vector, scalar, lanes, out, steps = args
+        vector_quarters = _table_registers(builder, vector)
+        scalar_quarters = _table_registers(builder, scalar)
+
+        def body(offset):
+            x = builder.load(_vector_at(builder, index, offset), align=1)
+            m = builder.load(_vector_at(builder, lanes, offset), align=1)
+            picked = builder.select(builder.icmp_unsigned("!=", m, ir.Constant(_V64, None)),
+                                    _looked_up(builder, vector_quarters, x), _looked_up(builder, scalar_quarters, x))
+            builder.store(picked, _vector_at(builder, out, offset), align=1)
+
+        _step_loop(builder, steps, body)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -102,6 +147,21 @@ def lookup_bytes(index, table, out, start, stop):
                       np.intp(out.ctypes.data) + start, steps)
     for i in range(start + steps * STEP, stop):
         out[i] = table[np.intp(index[i]) & 255]
+
+
+@nb.njit(cache=True, error_model="numpy", boundscheck=False)
+def lookup_bytes_masked(index, vector, scalar, lanes, out):
+    """``out[i] = (vector if lanes[i] else scalar)[index[i]]`` (``_compiled_int8.gather_bytes_masked``)
+    for 1-D C-contiguous 1-byte ``index``, ``lanes`` (bool) and ``out`` of one size and two
+    C-contiguous 256-entry tables: 64-byte steps, then a scalar tail."""
+    n = index.size
+    steps = np.intp(n // STEP)
+    if steps > 0:
+        _lookup_steps_masked(np.intp(index.ctypes.data), np.intp(vector.ctypes.data), np.intp(scalar.ctypes.data),
+                             np.intp(lanes.ctypes.data), np.intp(out.ctypes.data), steps)
+    for i in range(steps * STEP, n):
+        k = np.intp(index[i]) & 255
+        out[i] = vector[k] if lanes[i] else scalar[k]
 
 
 _available: bool | None = None

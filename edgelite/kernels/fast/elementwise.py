@@ -21,7 +21,7 @@ from ..base import register
 from ..fused_swish import FusedSwishMul, _is_fused_mul
 from ..quantized_elementwise import QuantizedAdd, QuantizedMul, QuantizedSub
 from . import FAST_PRIORITY, enabled
-from .byte_tables import gather_table
+from .byte_tables import gather_table, gather_table_masked
 from .loader import run_from
 
 _MODULE = "_compiled_int8"
@@ -105,7 +105,7 @@ class _CompiledLookup:
             mask = self.__dict__.get("flat_mask")
             if mask is None or mask.size != idx.size:
                 mask = self.flat_mask = np.ascontiguousarray(np.broadcast_to(lanes.mask, out.shape)).reshape(-1)
-            run_from(_MODULE, self, "gather_bytes_masked", idx, vector, scalar, mask, flat, parallel=False)
+            gather_table_masked(self, idx, vector, scalar, mask, flat)
         return None
 
 
