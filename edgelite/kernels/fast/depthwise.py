@@ -3,8 +3,15 @@
 One pass per output pixel over its taps and channels (numba, ``_compiled.py``) instead of
 one numpy pass per tap; the same operation order as the reference kernels, so the
 results are identical (see the docstring of ``_compiled``).
+
+The int8/uint8 kernel with depth multiplier 1 and no dilation runs on the AVX-512 VNNI
+``vpdpwssd`` block steps of ``_compiled_depthwise`` where the host has them (the exact
+int32 window sums, then the same requantization); ``EDGELITE_FAST_DW_SIMD=0`` (or
+``EDGELITE_FAST_INT_GEMM=0``) keeps ``_compiled.depthwise_int``.
 """
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -13,7 +20,9 @@ from ..base import register
 from ..conv import DepthwiseConv2D
 from ..quantized_conv import QuantizedDepthwiseConv2D
 from . import FAST_PRIORITY, enabled
-from .loader import run
+from .loader import compiled_module, parallel_twins_enabled, run, run_from
+
+_DW_SIMD = "_compiled_depthwise"
 
 
 def requantizer_params(lazy, channels: int):
@@ -106,7 +115,29 @@ class FastQuantizedDepthwiseConv2D(QuantizedDepthwiseConv2D):
     def prepare(self, inputs, outputs):
         shapes = super().prepare(inputs, outputs)
         self.fast_args = None
+        self.simd_args = None
         return shapes
+
+    def _simd_args(self, fa):
+        """The arguments of ``_compiled_depthwise.depthwise_int_simd`` past the output (packed
+        pair weights, ...), or False where it does not apply: depth multiplier 1, no dilation,
+        input and weights minus their zero points within int16, a host with AVX-512 VNNI."""
+        if self.simd_args is None:
+            self.simd_args = False
+            kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = self.geom
+            from .epilogue import vnni_host  # (epilogue imports this module)
+            wc = fa[0]
+            fits = -32768 + 255 <= self.in_zp <= 32767 - 128 and (wc.size == 0 or int(np.abs(wc).max()) <= 32767)
+            if (self.mult == 1 and dh == 1 and dw == 1 and fits and wc.size
+                    and os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() != "0" and vnni_host()):
+                mod = compiled_module(_DW_SIMD)
+                bias, mults, shifts, ties, out_zp, lo, hi, n_fast, consts, totals = fa[3:]
+                _, wq, cpad = mod.pair_image_shape(self.geom, wc.shape[2])
+                cols, rows = mod.pair_steps(kh, kw, sw, cpad)
+                self.simd_args = (mod.pack_pair_weights(wc), cols, rows, fa[2], bias, mults, shifts, ties, out_zp,
+                                  lo, hi, n_fast, consts, totals,
+                                  *mod.merged_row_constants(bias, mults, consts, totals, n_fast, ow), kh, wq)
+        return self.simd_args
 
     def _fast_args(self):
         """(w, x_zp, bias, requantization...) or False when the reference must run."""
@@ -135,6 +166,13 @@ class FastQuantizedDepthwiseConv2D(QuantizedDepthwiseConv2D):
         if out.size == 0:
             return None
         kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = self.geom
+        simd = self._simd_args(fa)
+        if simd:
+            *head, kh_, wq = simd
+            threads = compiled_module(_DW_SIMD).nb.get_num_threads() if parallel_twins_enabled() else 1
+            run_from(_DW_SIMD, self, "depthwise_int_simd", np.ascontiguousarray(x), *head, out, kh_, wq,
+                     sh, sw, pt, pl, threads)
+            return None
         args = (np.ascontiguousarray(x), *fa, out, sh, sw, dh, dw, pt, pl, self.mult)
         run(self, "depthwise_int", *args)
         return None

@@ -1,0 +1,343 @@
+"""The exact 8-bit DEPTHWISE_CONV_2D of the compiled tier on AVX-512 VNNI ``vpdpwssd``.
+
+Depth multiplier 1, dilation 1, any stride and kernel size. Per batch image:
+
+* one pass builds the *pair image* ``q[Hq, Wq, Cpad]`` (int32): each element holds two
+  horizontally adjacent input values minus the input zero point as int16,
+  ``q[y, x, c] = (p[y, x, c] & 0xFFFF) | (p[y, x + 1, c] << 16)`` where ``p`` is the input
+  padded at the zero point (so ``p = 0`` on the padding and on the channels past ``C``,
+  ``Cpad`` = C up to a multiple of 16). Every output pixel is then an inner pixel: the
+  padding adds ``0 * w`` to an exact integer sum, that is nothing.
+* the weights minus their zero point are packed the same way at prepare
+  (:func:`pack_pair_weights`): per kernel row, the taps ``(0, 1), (2, 3), ...`` of 16
+  channels as int16 pairs in int32 lanes, the second half zero for the last tap of an odd
+  row. A 3x3 kernel is then 6 pair steps, a 5x5 one 15.
+* the block step is written in LLVM IR (``numba.extending.intrinsic``, as the GEMM tile of
+  ``_compiled_gemm``): for ``PX`` output pixels x 16 channels it keeps ``PX`` int32
+  accumulators in registers over all pair steps; each step loads one weight vector and
+  calls ``llvm.x86.avx512.vpdpwssd.512`` (32 int16 products, summed in pairs into 16 int32
+  lanes) once per pixel on a plain 64-byte load of ``q`` (no shuffles: the pairing is in
+  the layout). The products are at most ``255 * 255`` in magnitude and the caller checks
+  that a window's sum fits int32, so the sums equal the reference's int32 sums.
+* each output row's int32 sums are requantized while in cache by the arithmetic of
+  ``_compiled.depthwise_int`` (the first ``n_fast`` channels with the merged ruy rounding,
+  the others with :func:`_compiled.requantize`), the 8-bit output written directly.
+
+Used only where :func:`_compiled_gemm.vnni_available` holds (AVX-512 F/BW/VNNI, numba
+compiling for the host, ``EDGELITE_FAST_INT_GEMM`` not ``0``) and not with
+``EDGELITE_FAST_DW_SIMD=0``; elsewhere ``_compiled.depthwise_int`` runs.
+"""
+from __future__ import annotations
+
+import os
+import types as pytypes
+
+import numba as nb
+import numpy as np
+from llvmlite import ir
+from numba import prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from ._compiled import requantize
+
+LANES = 16
+PX = 8   # output pixels per block step
+
+_I32, _I64 = ir.IntType(32), ir.IntType(64)
+_V16 = ir.VectorType(_I32, LANES)
+_ADDR = types.intp
+
+
+def _make_block(px: int):
+    """An intrinsic ``block(q, offs, steps, w, pix, acc, acc_pix)`` (addresses and strides in
+    bytes, as intp): for pixel ``i < px`` and lanes ``j < 16``,
+    ``acc[i * acc_pix + 4 j] = sum_t dpwssd(q[i * pix + offs[t] + 4 j], w[64 t + 4 j])`` over the
+    ``steps`` pair steps ``t``; the accumulators live in registers, ``acc`` is written once."""
+
+    @intrinsic
+    def block(typingctx, q, offs, steps, w, pix, acc, acc_pix):
+        sig = types.void(_ADDR, _ADDR, _ADDR, _ADDR, _ADDR, _ADDR, _ADDR)
+
+        def codegen(context, builder, signature, args):
+            q, offs, steps, w, pix, acc, acc_pix = args
+            dot = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V16, [_V16, _V16, _V16]),
+                                                 "llvm.x86.avx512.vpdpwssd.512")
+            zero = ir.Constant(_V16, None)
+
+            def const(v):
+                return ir.Constant(_I64, v)
+
+            def vec_at(address):
+                return builder.inttoptr(address, _V16.as_pointer())
+
+            pix_base = [builder.add(q, builder.mul(pix, const(i))) for i in range(px)]
+            entry = builder.basic_block
+            loop = builder.append_basic_block("dw_loop")
+            done = builder.append_basic_block("dw_done")
+            builder.cbranch(builder.icmp_signed(">", steps, const(0)), loop, done)
+
+            builder.position_at_end(loop)
+            t = builder.phi(_I64)
+            accs = [builder.phi(_V16) for _ in range(px)]
+            off = builder.load(builder.inttoptr(builder.add(offs, builder.mul(t, const(8))), _I64.as_pointer()),
+                               align=8)
+            wv = builder.load(vec_at(builder.add(w, builder.mul(t, const(64)))), align=1)
+            stepped = [builder.call(dot, [accs[i], builder.load(vec_at(builder.add(pix_base[i], off)), align=1), wv])
+                       for i in range(px)]
+            t_next = builder.add(t, const(1))
+            t.add_incoming(const(0), entry)
+            t.add_incoming(t_next, loop)
+            for phi, new in zip(accs, stepped):
+                phi.add_incoming(zero, entry)
+                phi.add_incoming(new, loop)
+            builder.cbranch(builder.icmp_signed("<", t_next, steps), loop, done)
+
+            builder.position_at_end(done)
+            final = []
+            for new in stepped:
+                phi = builder.phi(_V16)
+                phi.add_incoming(zero, entry)
+                phi.add_incoming(new, loop)
+                final.append(phi)
+            for i, value in enumerate(final):
+                builder.store(value, vec_at(builder.add(acc, builder.mul(acc_pix, const(i)))), align=1)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return block
+
+
+_block = _make_block(PX)
+_block_1 = _make_block(1)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
+def _pair_run(xf, x_zp, qf, q_at, x_at, count, lo_in, hi_in, step):
+    """qf[q_at + j] = pair of xf[x_at + j], xf[x_at + j + step] for j < count (a half is 0
+    where its flag is off: the padding)."""
+    qr = qf[q_at:q_at + count]  # slices: the loops index from 0 up (no negative-index wrap)
+    if lo_in and hi_in:
+        x0, x1 = xf[x_at:x_at + count], xf[x_at + step:x_at + step + count]
+        for j in range(count):
+            qr[j] = ((np.int32(x0[j]) - x_zp) & 0xFFFF) | ((np.int32(x1[j]) - x_zp) << 16)
+    elif lo_in:
+        x0 = xf[x_at:x_at + count]
+        for j in range(count):
+            qr[j] = (np.int32(x0[j]) - x_zp) & 0xFFFF
+    elif hi_in:
+        x1 = xf[x_at + step:x_at + step + count]
+        for j in range(count):
+            qr[j] = (np.int32(x1[j]) - x_zp) << 16
+    else:
+        qr[:] = 0
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
+def _pair_row(x, b, iy, x_zp, pl, cstep, qy):
+    """qy[col, c] = the pair of p[iy, ix, c], p[iy, ix + 1, c] (int16 halves, ``ix = col * cstep - pl``)
+    of image ``b`` padded at the zero point (see the module doc)."""
+    h, wd, c = x.shape[1], x.shape[2], x.shape[3]
+    wq, cpad = qy.shape
+    qf = qy.reshape(wq * cpad)
+    if iy < 0 or iy >= h:
+        qf[:] = 0
+        return
+    xf = x[b, iy].reshape(wd * c)
+    # the columns whose two halves both lie inside the row: [mid_lo, mid_hi)
+    mid_lo = min(wq, pl)
+    mid_hi = max(mid_lo, min(wq, wd - 1 + pl))
+    flat = cpad == c and cstep == 1
+    if flat and mid_hi > mid_lo:
+        _pair_run(xf, x_zp, qf, mid_lo * c, (mid_lo - pl) * c, (mid_hi - mid_lo) * c, True, True, c)
+    for col in range(wq):
+        if flat and mid_lo <= col < mid_hi:
+            continue
+        ix = col * cstep - pl
+        _pair_run(xf, x_zp, qf, col * cpad, ix * c, c, 0 <= ix < wd, 0 <= ix + 1 < wd, c)
+        for ch in range(c, cpad):
+            qf[col * cpad + ch] = 0
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
+def _row_sums(ring, first, sw, wp, cols, rows, offs, ow, acc):
+    """acc[ox, :Cpad] = the int32 window sums of the output row whose windows start at
+    pair-image row ``first`` (held in ``ring`` at slot ``row % len(ring)``), all channel blocks.
+    ``cols``/``rows``: the byte column offset and the kernel row of each pair step; ``offs``
+    scratch for their addresses in the ring."""
+    kh = ring.shape[0]
+    cpad = ring.shape[2]
+    steps = np.intp(offs.shape[0])
+    row_bytes = np.intp(ring.strides[0])
+    for t in range(steps):
+        offs[t] = (first + rows[t]) % kh * row_bytes + cols[t]
+    pix = np.intp(sw // (2 if sw % 2 == 0 else 1)) * np.intp(ring.strides[1])
+    acc_pix = np.intp(acc.strides[0])
+    q0 = np.intp(ring.ctypes.data)
+    w0 = np.intp(wp.ctypes.data)
+    a0 = np.intp(acc.ctypes.data)
+    o0 = np.intp(offs.ctypes.data)
+    full = ow // PX * PX
+    for cb in range(cpad // LANES):
+        qc = q0 + 4 * LANES * cb
+        wc = w0 + steps * 64 * cb
+        ac = a0 + 4 * LANES * cb
+        for ox in range(0, full, PX):
+            _block(qc + ox * pix, o0, steps, wc, pix, ac + ox * acc_pix, acc_pix)
+        for ox in range(full, ow):
+            _block_1(qc + ox * pix, o0, steps, wc, pix, ac + ox * acc_pix, acc_pix)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
+def _rows_sums(x, b, wp, cols, rows, x_zp, kh, wq, oy0, oy1, sh, sw, pt, pl, acc_rows, requant, args, out):
+    """The output rows ``oy0..oy1`` of image ``b``: pair rows built once each into a ring of
+    ``kh`` rows as the windows move down, then :func:`_row_sums` (and ``requant``)."""
+    cpad = acc_rows.shape[2]
+    ring = np.empty((kh, wq, cpad), np.int32)
+    offs = np.empty(cols.shape[0], np.intp)
+    built = oy0 * sh - 1  # the last pair-image row in the ring
+    for oy in range(oy0, oy1):
+        first = oy * sh
+        for r in range(max(built + 1, first), first + kh):
+            _pair_row(x, b, r - pt, x_zp, pl, 2 if sw % 2 == 0 else 1, ring[r % kh])
+        built = first + kh - 1
+        acc = acc_rows[oy - oy0] if acc_rows.shape[0] > 1 else acc_rows[0]
+        _row_sums(ring, first, sw, wp, cols, rows, offs, acc.shape[0], acc)
+        if requant:
+            _requantize_row(acc, args, out[b, oy])
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
+def _requantize_row(acc, args, orow):
+    """orow[ox, c] = requantize(acc[ox, c] + bias[c]) as ``_compiled.depthwise_int`` does; when
+    every channel takes the merged rounding and ``acc`` has no channel padding, one flat pass
+    with the row-tiled ``mults_row`` and ``consts_row`` (``bias * mult + const``: the same
+    int64 value modulo 2^64) and ``totals_row``."""
+    bias, mults, shifts, ties, consts, totals, n_fast, out_zp, lo, hi, mults_row, consts_row, totals_row = args
+    ow, oc = orow.shape
+    if n_fast == oc and acc.shape[1] == oc and mults_row.shape[0] == ow * oc:
+        af = acc.reshape(ow * oc)
+        of = orow.reshape(ow * oc)
+        for j in range(ow * oc):
+            v = (np.int64(af[j]) * mults_row[j] + consts_row[j]) >> totals_row[j]
+            of[j] = min(max(v, lo), hi)
+        return
+    for ox in range(ow):
+        o = orow[ox]
+        ap = acc[ox]
+        for ch in range(n_fast):
+            v = ((np.int64(ap[ch]) + bias[ch]) * mults[ch] + consts[ch]) >> totals[ch]
+            o[ch] = min(max(v, lo), hi)
+        for ch in range(n_fast, oc):
+            o[ch] = requantize(np.int64(ap[ch]) + bias[ch], mults[ch], shifts[ch], ties[ch], out_zp, lo, hi)
+
+
+def depthwise_int_simd(x, wp, cols, rows, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, n_fast, consts,
+                       totals, mults_row, consts_row, totals_row, out, kh, wq, sh, sw, pt, pl, threads):
+    """Integer DEPTHWISE_CONV_2D (multiplier 1, dilation 1). x [N,H,W,C] int8/uint8; ``wp``,
+    ``cols``, ``rows`` from :func:`pack_pair_weights` / :func:`pair_steps`; out [N,OH,OW,C];
+    ``wq`` the pair-image width (:func:`pair_image_shape`); ``*_row`` from :func:`merged_row_constants`
+    (or empty). Bands of output rows are
+    independent (each builds its own pair rows): the parallel twin splits them in ``threads`` bands."""
+    n = x.shape[0]
+    oh, ow = out.shape[1], out.shape[2]
+    cpad = wp.shape[0] * LANES
+    args = (bias, mults, shifts, ties, consts, totals, n_fast, out_zp, lo, hi, mults_row, consts_row, totals_row)
+    bands = max(1, min(oh, threads))
+    per = (oh + bands - 1) // bands
+    for job in prange(n * bands):
+        b = job // bands
+        oy0 = (job - b * bands) * per
+        oy1 = min(oh, oy0 + per)
+        if oy0 < oy1:
+            acc = np.empty((1, ow, cpad), np.int32)
+            _rows_sums(x, b, wp, cols, rows, x_zp, kh, wq, oy0, oy1, sh, sw, pt, pl, acc, True, args, out)
+
+
+def depthwise_sums_simd(x, wp, cols, rows, x_zp, acc, kh, wq, sh, sw, pt, pl):
+    """acc[N, OH, OW, Cpad] = the int32 window sums alone (for tests and measurements)."""
+    args = (np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.bool_),
+            np.zeros(1, np.int64), np.zeros(1, np.int64), 0, 0, 0, 0, np.zeros(1, np.int64),
+            np.zeros(1, np.int64), np.zeros(1, np.int64))
+    for b in range(x.shape[0]):
+        _rows_sums(x, b, wp, cols, rows, x_zp, kh, wq, 0, acc.shape[1], sh, sw, pt, pl, acc[b], False, args,
+                   np.zeros((1, 1, 1, 1), np.int8))
+
+
+def _twins(py_func):
+    """``py_func`` compiled serial (``NAME``) and with ``parallel=True`` (``NAME_parallel``)."""
+    name = py_func.__name__
+    made = []
+    for suffix, extra in (("", {}), ("_parallel", {"parallel": True})):
+        f = pytypes.FunctionType(py_func.__code__, py_func.__globals__, name + suffix,
+                                 py_func.__defaults__, py_func.__closure__)
+        f.__qualname__ = name + suffix
+        f.__doc__ = py_func.__doc__
+        made.append(nb.njit(cache=True, error_model="numpy", boundscheck=False, **extra)(f))
+    return made
+
+
+depthwise_int_simd, depthwise_int_simd_parallel = _twins(depthwise_int_simd)
+depthwise_sums_simd = nb.njit(cache=True, error_model="numpy", boundscheck=False)(depthwise_sums_simd)
+
+
+def padded_channels(channels: int) -> int:
+    """Channels up to a multiple of 16 (the lanes of one block step)."""
+    return (channels + LANES - 1) // LANES * LANES
+
+
+def pack_pair_weights(w: np.ndarray) -> np.ndarray:
+    """int32 ``[Cpad / 16, KH * ceil(KW / 2), 16]`` of integer weights ``w`` [KH, KW, C]
+    (zero point removed, values fitting int16): step ``ky * ceil(KW/2) + j`` of channel block
+    ``cb`` holds taps ``(ky, 2j)`` (low half) and ``(ky, 2j + 1)`` (high half, 0 past KW)."""
+    kh, kw, c = w.shape
+    pairs = (kw + 1) // 2
+    cpad = padded_channels(c)
+    full = np.zeros((kh, 2 * pairs, cpad), np.int32)
+    full[:, :kw, :c] = w
+    low = full[:, 0::2, :] & 0xFFFF
+    high = full[:, 1::2, :] << 16
+    packed = (low | high).reshape(kh * pairs, cpad // LANES, LANES)
+    return np.ascontiguousarray(packed.transpose(1, 0, 2))
+
+
+def merged_row_constants(bias, mults, consts, totals, n_fast: int, ow: int):
+    """(mults_row, consts_row, totals_row): the merged rounding's int64 constants tiled over an
+    output row of ``ow`` pixels, ``bias * mult + const`` folded (wrapping as numba's int64), or
+    empty arrays when not every channel takes the merged rounding."""
+    oc = mults.shape[0]
+    if n_fast != oc:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    with np.errstate(over="ignore"):
+        folded = bias.astype(np.int64) * mults + consts
+    return tuple(np.ascontiguousarray(np.tile(v, ow), np.int64) for v in (mults, folded, totals))
+
+
+def pair_steps(kh: int, kw: int, sw: int, cpad: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cols, rows): the byte offset in a pair-image row and the kernel row of each pair step of
+    :func:`pack_pair_weights` (an even column stride stores the even columns alone)."""
+    pairs = (kw + 1) // 2
+    per_col = 2 if sw % 2 == 0 else 1
+    cols = np.array([4 * cpad * (2 * j // per_col) for _ in range(kh) for j in range(pairs)], np.intp)
+    rows = np.array([ky for ky in range(kh) for _ in range(pairs)], np.intp)
+    return cols, rows
+
+
+def pair_image_shape(geom, channels: int) -> tuple[int, int, int]:
+    """(Hq, Wq, Cpad) for a depthwise geometry ``(kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow)``:
+    the rows and the stored columns the pair steps read (every column, or the even ones alone
+    for an even column stride)."""
+    kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = geom
+    last = (ow - 1) * sw + 2 * ((kw + 1) // 2 - 1)
+    return (oh - 1) * sh + kh, last // (2 if sw % 2 == 0 else 1) + 1, padded_channels(channels)
+
+
+def simd_available() -> bool:
+    """Whether this module's kernel can run: the host has what the VNNI GEMM tile needs
+    (:func:`_compiled_gemm.vnni_available`) and ``EDGELITE_FAST_DW_SIMD`` is not ``0``."""
+    if os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() == "0":
+        return False
+    from ._compiled_gemm import vnni_available
+    return vnni_available()
