@@ -146,13 +146,20 @@ def _pair_row(x, b, iy, x_zp, pl, cstep, qy):
         return
     xf = x[b, iy].reshape(wd * c)
     # the columns whose two halves both lie inside the row: [mid_lo, mid_hi)
-    mid_lo = min(wq, pl)
-    mid_hi = max(mid_lo, min(wq, wd - 1 + pl))
-    flat = cpad == c and cstep == 1
-    if flat and mid_hi > mid_lo:
+    mid_lo = min(wq, (pl + cstep - 1) // cstep)
+    mid_hi = max(mid_lo, min(wq, (wd - 2 + pl) // cstep + 1))
+    if cpad == c and cstep == 1 and mid_hi > mid_lo:  # one flat run
         _pair_run(xf, x_zp, qf, mid_lo * c, (mid_lo - pl) * c, (mid_hi - mid_lo) * c, True, True, c)
+    elif mid_hi > mid_lo:  # column by column on 2-D indices (no slice per column)
+        xr = x[b, iy]
+        for col in range(mid_lo, mid_hi):
+            ix = col * cstep - pl
+            for ch in range(c):
+                qy[col, ch] = ((np.int32(xr[ix, ch]) - x_zp) & 0xFFFF) | ((np.int32(xr[ix + 1, ch]) - x_zp) << 16)
+            for ch in range(c, cpad):
+                qy[col, ch] = 0
     for col in range(wq):
-        if flat and mid_lo <= col < mid_hi:
+        if mid_lo <= col < mid_hi:
             continue
         ix = col * cstep - pl
         _pair_run(xf, x_zp, qf, col * cpad, ix * c, c, 0 <= ix < wd, 0 <= ix + 1 < wd, c)
