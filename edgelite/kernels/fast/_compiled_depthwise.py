@@ -223,12 +223,16 @@ def _requantize_row(acc, args, orow):
     int64 value modulo 2^64) and ``totals_row``."""
     bias, mults, shifts, ties, consts, totals, n_fast, out_zp, lo, hi, mults_row, consts_row, totals_row = args
     ow, oc = orow.shape
-    if n_fast == oc and acc.shape[1] == oc and mults_row.shape[0] == ow * oc:
+    span = mults_row.shape[0]
+    if n_fast == oc and acc.shape[1] == oc and span:
         af = acc.reshape(ow * oc)
         of = orow.reshape(ow * oc)
-        for j in range(ow * oc):
-            v = (np.int64(af[j]) * mults_row[j] + consts_row[j]) >> totals_row[j]
-            of[j] = min(max(v, lo), hi)
+        for start in range(0, ow * oc, span):
+            a_run = af[start:start + span]
+            o_run = of[start:start + span]
+            for j in range(min(span, ow * oc - start)):
+                v = (np.int64(a_run[j]) * mults_row[j] + consts_row[j]) >> totals_row[j]
+                o_run[j] = min(max(v, lo), hi)
         return
     for ox in range(ow):
         o = orow[ox]
@@ -245,7 +249,7 @@ def depthwise_int_simd(x, wp, cols, rows, x_zp, bias, mults, shifts, ties, out_z
     """Integer DEPTHWISE_CONV_2D (multiplier 1, dilation 1). x [N,H,W,C] int8/uint8; ``wp``,
     ``cols``, ``rows`` from :func:`pack_pair_weights` / :func:`pair_steps`; out [N,OH,OW,C];
     ``wq`` the pair-image width (:func:`pair_image_shape`); ``*_row`` from :func:`merged_row_constants`
-    (or empty). Bands of output rows are
+    (or empty: a row of ``span`` values is requantized in runs of that length). Bands of output rows are
     independent (each builds its own pair rows): the parallel twin splits them in ``threads`` bands."""
     n = x.shape[0]
     oh, ow = out.shape[1], out.shape[2]
@@ -310,16 +314,18 @@ def pack_pair_weights(w: np.ndarray) -> np.ndarray:
 
 
 def merged_row_constants(bias, mults, consts, totals, n_fast: int, ow: int):
-    """(mults_row, consts_row, totals_row): the merged rounding's int64 constants tiled over an
-    output row of ``ow`` pixels, ``bias * mult + const`` folded (wrapping as numba's int64), or
-    empty arrays when not every channel takes the merged rounding."""
+    """(mults_row, consts_row, totals_row): the merged rounding's int64 constants tiled over up
+    to ``ow`` pixels (about 1024 values: the three stay in L1), ``bias * mult + const`` folded
+    (wrapping as numba's int64), or empty arrays when not every channel takes the merged
+    rounding."""
     oc = mults.shape[0]
     if n_fast != oc:
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
     with np.errstate(over="ignore"):
         folded = bias.astype(np.int64) * mults + consts
-    return tuple(np.ascontiguousarray(np.tile(v, ow), np.int64) for v in (mults, folded, totals))
+    pixels = max(1, min(ow, 1024 // max(oc, 1)))
+    return tuple(np.ascontiguousarray(np.tile(v, pixels), np.int64) for v in (mults, folded, totals))
 
 
 def pair_steps(kh: int, kw: int, sw: int, cpad: int) -> tuple[np.ndarray, np.ndarray]:
@@ -336,7 +342,8 @@ def pair_image_shape(geom, channels: int) -> tuple[int, int, int]:
     """(Hq, Wq, Cpad) for a depthwise geometry ``(kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow)``:
     the rows and the stored columns the pair steps read (every column, or the even ones alone
     for an even column stride)."""
-    kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = geom
+    kh, kw, sh, sw = geom[:4]
+    oh, ow = geom[10:]
     last = (ow - 1) * sw + 2 * ((kw + 1) // 2 - 1)
     return (oh - 1) * sh + kh, last // (2 if sw % 2 == 0 else 1) + 1, padded_channels(channels)
 
