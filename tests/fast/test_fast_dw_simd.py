@@ -130,3 +130,32 @@ def test_switch_keeps_the_numba_loops(monkeypatch, simd_calls):
     ref, got = both(monkeypatch, "DEPTHWISE_CONV_2D", inputs, opts, **kw)
     assert_same_bits(ref, got)
     assert simd_calls == []
+
+
+def test_parallel_twin_bands_equal_serial():
+    """The parallel twin splits the output rows into bands, each with its own ring of pair rows."""
+    mod = _simd_module()
+    rng = np.random.default_rng(4)
+    x = rng.integers(-128, 128, (2, 13, 11, 20)).astype(np.int8)
+    wc = rng.integers(-127, 128, (3, 3, 20)).astype(np.int32)
+    oh, pt, _ = _same_padding(13, 3, 2)
+    ow, pl, _ = _same_padding(11, 3, 1)
+    geom = (3, 3, 2, 1, 1, 1, pt, 0, pl, 0, oh, ow)
+    _, wq, cpad = mod.pair_image_shape(geom, 20)
+    cols, rows = mod.pair_steps(3, 3, 1, cpad)
+    c = 20
+    bias = rng.integers(-500, 500, c).astype(np.int64)
+    mults = rng.integers(1 << 29, 1 << 30, c).astype(np.int64)
+    shifts = np.full(c, -8, np.int64)
+    ties = np.arange(c) < 16  # the last 4 channels take the general requantization
+    consts = np.full(c, 1 << 30, np.int64) + (np.int64(128) << 31)
+    totals = np.full(c, 39, np.int64)
+    rows_c = mod.merged_row_constants(bias, mults, consts, totals, 16, ow)
+    outs = []
+    for fn, threads in ((mod.depthwise_int_simd, 1), (mod.depthwise_int_simd, 3),
+                        (mod.depthwise_int_simd_parallel, 3)):
+        out = np.zeros((2, oh, ow, c), np.int8)
+        fn(x, mod.pack_pair_weights(wc), cols, rows, np.int32(5), bias, mults, shifts, ties, 2, -128, 127, 16,
+           consts, totals, *rows_c, out, 3, wq, 2, 1, pt, pl, threads)
+        outs.append(out)
+    assert outs[0].any() and np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
