@@ -127,7 +127,8 @@ class FastQuantizedDepthwiseConv2D(QuantizedDepthwiseConv2D):
             kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = self.geom
             from .epilogue import vnni_host  # (epilogue imports this module)
             wc = fa[0]
-            fits = -32768 + 255 <= self.in_zp <= 32767 - 128 and (wc.size == 0 or int(np.abs(wc).max()) <= 32767)
+            # x - x_zp (x in [-128, 255]) and the weights must fit int16
+            fits = -32000 <= self.in_zp <= 32000 and (wc.size == 0 or int(np.abs(wc).max()) <= 32767)
             if (self.mult == 1 and dh == 1 and dw == 1 and fits and wc.size
                     and os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() != "0" and vnni_host()):
                 mod = compiled_module(_DW_SIMD)
@@ -167,7 +168,7 @@ class FastQuantizedDepthwiseConv2D(QuantizedDepthwiseConv2D):
             return None
         kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = self.geom
         simd = self._simd_args(fa)
-        if simd:
+        if simd and out.flags.c_contiguous:  # (the requantization writes whole rows flat)
             *head, kh_, wq = simd
             threads = compiled_module(_DW_SIMD).nb.get_num_threads() if parallel_twins_enabled() else 1
             run_from(_DW_SIMD, self, "depthwise_int_simd", np.ascontiguousarray(x), *head, out, kh_, wq,
