@@ -4,6 +4,8 @@ odd and even kernel widths), and through the interpreter against the reference t
 bit on random geometries (strides 1-3, 3x3 / 5x5 and other kernels, SAME / VALID, 1..70
 channels, batch 2, int8 and uint8 inputs, per-channel and per-tensor weights, every fused
 activation), checking that the SIMD path ran. Skipped where the CPU lacks AVX-512 VNNI."""
+import os
+
 import numpy as np
 import pytest
 
@@ -21,6 +23,8 @@ def _simd_module():
     from edgelite.kernels.fast.loader import compiled_module
     if not vnni_host():
         pytest.skip("the CPU has no AVX-512 VNNI (or EDGELITE_FAST_INT_GEMM=0): _compiled.depthwise_int runs")
+    if os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() == "0":
+        pytest.skip("EDGELITE_FAST_DW_SIMD=0: _compiled.depthwise_int runs")
     return compiled_module("_compiled_depthwise")
 
 
