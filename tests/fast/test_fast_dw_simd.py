@@ -2,7 +2,7 @@
 int32 window sums against an int64 numpy computation (extreme values, channel tails, strides,
 odd and even kernel widths), and through the interpreter against the reference tier bit for
 bit on random geometries (strides 1-3, 3x3 / 5x5 and other kernels, SAME / VALID, 1..70
-channels, batch 2, int8 and uint8 inputs, per-channel and per-tensor weights, every fused
+channels (multiples of 16: the requantization inside the block steps), batch 2, int8 and uint8 inputs, per-channel and per-tensor weights, every fused
 activation), checking that the SIMD path ran. Skipped where the CPU lacks AVX-512 VNNI."""
 import os
 
@@ -79,7 +79,8 @@ KERNELS = [(3, 3), (5, 5), (3, 3), (5, 5), (1, 1), (2, 2), (3, 5), (7, 7), (4, 3
 
 def _random_case(rng, seed, dtype):
     k_h, k_w = KERNELS[seed % len(KERNELS)]
-    c = int(rng.integers(1, 71))
+    # even seeds: channels a multiple of 16 (the requantization inside the block steps)
+    c = int(rng.choice([16, 32, 48, 64])) if seed % 2 == 0 else int(rng.integers(1, 71))
     opts = dict(stride_h=int(rng.choice([1, 2, 2, 3])), stride_w=int(rng.choice([1, 2, 2, 3])),
                 dilation_h_factor=1, dilation_w_factor=1, padding=int(rng.integers(0, 2)), depth_multiplier=1,
                 fused_activation_function=int(seed % 4))
@@ -160,6 +161,39 @@ def test_parallel_twin_bands_equal_serial():
                         (mod.depthwise_int_simd_parallel, 3)):
         out = np.zeros((2, oh, ow, c), np.int8)
         fn(x, mod.pack_pair_weights(wc), cols, rows, np.int32(5), bias, mults, shifts, ties, 2, -128, 127, 16,
-           consts, totals, *rows_c, out, 3, wq, 2, 1, pt, pl, threads)
+           consts, totals, *rows_c, mod.fused_constants(bias, mults, consts, totals, 16), out, 3, wq, 2, 1, pt, pl,
+           threads)
         outs.append(out)
     assert outs[0].any() and np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
+
+
+@pytest.mark.parametrize("c", [16, 48])
+def test_fused_requantization_equals_the_row_pass(c):
+    """The block steps' own requantization (channels a multiple of 16, every channel on the
+    merged rounding) gives the bytes of the separate row pass."""
+    mod = _simd_module()
+    rng = np.random.default_rng(c)
+    x = rng.integers(0, 256, (2, 9, 10, c)).astype(np.uint8)
+    wc = rng.integers(-255, 256, (5, 5, c)).astype(np.int32)
+    oh, pt, _ = _same_padding(9, 5, 1)
+    ow, pl, _ = _same_padding(10, 5, 2)
+    geom = (5, 5, 1, 2, 1, 1, pt, 0, pl, 0, oh, ow)
+    _, wq, cpad = mod.pair_image_shape(geom, c)
+    cols, rows = mod.pair_steps(5, 5, 2, cpad)
+    bias = rng.integers(-5000, 5000, c).astype(np.int64)
+    mults = rng.integers(1 << 29, 1 << 31, c).astype(np.int64)
+    shifts = rng.integers(-12, -6, c).astype(np.int64)
+    ties = np.ones(c, np.bool_)
+    consts = (np.int64(1) << 30) + ((((np.int64(1) << -shifts) >> 1) + (np.int64(130) << -shifts)) << 31)
+    totals = 31 - shifts
+    fused = mod.fused_constants(bias, mults, consts, totals, c)
+    assert fused.shape == (c // 16, 3, 16)
+    outs = []
+    for rq in (fused, fused[:0]):
+        out = np.zeros((2, oh, ow, c), np.uint8)
+        mod.depthwise_int_simd(x, mod.pack_pair_weights(wc), cols, rows, np.int32(128), bias, mults, shifts, ties,
+                               130, 0, 255, c, consts, totals, *mod.merged_row_constants(bias, mults, consts, totals,
+                                                                                         c, ow),
+                               rq, out, 5, wq, 1, 2, pt, pl, 1)
+        outs.append(out)
+    assert 0 < outs[0].mean() < 255 and np.array_equal(outs[0], outs[1])

@@ -49,68 +49,104 @@ _V16 = ir.VectorType(_I32, LANES)
 _ADDR = types.intp
 
 
-def _make_block(px: int):
+def _make_block(px: int, fused: bool = False):
     """An intrinsic ``block(q, offs, steps, w, pix, acc, acc_pix)`` (addresses and strides in
     bytes, as intp): for pixel ``i < px`` and lanes ``j < 16``,
     ``acc[i * acc_pix + 4 j] = sum_t dpwssd(q[i * pix + offs[t] + 4 j], w[64 t + 4 j])`` over the
-    ``steps`` pair steps ``t``; the accumulators live in registers, ``acc`` is written once."""
+    ``steps`` pair steps ``t``; the accumulators live in registers, ``acc`` is written once.
+    ``fused``: ``block(q, offs, steps, w, pix, out, out_pix, rq, lo, hi)`` requantizes the sums
+    instead, with the merged rounding ``clamp((acc * m + c) >> t, lo, hi)`` (int64 lanes; ``rq``
+    the address of the 16 ``m``, then ``c``, then ``t`` of this channel block, see
+    :func:`fused_constants`), and writes 16 bytes per pixel to ``out``."""
 
-    @intrinsic
-    def block(typingctx, q, offs, steps, w, pix, acc, acc_pix):
-        sig = types.void(_ADDR, _ADDR, _ADDR, _ADDR, _ADDR, _ADDR, _ADDR)
+    def typer(typingctx, q, offs, steps, w, pix, acc, acc_pix, *rq_lo_hi):
+        if fused:
+            return types.void(*([_ADDR] * 8), types.int64, types.int64), codegen
+        return types.void(*([_ADDR] * 7)), codegen
 
-        def codegen(context, builder, signature, args):
-            q, offs, steps, w, pix, acc, acc_pix = args
-            dot = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V16, [_V16, _V16, _V16]),
-                                                 "llvm.x86.avx512.vpdpwssd.512")
-            zero = ir.Constant(_V16, None)
+    def codegen(context, builder, signature, args):
+        q, offs, steps, w, pix, acc, acc_pix = args[:7]
+        dot = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V16, [_V16, _V16, _V16]),
+                                             "llvm.x86.avx512.vpdpwssd.512")
+        zero = ir.Constant(_V16, None)
 
-            def const(v):
-                return ir.Constant(_I64, v)
+        def const(v):
+            return ir.Constant(_I64, v)
 
-            def vec_at(address):
-                return builder.inttoptr(address, _V16.as_pointer())
+        def vec_at(address):
+            return builder.inttoptr(address, _V16.as_pointer())
 
-            pix_base = [builder.add(q, builder.mul(pix, const(i))) for i in range(px)]
-            entry = builder.basic_block
-            loop = builder.append_basic_block("dw_loop")
-            done = builder.append_basic_block("dw_done")
-            builder.cbranch(builder.icmp_signed(">", steps, const(0)), loop, done)
+        pix_base = [builder.add(q, builder.mul(pix, const(i))) for i in range(px)]
+        entry = builder.basic_block
+        loop = builder.append_basic_block("dw_loop")
+        done = builder.append_basic_block("dw_done")
+        builder.cbranch(builder.icmp_signed(">", steps, const(0)), loop, done)
 
-            builder.position_at_end(loop)
-            t = builder.phi(_I64)
-            accs = [builder.phi(_V16) for _ in range(px)]
-            off = builder.load(builder.inttoptr(builder.add(offs, builder.mul(t, const(8))), _I64.as_pointer()),
-                               align=8)
-            wv = builder.load(vec_at(builder.add(w, builder.mul(t, const(64)))), align=1)
-            stepped = [builder.call(dot, [accs[i], builder.load(vec_at(builder.add(pix_base[i], off)), align=1), wv])
-                       for i in range(px)]
-            t_next = builder.add(t, const(1))
-            t.add_incoming(const(0), entry)
-            t.add_incoming(t_next, loop)
-            for phi, new in zip(accs, stepped):
-                phi.add_incoming(zero, entry)
-                phi.add_incoming(new, loop)
-            builder.cbranch(builder.icmp_signed("<", t_next, steps), loop, done)
+        builder.position_at_end(loop)
+        t = builder.phi(_I64)
+        accs = [builder.phi(_V16) for _ in range(px)]
+        off = builder.load(builder.inttoptr(builder.add(offs, builder.mul(t, const(8))), _I64.as_pointer()),
+                           align=8)
+        wv = builder.load(vec_at(builder.add(w, builder.mul(t, const(64)))), align=1)
+        stepped = [builder.call(dot, [accs[i], builder.load(vec_at(builder.add(pix_base[i], off)), align=1), wv])
+                   for i in range(px)]
+        t_next = builder.add(t, const(1))
+        t.add_incoming(const(0), entry)
+        t.add_incoming(t_next, loop)
+        for phi, new in zip(accs, stepped):
+            phi.add_incoming(zero, entry)
+            phi.add_incoming(new, loop)
+        builder.cbranch(builder.icmp_signed("<", t_next, steps), loop, done)
 
-            builder.position_at_end(done)
-            final = []
-            for new in stepped:
-                phi = builder.phi(_V16)
-                phi.add_incoming(zero, entry)
-                phi.add_incoming(new, loop)
-                final.append(phi)
+        builder.position_at_end(done)
+        final = []
+        for new in stepped:
+            phi = builder.phi(_V16)
+            phi.add_incoming(zero, entry)
+            phi.add_incoming(new, loop)
+            final.append(phi)
+        if fused:
+            _store_requantized(builder, final, acc, acc_pix, *args[7:])
+        else:
             for i, value in enumerate(final):
                 builder.store(value, vec_at(builder.add(acc, builder.mul(acc_pix, const(i)))), align=1)
-            return context.get_dummy_value()
+        return context.get_dummy_value()
 
-        return sig, codegen
+    if fused:
+        def block(typingctx, q, offs, steps, w, pix, out, out_pix, rq, lo, hi):
+            return typer(typingctx, q, offs, steps, w, pix, out, out_pix, rq, lo, hi)
+    else:
+        def block(typingctx, q, offs, steps, w, pix, acc, acc_pix):
+            return typer(typingctx, q, offs, steps, w, pix, acc, acc_pix)
+    return intrinsic(block)
 
-    return block
+
+def _store_requantized(builder, sums, out, out_pix, rq, lo, hi):
+    """out[i * out_pix + j] = int8(clamp((int64(sums[i][j]) * m[j] + c[j]) >> t[j], lo, hi))."""
+    v64 = ir.VectorType(_I64, LANES)
+    v8 = ir.VectorType(ir.IntType(8), LANES)
+
+    def at(offset):
+        return builder.inttoptr(builder.add(rq, ir.Constant(_I64, offset)), v64.as_pointer())
+    mult = builder.load(at(0), align=8)
+    add = builder.load(at(8 * LANES), align=8)
+    shift = builder.load(at(16 * LANES), align=8)
+    undef = ir.Constant(v64, ir.Undefined)
+    splat = ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES)
+    lo_v = builder.shuffle_vector(builder.insert_element(undef, lo, ir.Constant(_I32, 0)), undef, splat)
+    hi_v = builder.shuffle_vector(builder.insert_element(undef, hi, ir.Constant(_I32, 0)), undef, splat)
+    for i, acc in enumerate(sums):
+        v = builder.ashr(builder.add(builder.mul(builder.sext(acc, v64), mult), add), shift)
+        v = builder.select(builder.icmp_signed("<", v, lo_v), lo_v, v)
+        v = builder.select(builder.icmp_signed(">", v, hi_v), hi_v, v)
+        target = builder.add(out, builder.mul(out_pix, ir.Constant(_I64, i)))
+        builder.store(builder.trunc(v, v8), builder.inttoptr(target, v8.as_pointer()), align=1)
 
 
 _block = _make_block(PX)
 _block_1 = _make_block(1)
+_block_fused = _make_block(PX, fused=True)
+_block_fused_1 = _make_block(1, fused=True)
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
@@ -197,9 +233,39 @@ def _row_sums(ring, first, sw, wp, cols, rows, offs, ow, acc):
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
-def _rows_sums(x, b, wp, cols, rows, x_zp, kh, wq, oy0, oy1, sh, sw, pt, pl, acc_rows, requant, args, out):
+def _row_fused(ring, first, sw, wp, cols, rows, offs, ow, rq, lo, hi, orow):
+    """:func:`_row_sums` with the requantization in the block step (``rq`` from
+    :func:`fused_constants`): the 8-bit output row ``orow`` [OW, C] written directly."""
+    kh = ring.shape[0]
+    steps = np.intp(offs.shape[0])
+    row_bytes = np.intp(ring.strides[0])
+    for t in range(steps):
+        offs[t] = (first + rows[t]) % kh * row_bytes + cols[t]
+    pix = np.intp(sw // (2 if sw % 2 == 0 else 1)) * np.intp(ring.strides[1])
+    out_pix = np.intp(orow.strides[0])
+    q0 = np.intp(ring.ctypes.data)
+    w0 = np.intp(wp.ctypes.data)
+    r0 = np.intp(rq.ctypes.data)
+    d0 = np.intp(orow.ctypes.data)
+    o0 = np.intp(offs.ctypes.data)
+    lo64, hi64 = np.int64(lo), np.int64(hi)
+    full = ow // PX * PX
+    for cb in range(rq.shape[0]):
+        qc = q0 + 4 * LANES * cb
+        wc = w0 + steps * 64 * cb
+        rc = r0 + 3 * 8 * LANES * cb
+        dc = d0 + LANES * cb
+        for ox in range(0, full, PX):
+            _block_fused(qc + ox * pix, o0, steps, wc, pix, dc + ox * out_pix, out_pix, rc, lo64, hi64)
+        for ox in range(full, ow):
+            _block_fused_1(qc + ox * pix, o0, steps, wc, pix, dc + ox * out_pix, out_pix, rc, lo64, hi64)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
+def _rows_sums(x, b, wp, cols, rows, x_zp, kh, wq, oy0, oy1, sh, sw, pt, pl, acc_rows, requant, args, rq, out):
     """The output rows ``oy0..oy1`` of image ``b``: pair rows built once each into a ring of
-    ``kh`` rows as the windows move down, then :func:`_row_sums` (and ``requant``)."""
+    ``kh`` rows as the windows move down, then :func:`_row_sums` (and ``requant``), or
+    :func:`_row_fused` where ``rq`` is not empty."""
     cpad = acc_rows.shape[2]
     ring = np.empty((kh, wq, cpad), np.int32)
     offs = np.empty(cols.shape[0], np.intp)
@@ -209,6 +275,9 @@ def _rows_sums(x, b, wp, cols, rows, x_zp, kh, wq, oy0, oy1, sh, sw, pt, pl, acc
         for r in range(max(built + 1, first), first + kh):
             _pair_row(x, b, r - pt, x_zp, pl, 2 if sw % 2 == 0 else 1, ring[r % kh])
         built = first + kh - 1
+        if requant and rq.shape[0]:
+            _row_fused(ring, first, sw, wp, cols, rows, offs, out.shape[2], rq, args[8], args[9], out[b, oy])
+            continue
         acc = acc_rows[oy - oy0] if acc_rows.shape[0] > 1 else acc_rows[0]
         _row_sums(ring, first, sw, wp, cols, rows, offs, acc.shape[0], acc)
         if requant:
@@ -245,11 +314,12 @@ def _requantize_row(acc, args, orow):
 
 
 def depthwise_int_simd(x, wp, cols, rows, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, n_fast, consts,
-                       totals, mults_row, consts_row, totals_row, out, kh, wq, sh, sw, pt, pl, threads):
+                       totals, mults_row, consts_row, totals_row, rq, out, kh, wq, sh, sw, pt, pl, threads):
     """Integer DEPTHWISE_CONV_2D (multiplier 1, dilation 1). x [N,H,W,C] int8/uint8; ``wp``,
     ``cols``, ``rows`` from :func:`pack_pair_weights` / :func:`pair_steps`; out [N,OH,OW,C];
     ``wq`` the pair-image width (:func:`pair_image_shape`); ``*_row`` from :func:`merged_row_constants`
-    (or empty: a row of ``span`` values is requantized in runs of that length). Bands of output rows are
+    (or empty: a row of ``span`` values is requantized in runs of that length); ``rq`` from
+    :func:`fused_constants` (or empty): the requantization inside the block steps. Bands of output rows are
     independent (each builds its own pair rows): the parallel twin splits them in ``threads`` bands."""
     n = x.shape[0]
     oh, ow = out.shape[1], out.shape[2]
@@ -263,7 +333,7 @@ def depthwise_int_simd(x, wp, cols, rows, x_zp, bias, mults, shifts, ties, out_z
         oy1 = min(oh, oy0 + per)
         if oy0 < oy1:
             acc = np.empty((1, ow, cpad), np.int32)
-            _rows_sums(x, b, wp, cols, rows, x_zp, kh, wq, oy0, oy1, sh, sw, pt, pl, acc, True, args, out)
+            _rows_sums(x, b, wp, cols, rows, x_zp, kh, wq, oy0, oy1, sh, sw, pt, pl, acc, True, args, rq, out)
 
 
 def depthwise_sums_simd(x, wp, cols, rows, x_zp, acc, kh, wq, sh, sw, pt, pl):
@@ -273,6 +343,7 @@ def depthwise_sums_simd(x, wp, cols, rows, x_zp, acc, kh, wq, sh, sw, pt, pl):
             np.zeros(1, np.int64), np.zeros(1, np.int64))
     for b in range(x.shape[0]):
         _rows_sums(x, b, wp, cols, rows, x_zp, kh, wq, 0, acc.shape[1], sh, sw, pt, pl, acc[b], False, args,
+                   np.zeros((0, 3, LANES), np.int64),
                    np.zeros((1, 1, 1, 1), np.int8))
 
 
@@ -326,6 +397,19 @@ def merged_row_constants(bias, mults, consts, totals, n_fast: int, ow: int):
         folded = bias.astype(np.int64) * mults + consts
     pixels = max(1, min(ow, 1024 // max(oc, 1)))
     return tuple(np.ascontiguousarray(np.tile(v, pixels), np.int64) for v in (mults, folded, totals))
+
+
+def fused_constants(bias, mults, consts, totals, n_fast: int):
+    """int64 [C / 16, 3, 16]: per channel block the merged rounding's ``m``, ``bias * m + c``
+    (wrapping) and ``t`` for the block steps' own requantization, or an empty array unless every
+    channel takes the merged rounding and C is a multiple of 16."""
+    oc = mults.shape[0]
+    if n_fast != oc or oc % LANES:
+        return np.zeros((0, 3, LANES), np.int64)
+    with np.errstate(over="ignore"):
+        folded = bias.astype(np.int64) * mults + consts
+    packed = np.stack([mults, folded, totals]).astype(np.int64).reshape(3, oc // LANES, LANES)
+    return np.ascontiguousarray(packed.transpose(1, 0, 2))
 
 
 def pair_steps(kh: int, kw: int, sw: int, cpad: int) -> tuple[np.ndarray, np.ndarray]:

@@ -137,7 +137,8 @@ class FastQuantizedDepthwiseConv2D(QuantizedDepthwiseConv2D):
                 cols, rows = mod.pair_steps(kh, kw, sw, cpad)
                 self.simd_args = (mod.pack_pair_weights(wc), cols, rows, fa[2], bias, mults, shifts, ties, out_zp,
                                   lo, hi, n_fast, consts, totals,
-                                  *mod.merged_row_constants(bias, mults, consts, totals, n_fast, ow), kh, wq)
+                                  *mod.merged_row_constants(bias, mults, consts, totals, n_fast, ow),
+                                  mod.fused_constants(bias, mults, consts, totals, n_fast), kh, wq)
         return self.simd_args
 
     def _fast_args(self):
