@@ -37,6 +37,33 @@ def _sequential_channels(row, wt, lo, hi, acc):
             acc[o] = acc[o] + a * wt[k, o]
 
 
+@nb.njit(inline="always", **_FLAGS)
+def _tile_block(r0, r1, r2, r3, wt, o0, width, tile, bias, has_bias, out, m):
+    """Channels ``o0 .. o0 + width - 1`` (``width`` 16 or 8, a constant once inlined: LLVM then
+    vectorises the channels) of pixels ``m .. m + 3``, each summed over k in order from 0:
+    each weight loaded once for four pixels."""
+    zero = np.float32(0.0)
+    for i in range(4):
+        for j in range(width):
+            tile[i, j] = zero
+    for k in range(r0.shape[0]):
+        w = wt[k, o0:o0 + width]
+        a0 = r0[k]
+        a1 = r1[k]
+        a2 = r2[k]
+        a3 = r3[k]
+        for j in range(width):
+            wj = w[j]
+            tile[0, j] = tile[0, j] + a0 * wj
+            tile[1, j] = tile[1, j] + a1 * wj
+            tile[2, j] = tile[2, j] + a2 * wj
+            tile[3, j] = tile[3, j] + a3 * wj
+    for i in range(4):
+        dst = out[m + i, o0:o0 + width]
+        for j in range(width):
+            dst[j] = tile[i, j] + bias[o0 + j] if has_bias else tile[i, j]
+
+
 @nb.njit(**_FLAGS)
 def eigen_order_gemm(cols, wt, bias, has_bias, out):
     m_total, depth = cols.shape
@@ -54,54 +81,16 @@ def eigen_order_gemm(cols, wt, bias, has_bias, out):
     acc_d = np.empty(n, np.float32)
     tile = np.empty((4, 16), np.float32)
     for m in range(0, pixel_groups, 4):
-        # sequential channels in 4-pixel x 16-channel tiles: each weight loaded once for four
-        # pixels, the 16 channels vectorised (kept in this function: LLVM then knows that the
+        # sequential channels in 4-pixel x 16-channel tiles (inlined: LLVM then knows that the
         # tile aliases nothing)
         r0 = cols[m]
         r1 = cols[m + 1]
         r2 = cols[m + 2]
         r3 = cols[m + 3]
         for o0 in range(0, tiled, 16):
-            for i in range(4):
-                for j in range(16):
-                    tile[i, j] = zero
-            for k in range(depth):
-                w = wt[k, o0:o0 + 16]
-                a0 = r0[k]
-                a1 = r1[k]
-                a2 = r2[k]
-                a3 = r3[k]
-                for j in range(16):
-                    wj = w[j]
-                    tile[0, j] = tile[0, j] + a0 * wj
-                    tile[1, j] = tile[1, j] + a1 * wj
-                    tile[2, j] = tile[2, j] + a2 * wj
-                    tile[3, j] = tile[3, j] + a3 * wj
-            for i in range(4):
-                dst = out[m + i, o0:o0 + 16]
-                for j in range(16):
-                    dst[j] = tile[i, j] + bias[o0 + j] if has_bias else tile[i, j]
+            _tile_block(r0, r1, r2, r3, wt, o0, 16, tile, bias, has_bias, out, m)
         if eights > tiled:  # one block of 8 sequential channels after the tiles of 16
-            o0 = tiled
-            for i in range(4):
-                for j in range(8):
-                    tile[i, j] = zero
-            for k in range(depth):
-                w = wt[k, o0:o0 + 8]
-                a0 = r0[k]
-                a1 = r1[k]
-                a2 = r2[k]
-                a3 = r3[k]
-                for j in range(8):
-                    wj = w[j]
-                    tile[0, j] = tile[0, j] + a0 * wj
-                    tile[1, j] = tile[1, j] + a1 * wj
-                    tile[2, j] = tile[2, j] + a2 * wj
-                    tile[3, j] = tile[3, j] + a3 * wj
-            for i in range(4):
-                dst = out[m + i, o0:o0 + 8]
-                for j in range(8):
-                    dst[j] = tile[i, j] + bias[o0 + j] if has_bias else tile[i, j]
+            _tile_block(r0, r1, r2, r3, wt, tiled, 8, tile, bias, has_bias, out, m)
     for m in range(pixel_groups if eights == n else 0, m_total):  # what the tiles leave
         row = cols[m]
         if m >= pixel_groups:  # the last M % 4 pixels: every channel in order
