@@ -23,6 +23,19 @@ from . import FAST_PRIORITY, enabled
 from .loader import compiled_module, parallel_twins_enabled, run, run_from
 
 _DW_SIMD = "_compiled_depthwise"
+_DW_FLOAT_SIMD = "_compiled_depthwise_float"
+_float_simd = None  # whether the float block steps run here, looked up once
+
+
+def _float_simd_host() -> bool:
+    """``_compiled_depthwise_float.simd_available()`` (the host feature looked up once; the
+    ``EDGELITE_FAST_DW_SIMD`` switch read on each call)."""
+    global _float_simd
+    if os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() == "0":
+        return False
+    if _float_simd is None:
+        _float_simd = bool(compiled_module(_DW_FLOAT_SIMD).simd_available())
+    return _float_simd
 
 
 def requantizer_params(lazy, channels: int):
@@ -66,7 +79,7 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
 
     def prepare(self, inputs, outputs):
         shapes = super().prepare(inputs, outputs)
-        self.w3 = self.init = None
+        self.w3 = self.init = self.simd_args = None
         lo, hi = activation_range(self.activation)
         self.clamp = lo is not None or hi is not None
         self.lo = np.float32(-np.inf if lo is None else lo)
@@ -102,10 +115,37 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         if out.size == 0:
             return None
         p = self.plan
+        simd = self._float_simd_args(w3, init) if self.multiplier == 1 and out.flags.c_contiguous else False
+        if simd:
+            wpk, cols, rows, init_p, span, wp = simd
+            threads = compiled_module(_DW_FLOAT_SIMD).nb.get_num_threads() if parallel_twins_enabled() else 1
+            run_from(_DW_FLOAT_SIMD, self, "depthwise_float_simd", np.ascontiguousarray(x), wpk, w3, cols, rows,
+                     init_p, self.lo, self.hi, out, span, wp, p.stride_h, p.stride_w, p.dil_h, p.dil_w, p.pad_top,
+                     p.pad_left, threads)
+            return None
         args = (np.ascontiguousarray(x), w3, wrow, init, out, p.stride_h, p.stride_w, p.dil_h, p.dil_w,
                 p.pad_top, p.pad_left, self.multiplier, self.lo, self.hi, self.clamp)
         run(self, "depthwise_float", *args)
         return None
+
+    def _float_simd_args(self, w3, init):
+        """(packed weights, tap columns, tap rows, padded init, ring rows, padded width) for
+        ``_compiled_depthwise_float.depthwise_float_simd``, or False where it does not run (no
+        AVX-512F, ``EDGELITE_FAST_DW_SIMD=0``); cached when the filter and bias are constant."""
+        cached = self.simd_args
+        if cached is not None and cached is not False:
+            return cached
+        if cached is False or not _float_simd_host():
+            self.simd_args = False
+            return False
+        mod = compiled_module(_DW_FLOAT_SIMD)
+        p = self.plan
+        cpad = mod.padded_channels(self.out_c)
+        made = (mod.pack_weights(w3), *mod.tap_offsets(p.k_h, p.k_w, p.dil_h, p.dil_w, cpad),
+                mod.padded_init(init), *mod.ring_shape(p.k_h, p.k_w, p.dil_h, p.dil_w, p.stride_w, p.out_w))
+        if self.const_filter is not None and self.init is init:
+            self.simd_args = made
+        return made
 
 
 @register("DEPTHWISE_CONV_2D", kind="int8", priority=FAST_PRIORITY, when=enabled)

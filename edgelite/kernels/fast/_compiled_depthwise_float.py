@@ -1,0 +1,356 @@
+"""The float32 DEPTHWISE_CONV_2D of the compiled tier on AVX-512F register blocks, bit-exact.
+
+Depth multiplier 1, any stride, dilation and kernel size. The reference (and
+``_compiled.depthwise_float``) computes per output pixel and channel ``out = init`` (the
+bias, or -0.0 without one), then tap by tap in order (ky outer, kx inner)
+``out = out + x * w`` with each product and each sum rounded to float32, a tap over the
+padding adding ``0 * w``; then the clamp ``v < lo -> lo, v > hi -> hi`` (NaN kept).
+``_compiled.depthwise_float`` does one pass over the output row per tap (the row loaded and
+stored KH*KW times); here:
+
+* per batch image, the input rows are copied once each into a ring of ``(KH-1)*DH+1``
+  *padded rows* ``[Wp, Cpad]``: the row's pixels at column ``ix + pad_left``, +0.0 on the
+  padding columns, on the rows above/below the image and on the channels past ``C``
+  (``Cpad`` = C up to a multiple of 16). Every output pixel is then an inner pixel, and a tap
+  over the padding multiplies +0.0 by the weight: the same ``0 * w`` term as the
+  reference's, in the same place of the order (it matters for inf/NaN weights: NaN, and for
+  the sign of zeros).
+* the block step is written in LLVM IR (``numba.extending.intrinsic``, as the int8 block of
+  ``_compiled_depthwise``): for ``PX`` output pixels x 16 channels it keeps ``PX``
+  ``<16 x float>`` accumulators in registers, starting from ``init``, and per tap in order
+  ``acc = fadd(acc, fmul(x, w))`` -- plain ``fmul``/``fadd`` without fast-math flags, so
+  LLVM neither contracts them into a fused multiply-add nor reassociates (the assembly is
+  ``vmulps`` + ``vaddps``); then the clamp as two ordered compares and selects (NaN stays,
+  as the reference's ``if v < lo ... elif v > hi``) and one store per pixel. Each lane is
+  the reference's scalar sequence of IEEE operations, so the bits are identical.
+* where C is a multiple of 16 the block stores into the output row; otherwise into a
+  ``[OW, Cpad]`` row buffer whose first C channels are copied out.
+* the parallel twin splits the output rows into bands, each with its own ring.
+
+Used only where the host has AVX-512F and numba compiles for the host
+(:func:`simd_available`), and not with ``EDGELITE_FAST_DW_SIMD=0`` (the int8 path's switch);
+elsewhere ``_compiled.depthwise_float`` runs.
+"""
+from __future__ import annotations
+
+import os
+import types as pytypes
+
+import numba as nb
+import numpy as np
+from llvmlite import binding as _binding
+from llvmlite import ir
+from numba import prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+LANES = 16
+PX = 8   # output pixels per block step
+
+_F32, _I64 = ir.FloatType(), ir.IntType(64)
+_VF = ir.VectorType(_F32, LANES)
+_ADDR = types.intp
+
+
+_BINARY = ir.FunctionType(_VF, [_VF, _VF])
+_binding.initialize_native_asmparser()  # (numba sets up the printer only; the inline assembly needs the parser)
+
+
+def _ordered(builder, op: str, first, second):
+    """``first OP second`` as one AVX-512 instruction with ``first`` its first source operand
+    (inline assembly: LLVM may neither swap the operands -- which decides the NaN a
+    NaN-with-NaN operation returns, the first source's on x86, as numpy's loops in the
+    reference -- nor fuse the multiply and the add)."""
+    return builder.asm(_BINARY, op + " $2, $1, $0", "=v,v,v", [first, second], side_effect=False)
+
+
+def _make_block(px: int):
+    """An intrinsic ``block(xrow, offs, taps, w, pix, init, out, out_pix, lo, hi)`` (addresses
+    and strides in bytes, as intp; ``lo``/``hi`` float32): for pixel ``i < px`` and lane ``j < 16``,
+    ``a = init[j]``, then for each tap ``t`` in order ``a = a + x[i * pix + offs[t] + 4 j] * w[64 t + 4 j]``
+    (float32 IEEE operations, no contraction), clamped to ``[lo, hi]`` (NaN kept) and stored at
+    ``out[i * out_pix + 4 j]``."""
+
+    def block(typingctx, xrow, offs, taps, w, pix, init, out, out_pix, lo, hi):
+        sig = types.void(*([_ADDR] * 8), types.float32, types.float32)
+
+        def codegen(context, builder, signature, args):
+            xrow, offs, taps, w, pix, init, out, out_pix, lo, hi = args
+
+            def const(v):
+                return ir.Constant(_I64, v)
+
+            def vec_at(address):
+                return builder.inttoptr(address, _VF.as_pointer())
+
+            start = builder.load(vec_at(init), align=1)
+            bases = [builder.add(xrow, builder.mul(pix, const(i))) for i in range(px)]
+            entry = builder.basic_block
+            loop = builder.append_basic_block("dwf_loop")
+            done = builder.append_basic_block("dwf_done")
+            builder.cbranch(builder.icmp_signed(">", taps, const(0)), loop, done)
+
+            builder.position_at_end(loop)
+            t = builder.phi(_I64)
+            accs = [builder.phi(_VF) for _ in range(px)]
+            off = builder.load(builder.inttoptr(builder.add(offs, builder.mul(t, const(8))), _I64.as_pointer()),
+                               align=8)
+            wv = builder.load(vec_at(builder.add(w, builder.mul(t, const(4 * LANES)))), align=1)
+            stepped = []
+            for i in range(px):
+                xv = builder.load(vec_at(builder.add(bases[i], off)), align=1)
+                stepped.append(_ordered(builder, "vaddps", accs[i], _ordered(builder, "vmulps", xv, wv)))
+            t_next = builder.add(t, const(1))
+            t.add_incoming(const(0), entry)
+            t.add_incoming(t_next, loop)
+            for phi, new in zip(accs, stepped):
+                phi.add_incoming(start, entry)
+                phi.add_incoming(new, loop)
+            builder.cbranch(builder.icmp_signed("<", t_next, taps), loop, done)
+
+            builder.position_at_end(done)
+            final = []
+            for new in stepped:
+                phi = builder.phi(_VF)
+                phi.add_incoming(start, entry)
+                phi.add_incoming(new, loop)
+                final.append(phi)
+            undef = ir.Constant(_VF, ir.Undefined)
+            splat = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+            lo_v = builder.shuffle_vector(builder.insert_element(undef, lo, ir.Constant(ir.IntType(32), 0)),
+                                          undef, splat)
+            hi_v = builder.shuffle_vector(builder.insert_element(undef, hi, ir.Constant(ir.IntType(32), 0)),
+                                          undef, splat)
+            for i, phi in enumerate(final):
+                # if v < lo: lo elif v > hi: hi (ordered compares: NaN is neither)
+                v = builder.select(builder.fcmp_ordered("<", phi, lo_v), lo_v, phi)
+                v = builder.select(builder.fcmp_ordered(">", v, hi_v), hi_v, v)
+                builder.store(v, vec_at(builder.add(out, builder.mul(out_pix, const(i)))), align=1)
+            return context.get_dummy_value()
+        return sig, codegen
+    return intrinsic(block)
+
+
+_block = _make_block(PX)
+_block_1 = _make_block(1)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
+def _padded_row(x, b, iy, pl, dest):
+    """dest[Wp, Cpad] = input row ``iy`` of image ``b`` at columns ``ix + pl``, +0.0 elsewhere."""
+    h, wd, c = x.shape[1], x.shape[2], x.shape[3]
+    wp, cpad = dest.shape
+    if iy < 0 or iy >= h:
+        dest[:, :] = 0.0
+        return
+    lo = min(wp, max(0, pl))           # first padded column holding an input pixel
+    hi = max(lo, min(wp, wd + pl))     # one past the last
+    for col in range(lo):
+        dest[col, :] = 0.0
+    for col in range(hi, wp):
+        dest[col, :] = 0.0
+    if lo == hi:
+        return
+    xr = x[b, iy]
+    if cpad == c:
+        n = (hi - lo) * c
+        df = dest.reshape(wp * cpad)[lo * c:lo * c + n]
+        sf = xr.reshape(wd * c)[(lo - pl) * c:(lo - pl) * c + n]
+        for j in range(n):
+            df[j] = sf[j]
+        return
+    for col in range(lo, hi):
+        d = dest[col]
+        s = xr[col - pl]
+        for ch in range(c):
+            d[ch] = s[ch]
+        for ch in range(c, cpad):
+            d[ch] = 0.0
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
+def _edge_pixel(x, b, iy0, ix0, dh, dw, wt, init, lo, hi, acc, orow_px):
+    """One output pixel the scalar way, all channels: ``init``, then per tap in order
+    ``acc + x * w`` (``0 * w`` for a tap outside the image), the clamp (the reference's order;
+    the channel loops vectorise, each lane its own sequence)."""
+    h, wd, c = x.shape[1], x.shape[2], x.shape[3]
+    kh, kw = wt.shape[0], wt.shape[1]
+    zero = np.float32(0.0)
+    for ch in range(c):
+        acc[ch] = init[ch]
+    for ky in range(kh):
+        iy = iy0 + ky * dh
+        for kx in range(kw):
+            ix = ix0 + kx * dw
+            wk = wt[ky, kx]
+            if 0 <= iy < h and 0 <= ix < wd:
+                xp = x[b, iy, ix]
+                for ch in range(c):
+                    acc[ch] = acc[ch] + xp[ch] * wk[ch]
+            else:
+                for ch in range(c):
+                    acc[ch] = acc[ch] + zero * wk[ch]
+    for ch in range(c):
+        v = acc[ch]
+        if v < lo:
+            v = lo
+        elif v > hi:
+            v = hi
+        orow_px[ch] = v
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
+def _blocks(base, offs, taps, w0, pix, i0, d0, d_pix, cblocks, ox0, ox1, lo, hi):
+    """The block steps of output pixels ``ox0..ox1`` of a row, every channel block."""
+    n_full = (ox1 - ox0) // PX * PX
+    for cb in range(cblocks):
+        xc = base + 4 * LANES * cb
+        wc = w0 + taps * 4 * LANES * cb
+        ic = i0 + 4 * LANES * cb
+        dc = d0 + 4 * LANES * cb
+        for ox in range(ox0, ox0 + n_full, PX):
+            _block(xc + ox * pix, offs, taps, wc, pix, ic, dc + ox * d_pix, d_pix, lo, hi)
+        for ox in range(ox0 + n_full, ox1):
+            _block_1(xc + ox * pix, offs, taps, wc, pix, ic, dc + ox * d_pix, d_pix, lo, hi)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
+def _rows(x, b, wpk, wt, cols, rows, init, lo, hi, oy0, oy1, sh, sw, dh, dw, pt, pl, ring, offs, buf, out):
+    """The output rows ``oy0..oy1`` of image ``b``. With C a multiple of 16, a row whose taps
+    all lie on image rows reads the input in place: the block steps on the pixels whose taps
+    all lie inside, :func:`_edge_pixel` on the others. Other rows: padded rows built once
+    each into ``ring`` (``span`` = (KH-1)*DH+1 slots) as the windows move down, then the block
+    steps on every pixel."""
+    span, wp, cpad = ring.shape
+    h, wd, c = x.shape[1], x.shape[2], x.shape[3]
+    kh, kw = wt.shape[0], wt.shape[1]
+    taps = np.intp(offs.shape[0])
+    ow, oc = out.shape[2], out.shape[3]
+    row_bytes = np.intp(ring.strides[0])
+    ring_pix = np.intp(sw) * np.intp(ring.strides[1])
+    direct = cpad == oc
+    cblocks = cpad // LANES
+    r0 = np.intp(ring.ctypes.data)
+    w0 = np.intp(wpk.ctypes.data)
+    i0 = np.intp(init.ctypes.data)
+    o0 = np.intp(offs.ctypes.data)
+    acc = np.empty(cpad, np.float32)
+    # the output columns whose taps all lie inside the input row: [in_lo, in_hi)
+    in_lo = min(ow, (pl + sw - 1) // sw)
+    last = wd - 1 - (kw - 1) * dw + pl
+    in_hi = max(in_lo, min(ow, last // sw + 1)) if last >= 0 else in_lo
+    built = oy0 * sh - 1  # the last padded row in the ring
+    for oy in range(oy0, oy1):
+        first = oy * sh
+        iy0 = first - pt
+        if direct and iy0 >= 0 and iy0 + (kh - 1) * dh < h and in_hi > in_lo:
+            orow = out[b, oy]
+            x_row0 = np.intp(x[b].ctypes.data)
+            x_row_bytes = np.intp(x.strides[1])
+            x_px = np.intp(x.strides[2])
+            for t in range(taps):
+                offs[t] = x_row0 + (iy0 + rows[t]) * x_row_bytes + (cols[t] // (4 * cpad)) * x_px - pl * x_px
+            d0 = np.intp(orow.ctypes.data)
+            d_pix = np.intp(orow.strides[0])
+            _blocks(0, o0, taps, w0, np.intp(sw) * x_px, i0, d0, d_pix, cblocks, in_lo, in_hi, lo, hi)
+            for ox in range(ow):
+                if ox < in_lo or ox >= in_hi:
+                    _edge_pixel(x, b, iy0, ox * sw - pl, dh, dw, wt, init, lo, hi, acc, orow[ox])
+            continue
+        for r in range(max(built + 1, first), first + span):
+            _padded_row(x, b, r - pt, pl, ring[r % span])
+        built = first + span - 1
+        for t in range(taps):
+            offs[t] = r0 + (first + rows[t]) % span * row_bytes + cols[t]
+        dst = out[b, oy] if direct else buf
+        _blocks(0, o0, taps, w0, ring_pix, i0, np.intp(dst.ctypes.data), np.intp(dst.strides[0]), cblocks,
+                0, ow, lo, hi)
+        if not direct:
+            orow = out[b, oy]
+            for ox in range(ow):
+                for ch in range(oc):
+                    orow[ox, ch] = buf[ox, ch]
+
+
+def depthwise_float_simd(x, wpk, wt, cols, rows, init, lo, hi, out, span, wp, sh, sw, dh, dw, pt, pl, threads):
+    """Float DEPTHWISE_CONV_2D (multiplier 1). x [N,H,W,C] float32 (C-contiguous); ``wpk``, ``cols``,
+    ``rows`` from :func:`pack_weights` / :func:`tap_offsets`; ``wt`` the weights [KH, KW, C]; ``init`` [Cpad] (bias or -0.0, 0 past C);
+    ``span``, ``wp`` the ring's rows and padded width (:func:`ring_shape`); out [N,OH,OW,C].
+    Bands of output rows are independent (each builds its own ring): the parallel twin splits
+    them in ``threads`` bands."""
+    n = x.shape[0]
+    oh, ow = out.shape[1], out.shape[2]
+    cpad = wpk.shape[0] * LANES
+    bands = max(1, min(oh, threads))
+    per = (oh + bands - 1) // bands
+    for job in prange(n * bands):
+        b = job // bands
+        oy0 = (job - b * bands) * per
+        oy1 = min(oh, oy0 + per)
+        if oy0 < oy1:
+            ring = np.empty((span, wp, cpad), np.float32)
+            offs = np.empty(cols.shape[0], np.intp)
+            buf = np.empty((ow, cpad), np.float32)
+            _rows(x, b, wpk, wt, cols, rows, init, lo, hi, oy0, oy1, sh, sw, dh, dw, pt, pl, ring, offs, buf, out)
+
+
+def _twins(py_func):
+    """``py_func`` compiled serial (``NAME``) and with ``parallel=True`` (``NAME_parallel``)."""
+    name = py_func.__name__
+    made = []
+    for suffix, extra in (("", {}), ("_parallel", {"parallel": True})):
+        f = pytypes.FunctionType(py_func.__code__, py_func.__globals__, name + suffix,
+                                 py_func.__defaults__, py_func.__closure__)
+        f.__qualname__ = name + suffix
+        f.__doc__ = py_func.__doc__
+        made.append(nb.njit(cache=True, error_model="numpy", boundscheck=False, **extra)(f))
+    return made
+
+
+depthwise_float_simd, depthwise_float_simd_parallel = _twins(depthwise_float_simd)
+
+
+def padded_channels(channels: int) -> int:
+    """Channels up to a multiple of 16 (the lanes of one block step)."""
+    return (channels + LANES - 1) // LANES * LANES
+
+
+def pack_weights(w: np.ndarray) -> np.ndarray:
+    """float32 ``[Cpad / 16, KH * KW, 16]`` of weights ``w`` [KH, KW, C]: tap ``ky * KW + kx`` of
+    channel block ``cb`` (0 past C)."""
+    kh, kw, c = w.shape
+    cpad = padded_channels(c)
+    full = np.zeros((kh * kw, cpad), np.float32)
+    full[:, :c] = np.asarray(w, np.float32).reshape(kh * kw, c)
+    return np.ascontiguousarray(full.reshape(kh * kw, cpad // LANES, LANES).transpose(1, 0, 2))
+
+
+def padded_init(init: np.ndarray) -> np.ndarray:
+    """float32 [Cpad]: ``init`` then zeros."""
+    full = np.zeros(padded_channels(init.shape[0]), np.float32)
+    full[:init.shape[0]] = init
+    return full
+
+
+def tap_offsets(kh: int, kw: int, dh: int, dw: int, cpad: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cols, rows): per tap in order, its byte offset in a padded row and its row in the ring."""
+    cols = np.array([4 * cpad * kx * dw for _ in range(kh) for kx in range(kw)], np.intp)
+    rows = np.array([ky * dh for ky in range(kh) for _ in range(kw)], np.intp)
+    return cols, rows
+
+
+def ring_shape(kh: int, kw: int, dh: int, dw: int, sw: int, ow: int) -> tuple[int, int]:
+    """(span, Wp): the ring's rows and the padded row width the taps read."""
+    return (kh - 1) * dh + 1, (ow - 1) * sw + (kw - 1) * dw + 1
+
+
+def simd_available() -> bool:
+    """Whether this module's kernel can run: the host CPU has AVX-512F, numba compiles for the
+    host (no ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES``, not ``NUMBA_DISABLE_JIT``: the block
+    has no Python form), and ``EDGELITE_FAST_DW_SIMD`` is not ``0``."""
+    if os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() == "0":
+        return False
+    if nb.config.CPU_NAME or nb.config.CPU_FEATURES or nb.config.DISABLE_JIT:
+        return False
+    from llvmlite import binding
+    return bool(binding.get_host_cpu_features().get("avx512f", False))
