@@ -8,23 +8,31 @@ padding adding ``0 * w``; then the clamp ``v < lo -> lo, v > hi -> hi`` (NaN kep
 ``_compiled.depthwise_float`` does one pass over the output row per tap (the row loaded and
 stored KH*KW times); here:
 
-* per batch image, the input rows are copied once each into a ring of ``(KH-1)*DH+1``
-  *padded rows* ``[Wp, Cpad]``: the row's pixels at column ``ix + pad_left``, +0.0 on the
-  padding columns, on the rows above/below the image and on the channels past ``C``
-  (``Cpad`` = C up to a multiple of 16). Every output pixel is then an inner pixel, and a tap
-  over the padding multiplies +0.0 by the weight: the same ``0 * w`` term as the
-  reference's, in the same place of the order (it matters for inf/NaN weights: NaN, and for
-  the sign of zeros).
+* with C a multiple of 16, an output row whose taps all lie on image rows reads the input in
+  place: the block steps (below) on the pixels whose taps all lie inside the row,
+  :func:`_edge_pixel` (per tap in order ``acc + x * w`` or ``acc + 0 * w``, vectorised over
+  the channels) on the few border pixels.
+* the other rows (the top and bottom ones; every row when C is not a multiple of 16): the
+  input rows are copied once each into a ring of ``(KH-1)*DH+1`` *padded rows* ``[Wp, Cpad]``:
+  the row's pixels at column ``ix + pad_left``, +0.0 on the padding columns, on the rows
+  above/below the image and on the channels past ``C`` (``Cpad`` = C up to a multiple of 16).
+  Every output pixel is then an inner pixel, and a tap over the padding multiplies +0.0 by the
+  weight: the same ``0 * w`` term as the reference's, in the same place of the order (it
+  matters for inf/NaN weights: NaN, and for the sign of zeros). The block stores into the
+  output row where C is a multiple of 16, else into a ``[OW, Cpad]`` row buffer whose first
+  C channels are copied out.
 * the block step is written in LLVM IR (``numba.extending.intrinsic``, as the int8 block of
   ``_compiled_depthwise``): for ``PX`` output pixels x 16 channels it keeps ``PX``
   ``<16 x float>`` accumulators in registers, starting from ``init``, and per tap in order
-  ``acc = fadd(acc, fmul(x, w))`` -- plain ``fmul``/``fadd`` without fast-math flags, so
-  LLVM neither contracts them into a fused multiply-add nor reassociates (the assembly is
-  ``vmulps`` + ``vaddps``); then the clamp as two ordered compares and selects (NaN stays,
-  as the reference's ``if v < lo ... elif v > hi``) and one store per pixel. Each lane is
-  the reference's scalar sequence of IEEE operations, so the bits are identical.
-* where C is a multiple of 16 the block stores into the output row; otherwise into a
-  ``[OW, Cpad]`` row buffer whose first C channels are copied out.
+  ``acc = acc + x * w`` as one ``vmulps`` and one ``vaddps`` (inline assembly, see
+  :func:`_ordered`: never contracted into a fused multiply-add, never reassociated, the
+  operands in the reference's order); then the clamp as two ordered compares and selects
+  (NaN stays, as the reference's ``if v < lo ... elif v > hi``) and one store per pixel.
+  Each lane is the reference's scalar sequence of IEEE operations, so the bits are identical.
+  The one exception, not a stable property of the reference itself: the sign of a NaN made
+  from two NaN operands (an input's +NaN meeting the -NaN of ``inf * 0``), which x86 takes
+  from the first operand and numpy's loops (the reference) from one operand in their vector
+  body and from the other in their tail; ``_compiled.depthwise_float`` differs there too.
 * the parallel twin splits the output rows into bands, each with its own ring.
 
 Used only where the host has AVX-512F and numba compiles for the host
@@ -41,7 +49,6 @@ import numpy as np
 from llvmlite import binding as _binding
 from llvmlite import ir
 from numba import prange, types
-from numba.core import cgutils
 from numba.extending import intrinsic
 
 LANES = 16
@@ -67,7 +74,8 @@ def _ordered(builder, op: str, first, second):
 def _make_block(px: int):
     """An intrinsic ``block(xrow, offs, taps, w, pix, init, out, out_pix, lo, hi)`` (addresses
     and strides in bytes, as intp; ``lo``/``hi`` float32): for pixel ``i < px`` and lane ``j < 16``,
-    ``a = init[j]``, then for each tap ``t`` in order ``a = a + x[i * pix + offs[t] + 4 j] * w[64 t + 4 j]``
+    ``a = init[j]``, then for each tap ``t`` in order ``a = a + x[xrow + i * pix + offs[t] + 4 j] * w[64 t + 4 j]``
+    (``offs[t]`` the address of tap ``t``'s input at pixel 0, ``xrow`` the pixel's byte offset)
     (float32 IEEE operations, no contraction), clamped to ``[lo, hi]`` (NaN kept) and stored at
     ``out[i * out_pix + 4 j]``."""
 
@@ -221,8 +229,8 @@ def _rows(x, b, wpk, wt, cols, rows, init, lo, hi, oy0, oy1, sh, sw, dh, dw, pt,
     all lie inside, :func:`_edge_pixel` on the others. Other rows: padded rows built once
     each into ``ring`` (``span`` = (KH-1)*DH+1 slots) as the windows move down, then the block
     steps on every pixel."""
-    span, wp, cpad = ring.shape
-    h, wd, c = x.shape[1], x.shape[2], x.shape[3]
+    span, _, cpad = ring.shape
+    h, wd = x.shape[1], x.shape[2]
     kh, kw = wt.shape[0], wt.shape[1]
     taps = np.intp(offs.shape[0])
     ow, oc = out.shape[2], out.shape[3]
