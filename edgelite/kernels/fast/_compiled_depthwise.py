@@ -47,6 +47,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._compiled import requantize
+from ._llvm_loops import counted_accumulation
 
 LANES = 16
 PX = 8   # output pixels per block step
@@ -84,34 +85,14 @@ def _make_block(px: int, fused: bool = False):
             return builder.inttoptr(address, _V16.as_pointer())
 
         pix_base = [builder.add(q, builder.mul(pix, const(i))) for i in range(px)]
-        entry = builder.basic_block
-        loop = builder.append_basic_block("dw_loop")
-        done = builder.append_basic_block("dw_done")
-        builder.cbranch(builder.icmp_signed(">", steps, const(0)), loop, done)
+        def tap_pair(t, accs):
+            off = builder.load(builder.inttoptr(builder.add(offs, builder.mul(t, const(8))), _I64.as_pointer()),
+                               align=8)
+            wv = builder.load(vec_at(builder.add(w, builder.mul(t, const(64)))), align=1)
+            return [builder.call(dot, [accs[i], builder.load(vec_at(builder.add(pix_base[i], off)), align=1), wv])
+                    for i in range(px)]
 
-        builder.position_at_end(loop)
-        t = builder.phi(_I64)
-        accs = [builder.phi(_V16) for _ in range(px)]
-        off = builder.load(builder.inttoptr(builder.add(offs, builder.mul(t, const(8))), _I64.as_pointer()),
-                           align=8)
-        wv = builder.load(vec_at(builder.add(w, builder.mul(t, const(64)))), align=1)
-        stepped = [builder.call(dot, [accs[i], builder.load(vec_at(builder.add(pix_base[i], off)), align=1), wv])
-                   for i in range(px)]
-        t_next = builder.add(t, const(1))
-        t.add_incoming(const(0), entry)
-        t.add_incoming(t_next, loop)
-        for phi, new in zip(accs, stepped):
-            phi.add_incoming(zero, entry)
-            phi.add_incoming(new, loop)
-        builder.cbranch(builder.icmp_signed("<", t_next, steps), loop, done)
-
-        builder.position_at_end(done)
-        final = []
-        for new in stepped:
-            phi = builder.phi(_V16)
-            phi.add_incoming(zero, entry)
-            phi.add_incoming(new, loop)
-            final.append(phi)
+        final = counted_accumulation(builder, steps, [zero] * px, tap_pair, "dw")
         if fused:
             _store_requantized(builder, final, acc, acc_pix, *args[7:])
         else:

@@ -51,6 +51,8 @@ from llvmlite import ir
 from numba import prange, types
 from numba.extending import intrinsic
 
+from ._llvm_loops import counted_accumulation
+
 LANES = 16
 PX = 8   # output pixels per block step
 
@@ -93,36 +95,16 @@ def _make_block(px: int):
 
             start = builder.load(vec_at(init), align=1)
             bases = [builder.add(xrow, builder.mul(pix, const(i))) for i in range(px)]
-            entry = builder.basic_block
-            loop = builder.append_basic_block("dwf_loop")
-            done = builder.append_basic_block("dwf_done")
-            builder.cbranch(builder.icmp_signed(">", taps, const(0)), loop, done)
+            def tap(t, accs):
+                off = builder.load(builder.inttoptr(builder.add(offs, builder.mul(t, const(8))), _I64.as_pointer()),
+                                   align=8)
+                wv = builder.load(vec_at(builder.add(w, builder.mul(t, const(4 * LANES)))), align=1)
+                return [_ordered(builder, "vaddps", accs[i],
+                                 _ordered(builder, "vmulps", builder.load(vec_at(builder.add(bases[i], off)), align=1),
+                                          wv))
+                        for i in range(px)]
 
-            builder.position_at_end(loop)
-            t = builder.phi(_I64)
-            accs = [builder.phi(_VF) for _ in range(px)]
-            off = builder.load(builder.inttoptr(builder.add(offs, builder.mul(t, const(8))), _I64.as_pointer()),
-                               align=8)
-            wv = builder.load(vec_at(builder.add(w, builder.mul(t, const(4 * LANES)))), align=1)
-            stepped = []
-            for i in range(px):
-                xv = builder.load(vec_at(builder.add(bases[i], off)), align=1)
-                stepped.append(_ordered(builder, "vaddps", accs[i], _ordered(builder, "vmulps", xv, wv)))
-            t_next = builder.add(t, const(1))
-            t.add_incoming(const(0), entry)
-            t.add_incoming(t_next, loop)
-            for phi, new in zip(accs, stepped):
-                phi.add_incoming(start, entry)
-                phi.add_incoming(new, loop)
-            builder.cbranch(builder.icmp_signed("<", t_next, taps), loop, done)
-
-            builder.position_at_end(done)
-            final = []
-            for new in stepped:
-                phi = builder.phi(_VF)
-                phi.add_incoming(start, entry)
-                phi.add_incoming(new, loop)
-                final.append(phi)
+            final = counted_accumulation(builder, taps, [start] * px, tap, "dwf")
             undef = ir.Constant(_VF, ir.Undefined)
             splat = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
             lo_v = builder.shuffle_vector(builder.insert_element(undef, lo, ir.Constant(ir.IntType(32), 0)),

@@ -47,6 +47,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._compiled import requantize
+from ._llvm_loops import counted_accumulation
 
 MR = 4          # rows of A per tile
 NV = 2          # 16-channel int32 vectors per tile row
@@ -96,32 +97,13 @@ def _make_tile(mr: int, nv: int):
                     out.extend(builder.call(dot, [accs[r * nv + v], s, bvec[v]]) for v in range(nv))
                 return out
 
-            entry = builder.basic_block
-            loop = builder.append_basic_block("tile_loop")
-            done = builder.append_basic_block("tile_done")
-            builder.cbranch(builder.icmp_signed(">", k4, const(0)), loop, done)
+            def group(g, accs):
+                words = [builder.load(builder.inttoptr(addr(a, builder.mul(lda, const(r)), builder.mul(g, const(4))),
+                                                       _I32.as_pointer()), align=1) for r in range(mr)]
+                return step(accs, addr(b, builder.mul(g, ldb)), words)
 
-            builder.position_at_end(loop)
-            g = builder.phi(_I64)
-            accs = [builder.phi(_V16) for _ in range(mr * nv)]
-            words = [builder.load(builder.inttoptr(addr(a, builder.mul(lda, const(r)), builder.mul(g, const(4))),
-                                                   _I32.as_pointer()), align=1) for r in range(mr)]
-            stepped = step(accs, addr(b, builder.mul(g, ldb)), words)
-            g_next = builder.add(g, const(1))
-            g.add_incoming(const(0), entry)
-            g.add_incoming(g_next, loop)
-            for phi, new in zip(accs, stepped):
-                phi.add_incoming(zero, entry)
-                phi.add_incoming(new, loop)
-            builder.cbranch(builder.icmp_signed("<", g_next, k4), loop, done)
-
-            builder.position_at_end(done)
-            summed = []
-            for new in stepped:
-                phi = builder.phi(_V16)
-                phi.add_incoming(zero, entry)
-                phi.add_incoming(new, loop)
-                summed.append(phi)
+            summed = counted_accumulation(builder, k4, [zero] * (mr * nv), group, "tile")
+            done = builder.basic_block
             with builder.if_then(builder.icmp_unsigned("!=", tails, const(0))):
                 tail_words = [builder.load(builder.inttoptr(addr(tails, const(4 * r)), _I32.as_pointer()), align=4)
                               for r in range(mr)]
