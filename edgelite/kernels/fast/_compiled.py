@@ -35,15 +35,16 @@ _SERIAL = dict(cache=True, fastmath=False, error_model="numpy")
 _PARALLEL = dict(_SERIAL, parallel=True)
 
 
-def _twins(py_func):
+def _twins(py_func, **extra_flags):
     """``py_func`` compiled twice, as ``NAME`` (serial: ``prange`` is ``range``) and
     ``NAME_parallel`` (``prange`` split over numba's threads). A parallel launch costs tens
     of microseconds even on one thread, so one thread runs the serial twin. The twins are
     distinct functions (own names, so own cache files): numba's on-disk cache key ignores
-    compile flags, and one function compiled with two flag sets would share entries."""
+    compile flags, and one function compiled with two flag sets would share entries.
+    ``extra_flags`` go to both (the other compiled modules use this too)."""
     name = py_func.__name__
     twins = []
-    for suffix, flags in (("", _SERIAL), ("_parallel", _PARALLEL)):
+    for suffix, flags in (("", dict(_SERIAL, **extra_flags)), ("_parallel", dict(_PARALLEL, **extra_flags))):
         f = types.FunctionType(py_func.__code__, py_func.__globals__, name + suffix,
                                py_func.__defaults__, py_func.__closure__)
         f.__qualname__ = name + suffix

@@ -37,7 +37,6 @@ compiling for the host, ``EDGELITE_FAST_INT_GEMM`` not ``0``) and not with
 from __future__ import annotations
 
 import os
-import types as pytypes
 
 import numba as nb
 import numpy as np
@@ -46,7 +45,7 @@ from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._compiled import requantize
+from ._compiled import _twins, requantize
 from ._llvm_loops import counted_accumulation
 
 LANES = 16
@@ -335,20 +334,8 @@ def depthwise_sums_simd(x, wp, cols, rows, x_zp, acc, kh, wq, sh, sw, pt, pl):
                    np.zeros((1, 1, 1, 1), np.int8))
 
 
-def _twins(py_func):
-    """``py_func`` compiled serial (``NAME``) and with ``parallel=True`` (``NAME_parallel``)."""
-    name = py_func.__name__
-    made = []
-    for suffix, extra in (("", {}), ("_parallel", {"parallel": True})):
-        f = pytypes.FunctionType(py_func.__code__, py_func.__globals__, name + suffix,
-                                 py_func.__defaults__, py_func.__closure__)
-        f.__qualname__ = name + suffix
-        f.__doc__ = py_func.__doc__
-        made.append(nb.njit(cache=True, error_model="numpy", boundscheck=False, **extra)(f))
-    return made
 
-
-depthwise_int_simd, depthwise_int_simd_parallel = _twins(depthwise_int_simd)
+depthwise_int_simd, depthwise_int_simd_parallel = _twins(depthwise_int_simd, boundscheck=False)
 depthwise_sums_simd = nb.njit(cache=True, error_model="numpy", boundscheck=False)(depthwise_sums_simd)
 
 

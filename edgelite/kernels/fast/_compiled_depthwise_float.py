@@ -42,7 +42,6 @@ elsewhere ``_compiled.depthwise_float`` runs.
 from __future__ import annotations
 
 import os
-import types as pytypes
 
 import numba as nb
 import numpy as np
@@ -51,6 +50,7 @@ from llvmlite import ir
 from numba import prange, types
 from numba.extending import intrinsic
 
+from ._compiled import _twins
 from ._llvm_loops import counted_accumulation
 
 LANES = 16
@@ -284,20 +284,8 @@ def depthwise_float_simd(x, wpk, wt, cols, rows, init, lo, hi, out, span, wp, sh
             _rows(x, b, wpk, wt, cols, rows, init, lo, hi, oy0, oy1, sh, sw, dh, dw, pt, pl, ring, offs, buf, out)
 
 
-def _twins(py_func):
-    """``py_func`` compiled serial (``NAME``) and with ``parallel=True`` (``NAME_parallel``)."""
-    name = py_func.__name__
-    made = []
-    for suffix, extra in (("", {}), ("_parallel", {"parallel": True})):
-        f = pytypes.FunctionType(py_func.__code__, py_func.__globals__, name + suffix,
-                                 py_func.__defaults__, py_func.__closure__)
-        f.__qualname__ = name + suffix
-        f.__doc__ = py_func.__doc__
-        made.append(nb.njit(cache=True, error_model="numpy", boundscheck=False, **extra)(f))
-    return made
 
-
-depthwise_float_simd, depthwise_float_simd_parallel = _twins(depthwise_float_simd)
+depthwise_float_simd, depthwise_float_simd_parallel = _twins(depthwise_float_simd, boundscheck=False)
 
 
 def padded_channels(channels: int) -> int:

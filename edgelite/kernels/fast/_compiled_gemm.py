@@ -37,7 +37,6 @@ mobilenet_v2_int8 / efficientnet_b0_int8 (e.g. 12544x16x96: 0.12 vs 0.49 ms); ti
 from __future__ import annotations
 
 import os
-import types as pytypes
 
 import numba as nb
 import numpy as np
@@ -46,7 +45,7 @@ from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._compiled import requantize
+from ._compiled import _twins, requantize
 from ._llvm_loops import counted_accumulation
 
 MR = 4          # rows of A per tile
@@ -204,21 +203,8 @@ def gemm_int32(a, bp, depth, flip, out):
     _gemm_rows(a, bp, depth, flip, 0, a.shape[0], out, tails)
 
 
-def _twins(py_func):
-    """``py_func`` compiled serial (``NAME``) and with ``parallel=True`` (``NAME_parallel``),
-    as ``_compiled._twins``: own names, so own cache entries."""
-    name = py_func.__name__
-    made = []
-    for suffix, extra in (("", {}), ("_parallel", {"parallel": True})):
-        f = pytypes.FunctionType(py_func.__code__, py_func.__globals__, name + suffix,
-                                 py_func.__defaults__, py_func.__closure__)
-        f.__qualname__ = name + suffix
-        f.__doc__ = py_func.__doc__
-        made.append(nb.njit(cache=True, error_model="numpy", boundscheck=False, **extra)(f))
-    return made
 
-
-gemm_requantize, gemm_requantize_parallel = _twins(gemm_requantize)
+gemm_requantize, gemm_requantize_parallel = _twins(gemm_requantize, boundscheck=False)
 gemm_int32 = nb.njit(cache=True, error_model="numpy", boundscheck=False)(gemm_int32)
 
 SIGNED_FLIP = np.int32(np.uint32(0x80808080).view(np.int32))
