@@ -255,6 +255,17 @@ def shared_scratch(kernel: Kernel, slot: int) -> Callable[[int], np.ndarray] | N
     return lambda nbytes: scratch(slot, nbytes)
 
 
+def scratch_array(scratch: Callable[[int], np.ndarray] | None, shape: tuple, dtype) -> np.ndarray:
+    """A work array of ``shape`` and ``dtype`` in the buffer ``scratch`` (from
+    :func:`shared_scratch`), or a new array when there is none (outside an interpreter) or the
+    array is empty."""
+    dtype = np.dtype(dtype)
+    size = math.prod(int(d) for d in shape)
+    if scratch is None or size == 0:
+        return np.empty(shape, dtype)
+    return scratch(size * dtype.itemsize).view(dtype).reshape(shape)
+
+
 def _plan_or_fail(kernel: Kernel, *args, **kw) -> WindowPlan:
     try:
         return window_plan(*args, **kw)

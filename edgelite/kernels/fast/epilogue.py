@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..base import register
-from ..conv import shared_scratch
+from ..conv import scratch_array, shared_scratch
 from ..int_gemm import F32_EXACT, exact_matmul
 from ..quantized_conv import (QuantizedConv2D, QuantizedFullyConnected, QuantizedTransposeConv, packed_once,
                               rows_view)
@@ -54,10 +54,7 @@ class _FastEpilogue:
     def cols_buffer(self, rows: int, depth: int, dtype) -> np.ndarray:
         """The GEMM's left operand [rows, depth]: the shared scratch (no page faults of a fresh
         allocation each invoke), or a new array outside an interpreter."""
-        dtype = np.dtype(dtype)
-        if self.cols_scratch is None or rows * depth == 0:
-            return np.empty((rows, depth), dtype)
-        return self.cols_scratch(rows * depth * dtype.itemsize).view(dtype).reshape(rows, depth)
+        return scratch_array(self.cols_scratch, (rows, depth), dtype)
 
     def fast_params(self):
         if self.params is None:

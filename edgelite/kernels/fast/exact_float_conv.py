@@ -14,7 +14,7 @@ import numpy as np
 
 from ..activation_fn import apply_fused_activation
 from ..base import register
-from ..conv import shared_scratch
+from ..conv import scratch_array, shared_scratch
 from ..exact_float import (
     EIGEN_COEFF_PRODUCT_LIMIT,
     ExactOrderConv2D,
@@ -52,10 +52,7 @@ class FastExactOrderConv2D(ExactOrderConv2D):
         depth, rows = wt.shape[0], n * oh * ow
         if rows == 1 or o == 1 or rows + o + depth < EIGEN_COEFF_PRODUCT_LIMIT or out.size == 0:
             return super().eval(inputs, outputs)
-        if self.cols_scratch is None:
-            cols = np.empty((rows, depth), F32)
-        else:
-            cols = self.cols_scratch(rows * depth * 4).view(F32).reshape(rows, depth)
+        cols = scratch_array(self.cols_scratch, (rows, depth), F32)
         kh, kw, sh, sw, dh, dw, pt, _, pl, _, _, _ = self.geom
         run(self, "im2col_padded", np.ascontiguousarray(x), F32(0.0), cols, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
         bias = self.bias_of(inputs, o)

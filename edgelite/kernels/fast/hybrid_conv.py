@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..base import register
-from ..conv import shared_scratch
+from ..conv import scratch_array, shared_scratch
 from ..hybrid import HybridConv2D, HybridDepthwiseConv2D, apply_float_activation
 from ..int_gemm import F32_EXACT, exact_matmul
 from . import FAST_PRIORITY, enabled
@@ -65,15 +65,6 @@ def _activation_bounds(act: int):
     return F32(lo), F32(hi), act in _CLAMPS
 
 
-def _buffer(scratch, shape: tuple, dtype) -> np.ndarray:
-    """A work array of ``shape``: the runtime's shared scratch slot, or a new array outside one."""
-    dtype = np.dtype(dtype)
-    size = int(np.prod(shape, dtype=np.int64))
-    if scratch is None or size == 0:
-        return np.empty(shape, dtype)
-    return scratch(size * dtype.itemsize).view(dtype).reshape(shape)
-
-
 @register("CONV_2D", kind="hybrid", priority=FAST_PRIORITY, when=enabled)
 class FastHybridConv2D(HybridConv2D):
     """Hybrid CONV_2D: compiled quantization, im2col and epilogue around the float32 BLAS GEMM."""
@@ -90,7 +81,7 @@ class FastHybridConv2D(HybridConv2D):
 
     def eval(self, inputs, outputs):
         x, out = inputs[0], outputs[0]
-        n, oh, ow, o = out.shape
+        n, oh, ow, _ = out.shape
         if out.size == 0 or x.size == 0:
             return super().eval(inputs, outputs)
         rows = np.ascontiguousarray(x, F32).reshape(n, -1)
@@ -101,13 +92,13 @@ class FastHybridConv2D(HybridConv2D):
         depth = self.wmat.shape[0]
         pixels = oh * ow
         gemm = self.int8_gemm()
-        cols = _buffer(self.cols_scratch, (n * pixels, depth), np.int8 if gemm else F32)
+        cols = scratch_array(self.cols_scratch, (n * pixels, depth), np.int8 if gemm else F32)
         no_offset = np.zeros(n, np.int64)
         if self.pointwise:
             run_from("_compiled_hybrid", self, "quantize_rows", rows, inv, zp, zeroed, qlo, qhi, no_offset,
                      cols.reshape(n, -1), parallel=False)
         else:
-            q = _buffer(self.q_scratch, x.shape, cols.dtype)
+            q = scratch_array(self.q_scratch, x.shape, cols.dtype)
             run_from("_compiled_hybrid", self, "quantize_rows", rows, inv, zp, zeroed, qlo, qhi, no_offset,
                      q.reshape(n, -1), parallel=False)
             kh, kw, sh, sw, dh, dw, pt, _, pl, _, _, _ = self.geom
@@ -140,7 +131,7 @@ class FastHybridConv2D(HybridConv2D):
         The same integers as the float32 GEMM's exact products, so the same bits."""
         module, packed, flip_sums = gemm
         o = out.shape[-1]
-        acc = _buffer(self.gemm_scratch, (n * pixels, packed.shape[1]), np.int32)
+        acc = scratch_array(self.gemm_scratch, (n * pixels, packed.shape[1]), np.int32)
         run_from(_INT_GEMM, self, "gemm_int32", cols, packed, depth, module.SIGNED_FLIP, acc, parallel=False)
         y = out.reshape(n, pixels, o)
         for b in range(n):
@@ -159,7 +150,7 @@ class FastHybridConv2D(HybridConv2D):
         """The exact float32 BLAS GEMM (in depth chunks where it must be), then the epilogue."""
         o = out.shape[-1]
         if 128 * 128 * depth < F32_EXACT:
-            acc = _buffer(self.gemm_scratch, (n * pixels, o), F32)
+            acc = scratch_array(self.gemm_scratch, (n * pixels, o), F32)
             np.matmul(cols, self.wmat, out=acc)
         else:  # deep products: exact in depth chunks (int64), as the reference
             acc = exact_matmul(cols, self.wmat, 128, 128)
@@ -196,7 +187,7 @@ class FastHybridDepthwiseConv2D(HybridDepthwiseConv2D):
         if params is None:
             return super().eval(inputs, outputs)
         inv, zp, zeroed, sf, qlo, qhi = params
-        xq = _buffer(self.q_scratch, x.shape, np.int32)
+        xq = scratch_array(self.q_scratch, x.shape, np.int32)
         run_from("_compiled_hybrid", self, "quantize_rows", rows, inv, zp, zeroed, qlo, qhi, zp,
                  xq.reshape(n, -1), parallel=False)
         kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = self.geom
