@@ -65,18 +65,40 @@ def _activation_bounds(act: int):
     return F32(lo), F32(hi), act in _CLAMPS
 
 
+class HybridInt8Gemm:
+    """Mixin of the hybrid CONV_2D and FULLY_CONNECTED on the VNNI tile: the epilogue's constants
+    (``setup_int8_gemm``, after the reference's prepare made ``wmat`` [K, O], ``row_sums`` and
+    ``act``) and the packed int8 weights (``int8_gemm``, made on first use)."""
+
+    def setup_int8_gemm(self) -> None:
+        self.row_sums64 = np.ascontiguousarray(self.row_sums, np.int64)
+        self.lo, self.hi, self.clamp = _activation_bounds(self.act)
+        self.int_gemm = None
+
+    def int8_gemm(self):
+        """(module, packed weights, 128 * column sums) for the VNNI int8 GEMM (``_compiled_gemm``),
+        or False (no VNNI on this host, no weights, or a depth past the tile's exact int32 range)."""
+        if self.int_gemm is None:
+            self.int_gemm = False
+            if vnni_host():
+                gemm = compiled_module(_INT_GEMM)
+                depth, channels = self.wmat.shape
+                if 0 < depth <= gemm.MAX_DEPTH and channels > 0:
+                    w8 = self.wmat.astype(np.int8)  # the int8 weights (exact: integer-valued float32)
+                    self.int_gemm = (gemm, gemm.pack_weights(w8), 128 * w8.sum(axis=0, dtype=np.int64))
+        return self.int_gemm
+
+
 @register("CONV_2D", kind="hybrid", priority=FAST_PRIORITY, when=enabled)
-class FastHybridConv2D(HybridConv2D):
+class FastHybridConv2D(HybridInt8Gemm, HybridConv2D):
     """Hybrid CONV_2D: compiled quantization, im2col and epilogue around the float32 BLAS GEMM."""
 
     def prepare(self, inputs, outputs):
         shapes = super().prepare(inputs, outputs)
-        self.row_sums64 = np.ascontiguousarray(self.row_sums, np.int64)
-        self.lo, self.hi, self.clamp = _activation_bounds(self.act)
+        self.setup_int8_gemm()
         self.q_scratch = shared_scratch(self, QUANTIZED_SCRATCH_SLOT)
         self.cols_scratch = shared_scratch(self, COLS_SCRATCH_SLOT)
         self.gemm_scratch = shared_scratch(self, GEMM_SCRATCH_SLOT)
-        self.int_gemm = None  # the VNNI int8 GEMM's operands, made on first use (int8_gemm)
         return shapes
 
     def eval(self, inputs, outputs):
@@ -112,18 +134,6 @@ class FastHybridConv2D(HybridConv2D):
         if self.act not in _CLAMPS and self.act != 0:
             apply_float_activation(out, self.act)
         return None
-
-    def int8_gemm(self):
-        """(module, packed weights, 128 * column sums) for the VNNI int8 GEMM (``_compiled_gemm``),
-        or False (no VNNI on this host, or a depth past its exact int32 range): made once."""
-        if self.int_gemm is None:
-            self.int_gemm = False
-            if vnni_host():
-                gemm = compiled_module(_INT_GEMM)
-                if self.wmat.shape[0] <= gemm.MAX_DEPTH:
-                    w8 = self.wmat.astype(np.int8)  # the int8 weights (exact: integer-valued float32)
-                    self.int_gemm = (gemm, gemm.pack_weights(w8), 128 * w8.sum(axis=0, dtype=np.int64))
-        return self.int_gemm
 
     def int8_gemm_epilogue(self, gemm, cols, depth, zp, sf, n, pixels, out) -> None:
         """int32 ``cols . W`` on the VNNI tile (int8 rows flipped to uint8 inside it: the product

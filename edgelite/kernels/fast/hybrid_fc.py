@@ -21,34 +21,21 @@ import numpy as np
 from ..base import register
 from ..hybrid import HybridFullyConnected, apply_float_activation
 from . import FAST_PRIORITY, enabled
-from .epilogue import _INT_GEMM, vnni_host
-from .hybrid_conv import _CLAMPS, _activation_bounds, row_quantization
-from .loader import compiled_module, run_from
+from .epilogue import _INT_GEMM
+from .hybrid_conv import _CLAMPS, HybridInt8Gemm, row_quantization
+from .loader import run_from
 
 F32 = np.float32
 
 
 @register("FULLY_CONNECTED", kind="hybrid", priority=FAST_PRIORITY, when=enabled)
-class FastHybridFullyConnected(HybridFullyConnected):
+class FastHybridFullyConnected(HybridInt8Gemm, HybridFullyConnected):
     """Hybrid FULLY_CONNECTED on the VNNI int8 tile."""
 
     def prepare(self, inputs, outputs):
         shapes = super().prepare(inputs, outputs)
-        self.row_sums64 = np.ascontiguousarray(self.row_sums, np.int64)
-        self.lo, self.hi, self.clamp = _activation_bounds(self.act)
-        self.int_gemm = None
+        self.setup_int8_gemm()
         return shapes
-
-    def int8_gemm(self):
-        """(module, packed weights, 128 * column sums), or False: made once."""
-        if self.int_gemm is None:
-            self.int_gemm = False
-            if vnni_host():
-                gemm = compiled_module(_INT_GEMM)
-                if 0 < self.k <= gemm.MAX_DEPTH and self.o > 0:
-                    w8 = self.wmat.astype(np.int8)  # integer-valued float32 of int8 weights: exact
-                    self.int_gemm = (gemm, gemm.pack_weights(w8), 128 * w8.sum(axis=0, dtype=np.int64))
-        return self.int_gemm
 
     def eval(self, inputs, outputs):
         x, out = inputs[0], outputs[0]
