@@ -86,6 +86,18 @@ def requantize(acc, mult, shift, ties_up, zp, lo, hi):
     return v
 
 
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def requantize_pixel(sums, bias, mults, shifts, ties, consts, totals, n_fast, out_zp, lo, hi, out):
+    """``out[c] = requantize(sums[c] + bias[c])`` for the channels of one output pixel of a
+    depthwise convolution: the first ``n_fast`` with the merged rounding ``(x * m + const) >>
+    total`` (:func:`merged_constants`), the rest with :func:`requantize`."""
+    for ch in range(n_fast):
+        v = ((np.int64(sums[ch]) + bias[ch]) * mults[ch] + consts[ch]) >> totals[ch]
+        out[ch] = min(max(v, lo), hi)
+    for ch in range(n_fast, out.shape[0]):
+        out[ch] = requantize(np.int64(sums[ch]) + bias[ch], mults[ch], shifts[ch], ties[ch], out_zp, lo, hi)
+
+
 def depthwise_float(x, w, wrow, init, out, sh, sw, dh, dw, pt, pl, mult, lo, hi, clamp):
     """Float DEPTHWISE_CONV_2D. x [N,H,W,C], w [KH,KW,O], init [O] (bias or -0.0), out [N,OH,OW,O].
 
@@ -284,14 +296,8 @@ def depthwise_int(x, w, wrow, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, n
                     _dw_tap(acc, xr, xf, wt_row, wt, x_zp, off, ox_lo, ox_hi, oc, c, sw, mult)
         orow = out[b, oy]
         for ox in range(ow):
-            o = orow[ox]
-            ap = acc[ox * oc:(ox + 1) * oc]
-            for ch in range(n_fast):
-                v = ((np.int64(ap[ch]) + bias[ch]) * mults[ch] + consts[ch]) >> totals[ch]
-                o[ch] = min(max(v, lo), hi)
-            for ch in range(n_fast, oc):
-                o[ch] = requantize(np.int64(ap[ch]) + bias[ch], mults[ch], shifts[ch], ties[ch],
-                                   out_zp, lo, hi)
+            requantize_pixel(acc[ox * oc:(ox + 1) * oc], bias, mults, shifts, ties, consts, totals, n_fast,
+                             out_zp, lo, hi, orow[ox])
 
 
 def requantize_rows_merged(acc, offset, mults, consts, totals, lo, hi, out):

@@ -45,7 +45,7 @@ from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._compiled import _twins, requantize
+from ._compiled import _twins, requantize_pixel
 from ._llvm_loops import counted_accumulation
 
 LANES = 16
@@ -291,13 +291,7 @@ def _requantize_row(acc, args, orow):
                 o_run[j] = min(max(v, lo), hi)
         return
     for ox in range(ow):
-        o = orow[ox]
-        ap = acc[ox]
-        for ch in range(n_fast):
-            v = ((np.int64(ap[ch]) + bias[ch]) * mults[ch] + consts[ch]) >> totals[ch]
-            o[ch] = min(max(v, lo), hi)
-        for ch in range(n_fast, oc):
-            o[ch] = requantize(np.int64(ap[ch]) + bias[ch], mults[ch], shifts[ch], ties[ch], out_zp, lo, hi)
+        requantize_pixel(acc[ox], bias, mults, shifts, ties, consts, totals, n_fast, out_zp, lo, hi, orow[ox])
 
 
 def depthwise_int_simd(x, wp, cols, rows, x_zp, bias, mults, shifts, ties, out_zp, lo, hi, n_fast, consts,
