@@ -353,6 +353,15 @@ class Conv2D(_StridedWindowKernel):
             return self.weights
         return self.weight_matrix(np.asarray(filter_value, np.float32), contiguous=False)
 
+    def col_buffer(self) -> np.ndarray:
+        """The patch matrix's buffer: the runtime's shared scratch (shared with the other
+        convolutions, so fetched on every call), or one private array outside an interpreter."""
+        if self.col_scratch is not None:
+            self.col = self.col_scratch(4 * math.prod(self.col_shape)).view(np.float32).reshape(self.col_shape)
+        elif self.col is None:
+            self.col = np.empty(self.col_shape, np.float32)
+        return self.col
+
     def im2col(self, x: np.ndarray) -> np.ndarray:
         """The patch matrix for ``x`` (a reused buffer)."""
         if self.col_shape is None:
@@ -364,19 +373,16 @@ class Conv2D(_StridedWindowKernel):
                 if flat is not None:
                     return flat
             return np.ascontiguousarray(x[:, ::plan.stride_h, ::plan.stride_w, :]).reshape(-1, x.shape[-1])
-        if self.col_scratch is not None:  # shared with the other convolutions, fetched every call
-            self.col = self.col_scratch(4 * math.prod(self.col_shape)).view(np.float32).reshape(self.col_shape)
-        elif self.col is None:
-            self.col = np.empty(self.col_shape, np.float32)
+        col = self.col_buffer()
         view = window_view(self.padded.fill_from(x), plan)
         if self.groups == 1:
-            np.copyto(self.col.reshape(view.shape), view)
+            np.copyto(col.reshape(view.shape), view)
         else:
             n, oh, ow, kh, kw, _ = view.shape
             grouped = view.reshape(n, oh, ow, kh, kw, self.groups, self.group_c)
-            np.copyto(self.col.reshape(self.groups, n, oh, ow, kh, kw, self.group_c),
+            np.copyto(col.reshape(self.groups, n, oh, ow, kh, kw, self.group_c),
                       grouped.transpose(5, 0, 1, 2, 3, 4, 6))
-        return self.col
+        return col
 
     def eval(self, inputs, outputs):
         x = inputs[0]

@@ -9,8 +9,6 @@ or a grouped transpose). On mobilenet_v3_small_f32's first layer (224 x 224 x 3 
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..base import register
@@ -30,11 +28,8 @@ class FastConv2D(Conv2D):
             return super().im2col(x)
         if self.col_shape is None:
             self.setup()
-        if self.col_scratch is not None:  # shared with the other convolutions, fetched every call
-            self.col = self.col_scratch(4 * math.prod(self.col_shape)).view(F32).reshape(self.col_shape)
-        elif self.col is None:
-            self.col = np.empty(self.col_shape, F32)
+        col = self.col_buffer()
         p = self.plan
-        run(self, "im2col_padded", np.ascontiguousarray(x), F32(0.0), self.col, p.k_h, p.k_w, p.stride_h,
+        run(self, "im2col_padded", np.ascontiguousarray(x), F32(0.0), col, p.k_h, p.k_w, p.stride_h,
             p.stride_w, p.dil_h, p.dil_w, p.pad_top, p.pad_left, p.out_h, p.out_w)
-        return self.col
+        return col
