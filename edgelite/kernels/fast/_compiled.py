@@ -86,6 +86,22 @@ def requantize(acc, mult, shift, ties_up, zp, lo, hi):
     return v
 
 
+@nb.njit(cache=True, inline="always")
+def row_bands(rows, threads):
+    """(bands, rows per band) splitting ``rows`` output rows into at most ``threads`` bands."""
+    bands = max(1, min(rows, threads))
+    return bands, (rows + bands - 1) // bands
+
+
+@nb.njit(cache=True, inline="always")
+def band_of(job, bands, per, rows):
+    """(batch item, first row, end row) of job ``job`` of a ``prange`` over batch x bands
+    (:func:`row_bands`); the band may be empty."""
+    b = job // bands
+    first = (job - b * bands) * per
+    return b, first, min(rows, first + per)
+
+
 @nb.njit(cache=True, inline="always", error_model="numpy")
 def requantize_pixel(sums, bias, mults, shifts, ties, consts, totals, n_fast, out_zp, lo, hi, out):
     """``out[c] = requantize(sums[c] + bias[c])`` for the channels of one output pixel of a

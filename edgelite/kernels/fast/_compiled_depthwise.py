@@ -45,7 +45,7 @@ from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._compiled import _twins, requantize_pixel
+from ._compiled import _twins, band_of, requantize_pixel, row_bands
 from ._llvm_loops import counted_accumulation
 
 LANES = 16
@@ -306,12 +306,9 @@ def depthwise_int_simd(x, wp, cols, rows, x_zp, bias, mults, shifts, ties, out_z
     oh, ow = out.shape[1], out.shape[2]
     cpad = wp.shape[0] * LANES
     args = (bias, mults, shifts, ties, consts, totals, n_fast, out_zp, lo, hi, mults_row, consts_row, totals_row)
-    bands = max(1, min(oh, threads))
-    per = (oh + bands - 1) // bands
+    bands, per = row_bands(oh, threads)
     for job in prange(n * bands):
-        b = job // bands
-        oy0 = (job - b * bands) * per
-        oy1 = min(oh, oy0 + per)
+        b, oy0, oy1 = band_of(job, bands, per, oh)
         if oy0 < oy1:
             acc = np.empty((1, ow, cpad), np.int32)
             _rows_sums(x, b, wp, cols, rows, x_zp, kh, wq, oy0, oy1, sh, sw, pt, pl, acc, True, args, rq, out)

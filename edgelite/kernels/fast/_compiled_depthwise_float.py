@@ -50,7 +50,7 @@ from llvmlite import ir
 from numba import prange, types
 from numba.extending import intrinsic
 
-from ._compiled import _twins
+from ._compiled import _twins, band_of, row_bands
 from ._llvm_loops import counted_accumulation
 
 LANES = 16
@@ -271,12 +271,9 @@ def depthwise_float_simd(x, wpk, wt, cols, rows, init, lo, hi, out, span, wp, sh
     n = x.shape[0]
     oh, ow = out.shape[1], out.shape[2]
     cpad = wpk.shape[0] * LANES
-    bands = max(1, min(oh, threads))
-    per = (oh + bands - 1) // bands
+    bands, per = row_bands(oh, threads)
     for job in prange(n * bands):
-        b = job // bands
-        oy0 = (job - b * bands) * per
-        oy1 = min(oh, oy0 + per)
+        b, oy0, oy1 = band_of(job, bands, per, oh)
         if oy0 < oy1:
             ring = np.empty((span, wp, cpad), np.float32)
             offs = np.empty(cols.shape[0], np.intp)
