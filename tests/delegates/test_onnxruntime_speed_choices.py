@@ -171,7 +171,7 @@ def test_lstm_lowering_per_step_split_and_concat(batch, steps, time_major, clip)
     """The unrolled LSTM (one Split into steps, one Concat of them, gates reordered for one Sigmoid)
     matches edgelite's kernel for batch- and time-major layouts, and carries its state."""
     model = _lstm_model(batch, steps, time_major, clip)
-    d = edgelite.load_delegate("onnxruntime", {"fallback": "raise"})
+    d = edgelite.load_delegate("onnxruntime", {"fallback": "raise", "keep_on_edgelite": ""})
     it = edgelite.Interpreter(model_content=model.to_bytes(), experimental_delegates=[d])
     plain = edgelite.Interpreter(model_content=model.to_bytes())
     assert [o["op_name"] for o in it._get_ops_details()] == ["DELEGATE"]

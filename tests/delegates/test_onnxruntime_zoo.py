@@ -148,7 +148,8 @@ def test_lstm_state_carries_over_invokes_as_on_edgelite():
     key = "lstm_text_f32"
     x = zoo_inputs(key)[0]
     plain = edgelite.Interpreter(model_path=str(zoo_path(key)))
-    it = edgelite.Interpreter(model_path=str(zoo_path(key)), experimental_delegates=[edgelite.load_delegate("onnxruntime")])
+    delegate = edgelite.load_delegate("onnxruntime", {"keep_on_edgelite": ""})  # the LSTMs too
+    it = edgelite.Interpreter(model_path=str(zoo_path(key)), experimental_delegates=[delegate])
     assert [o["op_name"] for o in it._get_ops_details()] == ["DELEGATE"]
     for interp in (plain, it):
         interp.allocate_tensors()
@@ -165,6 +166,23 @@ def test_lstm_state_carries_over_invokes_as_on_edgelite():
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
     assert not np.allclose(outs[id(plain)][0], outs[id(plain)][1])  # the state did change the result
     np.testing.assert_allclose(outs[id(it)][3], outs[id(it)][0], rtol=1e-5, atol=1e-6)
+
+
+def test_lstm_stays_on_edgelite_by_default():
+    """UNIDIRECTIONAL_SEQUENCE_LSTM lowers to ONNX, but edgelite's kernel is faster than its
+    unrolled form in ORT: by default the LSTMs stay on edgelite, the rest is delegated, and the
+    output is edgelite's own; ``keep_on_edgelite`` names other ops to keep."""
+    key = "lstm_text_f32"
+    it = edgelite.Interpreter(model_path=str(zoo_path(key)), experimental_delegates=[edgelite.load_delegate("onnxruntime")])
+    assert [o["op_name"] for o in it._get_ops_details()] == \
+        ["DELEGATE", "UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_LSTM", "DELEGATE"]
+    plain = edgelite.Interpreter(model_path=str(zoo_path(key)))
+    outs = [run_with_inputs(i, zoo_inputs(key)) for i in (plain, it)]
+    np.testing.assert_allclose(outs[1][0], outs[0][0], rtol=1e-6, atol=1e-7)
+    kept = edgelite.load_delegate("onnxruntime", {"keep_on_edgelite": "gather,UNIDIRECTIONAL_SEQUENCE_LSTM"})
+    it = edgelite.Interpreter(model_path=str(zoo_path(key)), experimental_delegates=[kept])
+    assert [o["op_name"] for o in it._get_ops_details()] == \
+        ["GATHER", "UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_LSTM", "DELEGATE"]
 
 
 def test_signatures_and_resource_variables_with_the_delegate():
