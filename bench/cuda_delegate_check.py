@@ -52,6 +52,19 @@ def _run(key: str, zoo: Path, providers: list[str], runs: int):
     return outs, z, init, float(np.median(times)), used
 
 
+def worst_error(outs: list, z) -> float:
+    """The largest |output - LiteRT's builtin result| over the outputs, in units of the GPU
+    tolerance (the XNNPACK spread or 1e-3 of scale, whichever is larger): pass when <= 1."""
+    worst = 0.0
+    for j, o in enumerate(outs):
+        ref = z[f"ref_{j}"].astype(np.float64)
+        tol = 1e-3 * max(1.0, float(np.abs(ref).max()))
+        if f"xnn_{j}" in z.files:
+            tol = max(tol, float(np.abs(z[f"xnn_{j}"] - ref).max()))
+        worst = max(worst, float(np.abs(o - ref).max()) / tol if ref.size else 0.0)
+    return worst
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--zoo", default=os.environ.get("EDGELITE_ZOO", str(ROOT.parent / "shared" / "zoo")))
@@ -67,13 +80,7 @@ def main() -> int:
     for key in a.models.split(","):
         outs, z, init, ms, used = _run(key, zoo, ["CUDAExecutionProvider", "CPUExecutionProvider"], a.runs)
         _, _, _, cpu_ms, _ = _run(key, zoo, ["CPUExecutionProvider"], a.runs)
-        worst = 0.0
-        for j, o in enumerate(outs):
-            ref = z[f"ref_{j}"].astype(np.float64)
-            tol = 1e-3 * max(1.0, float(np.abs(ref).max()))
-            if f"xnn_{j}" in z.files:
-                tol = max(tol, float(np.abs(z[f"xnn_{j}"] - ref).max()))
-            worst = max(worst, float(np.abs(o - ref).max()) / tol if ref.size else 0.0)
+        worst = worst_error(outs, z)
         good = "CUDAExecutionProvider" in used and worst <= 1.0
         ok &= good
         print(f"{key:24s} {'OK  ' if good else 'FAIL'} providers={used} max|diff|/tol={worst:.3f} "
