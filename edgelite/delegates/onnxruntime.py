@@ -110,6 +110,11 @@ class OnnxRuntimeDelegate(Delegate):
         keep = options.get("keep_on_edgelite", KEEP_ON_EDGELITE)
         if isinstance(keep, str):
             keep = [] if keep.strip().lower() in ("", "none") else keep.split(",")
+        elif keep is None:
+            keep = []
+        elif not isinstance(keep, (list, tuple, set, frozenset)):
+            raise DelegateError(f"keep_on_edgelite must be op names (a list or a comma-separated string), "
+                                f"not {keep!r}")
         self.keep_on_edgelite = frozenset(str(k).strip().upper() for k in keep if str(k).strip())
         self.fallbacks: list[str] = []  # messages of partitions that ran on edgelite instead
 

@@ -183,6 +183,8 @@ def test_lstm_stays_on_edgelite_by_default():
     it = edgelite.Interpreter(model_path=str(zoo_path(key)), experimental_delegates=[kept])
     assert [o["op_name"] for o in it._get_ops_details()] == \
         ["GATHER", "UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_LSTM", "DELEGATE"]
+    with pytest.raises(edgelite.delegates.DelegateError, match="keep_on_edgelite"):
+        edgelite.load_delegate("onnxruntime", {"keep_on_edgelite": 3})
 
 
 def test_signatures_and_resource_variables_with_the_delegate():
