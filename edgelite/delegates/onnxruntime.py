@@ -34,6 +34,11 @@ Options (all optional):
   (``session.intra_op.spin_duration_us``; default: ORT's own spin count);
 * ``session_config`` — extra ``SessionOptions.add_session_config_entry`` pairs (they override
   the delegate's own entries);
+* ``int8_form`` — how int8 convolutions and matrix products reach ORT: ``"qlinear"``
+  (QLinearConv / ORT's QLinear operators on uint8 storage: the fastest form on ORT's CPU and
+  OpenVINO providers), ``"qdq"`` (DequantizeLinear -> float op -> QuantizeLinear: the form
+  accelerator providers quantize from, and the one CUDA runs at all), or ``"auto"`` (default:
+  ``qlinear`` when the first provider is ``CPU_LIKE_PROVIDERS``, else ``qdq``);
 * ``exact_int8_mean`` — default False: the int8 MEAN over H and W (squeeze-excite blocks,
   global pooling) runs as ORT's QLinearGlobalAveragePool (within one step of LiteRT's);
   True lowers it to LiteRT's exact integer arithmetic in ~20 standard ONNX ops;
@@ -52,7 +57,10 @@ _LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended"
            "all": "ORT_ENABLE_ALL"}
 _OPTIONS = {"providers", "provider_options", "intra_op_num_threads", "allow_spinning", "graph_optimization_level",
             "min_partition_size", "session_config", "fallback", "exact_int8_mean", "spin_duration_us",
-            "keep_on_edgelite"}
+            "keep_on_edgelite", "int8_form"}
+# providers that run ORT's QLinear operators well (measured: docs/delegates.md); for the others
+# int8 graphs are lowered in QDQ form
+CPU_LIKE_PROVIDERS = ("CPUExecutionProvider", "OpenVINOExecutionProvider")
 # ops that lower to ONNX but run faster on edgelite's kernels than in ORT (docs/delegates.md)
 KEEP_ON_EDGELITE = ("UNIDIRECTIONAL_SEQUENCE_LSTM",)
 
@@ -84,7 +92,10 @@ class OnnxRuntimeDelegate(Delegate):
             raise DelegateError(f"unknown onnxruntime delegate option(s) {sorted(unknown)}; "
                                 f"valid: {sorted(_OPTIONS)}")
         self.options = options
-        self.providers = list(options.get("providers") or ["CPUExecutionProvider"])
+        providers = options.get("providers") or ["CPUExecutionProvider"]
+        if isinstance(providers, str):  # "CUDAExecutionProvider,CPUExecutionProvider"
+            providers = [p.strip() for p in providers.split(",") if p.strip()]
+        self.providers = list(providers)
         self.provider_options = options.get("provider_options")
         level = str(options.get("graph_optimization_level", "all")).lower()
         if level not in _LEVELS:
@@ -95,6 +106,10 @@ class OnnxRuntimeDelegate(Delegate):
         self.allow_spinning = "auto" if isinstance(spinning, str) and spinning.strip().lower() == "auto" \
             else _flag(spinning)
         self.exact_int8_mean = _flag(options.get("exact_int8_mean", False))
+        form = str(options.get("int8_form", "auto")).strip().lower()
+        if form not in ("auto", "qlinear", "qdq"):
+            raise DelegateError(f"int8_form must be 'auto', 'qlinear' or 'qdq', not {options['int8_form']!r}")
+        self.int8_form = form
         duration = options.get("spin_duration_us")
         self.spin_duration_us = None if duration in (None, "") else int(duration)
         if self.spin_duration_us is not None and self.spin_duration_us < 0:
@@ -130,6 +145,15 @@ class OnnxRuntimeDelegate(Delegate):
 
     def create_kernel(self, partition: Partition) -> DelegateKernel:
         return OnnxRuntimeKernel(partition, self)
+
+    @property
+    def qlinear(self) -> bool:
+        """Whether int8 graphs are lowered with QLinear operators (else in QDQ form)."""
+        if self.int8_form != "auto":
+            return self.int8_form == "qlinear"
+        first = self.providers[0] if self.providers else "CPUExecutionProvider"
+        name = first[0] if isinstance(first, (tuple, list)) else first
+        return name in CPU_LIKE_PROVIDERS
 
     def spinning(self, threads: int, covers_subgraph: bool) -> bool:
         """Whether ORT's pool threads spin for a partition (the ``allow_spinning`` policy)."""
@@ -205,7 +229,8 @@ class OnnxRuntimeKernel(DelegateKernel):
             self.weights: dict[str, np.ndarray] = {}
             self.onnx_model = lower_subgraph(sg, shapes, values, name=f"partition_{part.index}",
                                              external=self.weights if in_memory else None,
-                                             contrib_ops=not self.delegate.exact_int8_mean)
+                                             qlinear=self.delegate.qlinear,
+                                             contrib_ops=self.delegate.qlinear and not self.delegate.exact_int8_mean)
             if self.weights:
                 names = list(self.weights)
                 options.add_external_initializers_from_files_in_memory(

@@ -21,7 +21,7 @@ def _script():
     return module
 
 
-@pytest.mark.parametrize("key", ["mobilenet_v2_f16", "tiny_bert_f32"])
+@pytest.mark.parametrize("key", ["mobilenet_v2_f16", "tiny_bert_f32", "mobilenet_v2_int8"])
 def test_cuda_check_runner_on_the_cpu_provider(key):
     if not zoo_path(key).exists():
         pytest.skip(f"zoo model {key} not found")

@@ -201,3 +201,34 @@ def test_signatures_and_resource_variables_with_the_delegate():
     logits = it.get_signature_runner("infer")(x=z["x"])["logits"]
     np.testing.assert_allclose(logits, z["logits_after"], rtol=1e-5, atol=1e-5)
     assert delegate.fallbacks == []
+
+
+def test_int8_form_follows_the_provider():
+    """int8_form="auto": QLinear operators for ORT's CPU and OpenVINO providers, the QDQ form for
+    the others (CUDA and TensorRT take QDQ, not QLinearConv); providers may be one string."""
+    from edgelite.delegates.onnxruntime import OnnxRuntimeDelegate
+    assert OnnxRuntimeDelegate().qlinear
+    assert OnnxRuntimeDelegate(providers="OpenVINOExecutionProvider,CPUExecutionProvider").qlinear
+    cuda = OnnxRuntimeDelegate(providers="CUDAExecutionProvider,CPUExecutionProvider")
+    assert cuda.providers == ["CUDAExecutionProvider", "CPUExecutionProvider"] and not cuda.qlinear
+    assert not OnnxRuntimeDelegate(providers=[("TensorrtExecutionProvider", {})]).qlinear
+    assert not OnnxRuntimeDelegate(int8_form="qdq").qlinear
+    assert OnnxRuntimeDelegate(providers=["CUDAExecutionProvider"], int8_form="QLinear").qlinear
+    with pytest.raises(edgelite.delegates.DelegateError, match="int8_form"):
+        OnnxRuntimeDelegate(int8_form="int4")
+
+
+@pytest.mark.parametrize("key", [k for k in KEYS if MANIFEST[k]["variant"].startswith("int8")])
+def test_int8_zoo_model_in_qdq_form(key):
+    """The QDQ form (what accelerator providers get) keeps the int8 contract too, on the CPU provider."""
+    delegate = edgelite.load_delegate("onnxruntime", {"int8_form": "qdq"})
+    it = edgelite.Interpreter(model_path=str(zoo_path(key)), experimental_delegates=[delegate], num_threads=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        outs = run_with_inputs(it, zoo_inputs(key))
+    assert delegate.fallbacks == []
+    kernels = [k.impl for ex in it._runtime.executors if ex is not None
+               for cache in ex._kernel_cache for k, _ in cache.values() if hasattr(k, "impl")]
+    ops = {n.op_type for k in kernels for n in k.onnx_model.graph.node}
+    assert kernels and "QLinearConv" not in ops and "DequantizeLinear" in ops
+    check_contract(key, outs, it._delegation.original)
