@@ -35,22 +35,30 @@ _SERIAL = dict(cache=True, fastmath=False, error_model="numpy")
 _PARALLEL = dict(_SERIAL, parallel=True)
 
 
-def _twins(py_func, **extra_flags):
+def _twins(py_func, name: str | None = None, namespace: dict | None = None, **extra_flags):
     """``py_func`` compiled twice, as ``NAME`` (serial: ``prange`` is ``range``) and
     ``NAME_parallel`` (``prange`` split over numba's threads). A parallel launch costs tens
     of microseconds even on one thread, so one thread runs the serial twin. The twins are
     distinct functions (own names, so own cache files): numba's on-disk cache key ignores
     compile flags, and one function compiled with two flag sets would share entries.
-    ``extra_flags`` go to both (the other compiled modules use this too)."""
-    name = py_func.__name__
-    twins = []
-    for suffix, flags in (("", dict(_SERIAL, **extra_flags)), ("_parallel", dict(_PARALLEL, **extra_flags))):
-        f = types.FunctionType(py_func.__code__, py_func.__globals__, name + suffix,
-                               py_func.__defaults__, py_func.__closure__)
-        f.__qualname__ = name + suffix
-        f.__doc__ = py_func.__doc__
-        twins.append(nb.njit(**flags)(f))
-    return twins
+    ``extra_flags`` go to both (the other compiled modules use this too); ``name`` and
+    ``namespace`` (default: ``py_func``'s own) make variants of the same code whose globals
+    differ (:func:`renamed`)."""
+    name = name or py_func.__name__
+    return [renamed(py_func, name + suffix, namespace, **dict(flags, **extra_flags))
+            for suffix, flags in (("", _SERIAL), ("_parallel", _PARALLEL))]
+
+
+def renamed(py_func, name: str, namespace: dict | None = None, **flags):
+    """``py_func``'s code compiled by numba as a new function ``name`` whose global names are
+    looked up in ``namespace`` (default: ``py_func``'s module): a variant of the same source
+    over other compiled callees, with its own cache entries (numba's cache key holds the
+    function's name, not its globals)."""
+    f = types.FunctionType(py_func.__code__, py_func.__globals__ if namespace is None else namespace, name,
+                           py_func.__defaults__, py_func.__closure__)
+    f.__qualname__ = name
+    f.__doc__ = py_func.__doc__
+    return nb.njit(**flags)(f)
 
 
 @nb.njit(cache=True, inline="always")

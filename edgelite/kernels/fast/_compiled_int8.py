@@ -29,7 +29,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._compiled import high_mul_shift, requantize, wrap_int32
+from ._compiled import high_mul_shift, renamed, requantize, wrap_int32
 
 _INLINE = dict(cache=True, inline="always", error_model="numpy")
 GATHER_CHUNK = 1 << 15
@@ -85,41 +85,49 @@ def _split(r, run, vec_n, vec_total):
     return max(s, 0)
 
 
-def _rows_of(value):
-    """The row loop of one 8-bit binary op whose per-element arithmetic is ``value`` (
-    :func:`mul_value` or :func:`add_value`): ``out[r * run + j] = value(x1[r * s1 + j * e1],
-    x2[r * s2 + j * e2])`` for the ``size`` flat outputs (``e`` is 1, or 0 for a broadcast
+def _binary_rows(x1, x2, out, rows, run, size, s1, e1, s2, e2, vec_n, vec_total, p):
+    """The row loop of one 8-bit binary op whose per-element arithmetic is ``element_value``
+    (:func:`mul_value` or :func:`add_value`, bound per variant by :func:`_rows_of`):
+    ``out[r * run + j] = element_value(x1[r * s1 + j * e1], x2[r * s2 + j * e2])`` for the ``size`` flat outputs (``e`` is 1, or 0 for a broadcast
     scalar, whose row stride is then 0 too). Rows are sliced before the element loops: indices
     counted from 0 let LLVM drop numba's negative-index handling and vectorise. The first
     ``split`` elements of a row take LiteRT's SIMD-lane arithmetic, the rest its scalar tail."""
-    def rows(x1, x2, out, rows, run, size, s1, e1, s2, e2, vec_n, vec_total, p):
-        for r in range(rows):
-            o = r * run
-            n = min(run, size - o)
-            split = min(_split(r, run, vec_n, vec_total), n)
-            dst = out[o:o + n]
-            if e1 == 1 and e2 == 1:
-                xa, xb = x1[r * s1:r * s1 + n], x2[r * s2:r * s2 + n]
-                for j in range(split):
-                    dst[j] = value(np.int64(xa[j]), np.int64(xb[j]), p, True)
-                ta, tb, td = xa[split:], xb[split:], dst[split:]
-                for j in range(n - split):
-                    td[j] = value(np.int64(ta[j]), np.int64(tb[j]), p, False)
-            elif e2 == 0:
-                xa, b = x1[r * s1:r * s1 + n], np.int64(x2[0])
-                for j in range(split):
-                    dst[j] = value(np.int64(xa[j]), b, p, True)
-                ta, td = xa[split:], dst[split:]
-                for j in range(n - split):
-                    td[j] = value(np.int64(ta[j]), b, p, False)
-            else:
-                a, xb = np.int64(x1[0]), x2[r * s2:r * s2 + n]
-                for j in range(split):
-                    dst[j] = value(a, np.int64(xb[j]), p, True)
-                tb, td = xb[split:], dst[split:]
-                for j in range(n - split):
-                    td[j] = value(a, np.int64(tb[j]), p, False)
-    return rows
+    for r in range(rows):
+        o = r * run
+        n = min(run, size - o)
+        split = min(_split(r, run, vec_n, vec_total), n)
+        dst = out[o:o + n]
+        if e1 == 1 and e2 == 1:
+            xa, xb = x1[r * s1:r * s1 + n], x2[r * s2:r * s2 + n]
+            for j in range(split):
+                dst[j] = element_value(np.int64(xa[j]), np.int64(xb[j]), p, True)
+            ta, tb, td = xa[split:], xb[split:], dst[split:]
+            for j in range(n - split):
+                td[j] = element_value(np.int64(ta[j]), np.int64(tb[j]), p, False)
+        elif e2 == 0:
+            xa, b = x1[r * s1:r * s1 + n], np.int64(x2[0])
+            for j in range(split):
+                dst[j] = element_value(np.int64(xa[j]), b, p, True)
+            ta, td = xa[split:], dst[split:]
+            for j in range(n - split):
+                td[j] = element_value(np.int64(ta[j]), b, p, False)
+        else:
+            a, xb = np.int64(x1[0]), x2[r * s2:r * s2 + n]
+            for j in range(split):
+                dst[j] = element_value(a, np.int64(xb[j]), p, True)
+            tb, td = xb[split:], dst[split:]
+            for j in range(n - split):
+                td[j] = element_value(a, np.int64(tb[j]), p, False)
+
+
+element_value = mul_value  # the element arithmetic of _binary_rows; each variant binds its own
+
+
+def _rows_of(value, name: str):
+    """:func:`_binary_rows` compiled with ``value`` as its element arithmetic, as the function
+    ``name``: a module-level variant with its own cache entries (a closure over ``value`` got
+    a new cache entry, and a fresh compile, in every process)."""
+    return renamed(_binary_rows, name, dict(globals(), element_value=value), cache=True, error_model="numpy")
 
 
 def gather_bytes(index, table, out, start, stop):
@@ -200,8 +208,8 @@ def mean4d_requantize(total, vector_channels, mult, shift, bias, lo, hi, out):
 
 # Serial only: on the 2-core test machine a parallel launch of these light loops (0.1-0.4 ms
 # per op) cost more than it saved (a 451K-element MUL: 0.21 ms serial, 0.31 ms on 2 threads).
-mul_rows = nb.njit(cache=True, error_model="numpy")(_rows_of(mul_value))  # MUL
-add_rows = nb.njit(cache=True, error_model="numpy")(_rows_of(add_value))  # ADD / SUB
+mul_rows = _rows_of(mul_value, "mul_rows")  # MUL
+add_rows = _rows_of(add_value, "add_rows")  # ADD / SUB
 sum_middle = nb.njit(cache=True, error_model="numpy")(sum_middle)
 gather_bytes = nb.njit(cache=True, error_model="numpy")(gather_bytes)
 gather_bytes_masked = nb.njit(cache=True, error_model="numpy")(gather_bytes_masked)
