@@ -1,9 +1,10 @@
-"""The compiled tier's exact 8-bit GEMM (``_compiled_gemm``: AVX-512 VNNI tiles) against an
+"""The compiled tier's exact 8-bit GEMM (``_compiled_gemm``: AVX-512 VNNI and AVX2 tiles) against an
 int64 numpy product and, through CONV_2D / FULLY_CONNECTED, against the reference tier bit
 for bit: row, channel and depth tails (M, N, K not multiples of the 4 x 32 tile or of the
 4-byte depth group, odd K, K < 4), int8 and uint8 rows, per-channel and per-tensor weights,
 merged and general requantization, and the float32 BLAS fallback. Skips the direct kernel
-cases where the CPU lacks VNNI (the layer cases then check the fallback)."""
+cases of a tile set the CPU cannot run (the layer cases then check the fallback); the AVX2
+tiles run here too when the CPU has AVX-512, and end to end under ``EDGELITE_FAST_INT_GEMM=avx2``."""
 import numpy as np
 import pytest
 
@@ -21,31 +22,36 @@ def _gemm_module():
     return compiled_module("_compiled_gemm")
 
 
-def _needs_vnni():
+ISAS = ["vnni", "avx2"]
+
+
+def _tiles(isa):
+    """(module, pack_weights, gemm_int32, gemm_requantize, gemm_requantize_parallel) of one tile set."""
     gemm = _gemm_module()
-    if not gemm.vnni_available():
-        pytest.skip("the CPU has no AVX-512 VNNI (or EDGELITE_FAST_INT_GEMM=0): float32 BLAS path only")
-    return gemm
+    if not gemm.tiles_run_here(isa):
+        pytest.skip(f"the CPU cannot run the {isa} tiles (or numba does not compile for the host)")
+    return (gemm, *gemm.KERNELS[isa])
 
 
 GEMM_SHAPES = [(1, 1, 1), (1, 3, 5), (3, 4, 16), (4, 5, 32), (5, 7, 33), (9, 13, 17), (8, 64, 48),
                (13, 27, 96), (37, 131, 50), (6, 1000, 7), (130, 16, 1)]
 
 
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", [np.int8, np.uint8])
 @pytest.mark.parametrize("m,k,n", GEMM_SHAPES)
-def test_int_gemm_equals_int64_product(m, k, n, dtype):
-    gemm = _needs_vnni()
+def test_int_gemm_equals_int64_product(m, k, n, dtype, isa):
+    gemm, pack_weights, gemm_int32, _, _ = _tiles(isa)
     rng = np.random.default_rng(m * 1000 + k * 10 + n)
     info = np.iinfo(dtype)
     a = rng.integers(info.min, info.max + 1, (m, k)).astype(dtype)
     b = rng.integers(-128, 128, (k, n)).astype(np.int8)
     b[0, 0], a[0, 0] = -128, info.min  # the extreme products
-    bp = gemm.pack_weights(b)
+    bp = pack_weights(b)
     assert bp.shape == ((k + 3) // 4, (n + 15) // 16 * 16, 4)
     got = np.full((m, bp.shape[1]), 12345, np.int32)
     signed = dtype == np.int8
-    gemm.gemm_int32(a, bp, k, gemm.SIGNED_FLIP if signed else np.int32(0), got)
+    gemm_int32(a, bp, k, gemm.SIGNED_FLIP if signed else np.int32(0), got)
     expected = a.astype(np.int64) @ b.astype(np.int64)
     if signed:  # the tile sums (a + 128) * b
         expected += 128 * b.astype(np.int64).sum(axis=0)
@@ -53,19 +59,21 @@ def test_int_gemm_equals_int64_product(m, k, n, dtype):
     assert not got[:, n:].any()  # the padded channels multiply zero weights
 
 
-def test_int_gemm_rows_with_a_stride():
+@pytest.mark.parametrize("isa", ISAS)
+def test_int_gemm_rows_with_a_stride(isa):
     """Rows of a wider buffer (an im2col scratch): the tile reads only the first K values."""
-    gemm = _needs_vnni()
+    _, pack_weights, gemm_int32, _, _ = _tiles(isa)
     rng = np.random.default_rng(3)
     wide = rng.integers(0, 256, (11, 40)).astype(np.uint8)
     b = rng.integers(-128, 128, (30, 20)).astype(np.int8)
     got = np.zeros((11, 32), np.int32)
-    gemm.gemm_int32(wide[:, :30], gemm.pack_weights(b), 30, np.int32(0), got)
+    gemm_int32(wide[:, :30], pack_weights(b), 30, np.int32(0), got)
     assert np.array_equal(got[:, :20], wide[:, :30].astype(np.int64) @ b.astype(np.int64))
 
 
-def test_parallel_twin_matches_serial():
-    gemm = _needs_vnni()
+@pytest.mark.parametrize("isa", ISAS)
+def test_parallel_twin_matches_serial_and_the_tile_sets_agree(isa):
+    gemm, pack_weights, _, serial, parallel = _tiles(isa)
     rng = np.random.default_rng(4)
     a = rng.integers(-128, 128, (1000, 45)).astype(np.int8)
     b = rng.integers(-128, 128, (45, 70)).astype(np.int8)
@@ -77,13 +85,19 @@ def test_parallel_twin_matches_serial():
     from edgelite.kernels.fast.depthwise import merged_constants
     _, consts, totals = merged_constants(mults, shifts, ties, 3)
     outs = []
-    for fn in (gemm.gemm_requantize, gemm.gemm_requantize_parallel):
+    for fn in (serial, parallel):
         for merged in (True, False):
             out = np.empty((1000, n), np.int8)
-            fn(a, gemm.pack_weights(b), 45, gemm.SIGNED_FLIP, offset, merged, mults, shifts, ties, consts, totals,
+            fn(a, pack_weights(b), 45, gemm.SIGNED_FLIP, offset, merged, mults, shifts, ties, consts, totals,
                3, -128, 127, out)
             outs.append(out)
     assert all(np.array_equal(outs[0], o) for o in outs[1:])
+    # the float32 product of the same integers (exact: |sum| < 2^24), requantized by the reference's rule
+    acc = a.astype(np.int64) @ b.astype(np.int64) + 128 * b.astype(np.int64).sum(axis=0) + offset
+    from edgelite.kernels.fast._compiled import requantize
+    expected = np.array([[requantize(acc[r, ch], mults[ch], shifts[ch], ties[ch], 3, -128, 127) for ch in range(n)]
+                         for r in range(0, 1000, 97)], np.int8)
+    assert np.array_equal(outs[1][::97], expected)
 
 
 def _count_int_gemm(monkeypatch):
@@ -141,7 +155,7 @@ def test_conv_and_fc_through_int_gemm_bit_exact(monkeypatch, case, variant):
     ref, got = both(monkeypatch, "FULLY_CONNECTED", [x.reshape(-1, c), wf, b], {"fused_activation_function": 1},
                     **kw)
     assert_same_bits(ref, got)
-    takes_tile = _gemm_module().vnni_available() and variant != "uint8_off_zp"
+    takes_tile = _gemm_module().int_gemm_isa() is not None and variant != "uint8_off_zp"
     assert calls == (["FastQuantizedConv2D", "FastQuantizedFullyConnected"] if takes_tile else [])
 
 
@@ -152,8 +166,72 @@ def test_env_setting_keeps_the_float_path(monkeypatch):
     kw = dict(constant_inputs=(1,), input_quant=[quant(0.05, 2), quant(np.full(20, 0.01), 0, 0)],
               output_quant=[quant(0.3, -1)])
     monkeypatch.setenv("EDGELITE_FAST_INT_GEMM", "0")
-    monkeypatch.setattr(epilogue, "_vnni_host", None)
+    monkeypatch.setattr(epilogue, "_int_gemm_host", None)
     calls = _count_int_gemm(monkeypatch)
     ref, got = both(monkeypatch, "CONV_2D", [x, w, None], dict(padding=1, stride_h=1, stride_w=1), **kw)
     assert_same_bits(ref, got)
-    assert calls == [] and epilogue._vnni_host is False
+    assert calls == [] and epilogue._int_gemm_host is False
+
+
+_AVX2_RUN = """
+import json, sys
+import numpy as np
+import edgelite
+from edgelite.kernels.fast import epilogue
+from edgelite.kernels.fast.loader import compiled_module
+gemm = compiled_module("_compiled_gemm")
+calls = []
+original = epilogue._FastEpilogue.int_gemm_requantize
+def counted(self, *args):
+    calls.append(1)
+    return original(self, *args)
+epilogue._FastEpilogue.int_gemm_requantize = counted
+zoo, out, keys = sys.argv[1], sys.argv[2], sys.argv[3:]
+outputs = {}
+for key in keys:
+    z = np.load(f"{zoo}/{key}.npz")
+    it = edgelite.Interpreter(model_path=f"{zoo}/{key}.tflite")
+    it.allocate_tensors()
+    for i, d in enumerate(it.get_input_details()):
+        it.set_tensor(d["index"], z[f"input_{i}"])
+    it.invoke()
+    for j, d in enumerate(it.get_output_details()):
+        outputs[f"{key}/{j}"] = it.get_tensor(d["index"])
+np.savez(out, **outputs)
+print(json.dumps({"isa": gemm.int_gemm_isa(), "vnni": gemm.vnni_available(), "calls": len(calls)}))
+"""
+
+
+def test_zoo_int8_and_hybrid_models_on_the_avx2_tiles(tmp_path):
+    """As on a CPU with AVX2 but no AVX-512 (``EDGELITE_FAST_INT_GEMM=avx2``, the byte-table
+    lookups off too): the int8 and dynamic-range zoo models give the same bits as this
+    process's own tier (integer outputs: LiteRT's), and their convolutions went through the
+    AVX2 tiles."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ZOO, run_with_inputs, zoo_inputs, zoo_path, zoo_refs
+
+    import edgelite
+    if not _gemm_module().tiles_run_here("avx2"):
+        pytest.skip("the CPU has no AVX2")
+    keys = [k for k in ("mobilenet_v2_int8", "mobilenet_v3_small_int8io", "mobilenet_v2_dyn", "tiny_bert_int8")
+            if zoo_path(k).exists()]
+    if not keys:
+        pytest.skip("zoo models not found")
+    env = dict(os.environ, EDGELITE_FAST_INT_GEMM="avx2", EDGELITE_FAST_VBMI_LUT="0")
+    saved = tmp_path / "avx2.npz"
+    run = subprocess.run([sys.executable, "-c", _AVX2_RUN, str(ZOO), str(saved), *keys], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["isa"] == "avx2" and result["vnni"] is False and result["calls"] > 0
+    avx2 = np.load(saved)
+    for key in keys:
+        here = run_with_inputs(edgelite.Interpreter(model_path=str(zoo_path(key))), zoo_inputs(key))
+        for j, (mine, ref) in enumerate(zip(here, zoo_refs(key))):
+            assert np.array_equal(avx2[f"{key}/{j}"], mine), f"{key} output {j}"
+            if ref.dtype.kind != "f":
+                assert np.array_equal(mine, ref), f"{key} output {j}"

@@ -4,13 +4,13 @@ that adds the bias and zero-point terms, requantizes, adds the output zero point
 clamps, writing the 8-bit output directly (the reference does it in several numpy passes
 over int64 temporaries).
 
-The GEMM is the int8 VNNI tile of ``_compiled_gemm`` where the host has AVX-512 VNNI and
-the weights fit it (int8 after removing their zero point, depth <= ``MAX_DEPTH``, one
-group): the 8-bit rows go in as they are (no float32 copy), the int32 results are
-requantized block by block while in cache. Elsewhere (no VNNI, ``EDGELITE_FAST_INT_GEMM=0``,
+The GEMM is the integer tile of ``_compiled_gemm`` (AVX-512 VNNI, else AVX2) where the host
+has one and the weights fit it (int8 after removing their zero point, depth <= ``MAX_DEPTH``,
+one group): the 8-bit rows go in as they are (no float32 copy), the int32 results are
+requantized block by block while in cache. Elsewhere (no AVX2, ``EDGELITE_FAST_INT_GEMM=0``,
 uint8 weights with a zero point that leave int8, grouped convolutions) it is the exact
 float32 BLAS GEMM on float copies of the 8-bit values (``int_gemm``): numba's plain
-integer loops lose to BLAS, only the VNNI tile beats it.
+integer loops lose to BLAS, only the SIMD tiles beat it.
 """
 from __future__ import annotations
 
@@ -27,14 +27,24 @@ from .loader import compiled_module, run, run_from
 
 _INT_GEMM = "_compiled_gemm"
 _vnni_host: bool | None = None
+_int_gemm_host: bool | None = None
 
 
 def vnni_host() -> bool:
-    """Whether the VNNI integer GEMM runs here (``_compiled_gemm.vnni_available``), looked up once."""
+    """Whether the AVX-512 VNNI tiles run here (``_compiled_gemm.vnni_available``), looked up once."""
     global _vnni_host
     if _vnni_host is None:
         _vnni_host = bool(compiled_module(_INT_GEMM).vnni_available())
     return _vnni_host
+
+
+def int_gemm_host() -> bool:
+    """Whether the exact integer GEMM of ``_compiled_gemm`` runs here, on AVX-512 VNNI or AVX2
+    tiles (``_compiled_gemm.int_gemm_isa``), looked up once."""
+    global _int_gemm_host
+    if _int_gemm_host is None:
+        _int_gemm_host = compiled_module(_INT_GEMM).int_gemm_isa() is not None
+    return _int_gemm_host
 
 
 GEMM_SCRATCH_SLOT = 5  # the runtime's shared scratch slot for the float GEMM result
@@ -49,7 +59,7 @@ class _FastEpilogue:
         self.params = None
         self.gemm_scratch = shared_scratch(self, GEMM_SCRATCH_SLOT)
         self.cols_scratch = shared_scratch(self, COLS_SCRATCH_SLOT)
-        self.int_gemm = None  # (packed B, offset, flip) for the VNNI tile, False where it does not apply
+        self.int_gemm = None  # (packed B, offset, flip) for the integer tile, False where it does not apply
 
     def cols_buffer(self, rows: int, depth: int, dtype) -> np.ndarray:
         """The GEMM's left operand [rows, depth]: the shared scratch (no page faults of a fresh
@@ -64,13 +74,13 @@ class _FastEpilogue:
         return self.params
 
     def int_gemm_setup(self, weights_key: np.ndarray, key: tuple, centered, bias, in_zp: int, x_dtype):
-        """``self.int_gemm`` for the VNNI tile, once: ``centered()`` gives the weights minus their
+        """``self.int_gemm`` for the integer tile, once: ``centered()`` gives the weights minus their
         zero point as an integer [K, N] matrix (called once per weight array, ``packed_once``);
-        False when the host lacks VNNI or the weights leave int8 / the depth is too deep."""
+        False when the host has no integer tile or the weights leave int8 / the depth is too deep."""
         if self.int_gemm is not None:
             return self.int_gemm
         self.int_gemm = False
-        if not vnni_host():
+        if not int_gemm_host():
             return False
         gemm = compiled_module(_INT_GEMM)
 
@@ -89,7 +99,7 @@ class _FastEpilogue:
         return self.int_gemm
 
     def int_gemm_requantize(self, rows: np.ndarray, depth: int, out_rows) -> None:
-        """The VNNI path: out_rows = requantize(rows[:, :depth] . B + offset), one compiled call."""
+        """The integer tile's path: out_rows = requantize(rows[:, :depth] . B + offset), one compiled call."""
         bp, offset, flip = self.int_gemm
         mults, shifts, ties, zp, lo, hi = self.params
         n_fast, consts, totals = self.merged

@@ -9,8 +9,8 @@ asymmetric, else symmetric), multiplies exactly and rescales in float32. Here:
   one compiled pass (``_compiled_hybrid.quantize_rows``) writing straight into the GEMM's
   left operand (pointwise convolutions) or into a buffer that the compiled im2col
   (``_compiled.im2col_padded``, padding at the zero point) turns into it;
-* the GEMM is the exact int8 VNNI tile of ``_compiled_gemm`` where the host has AVX-512
-  VNNI (the quantized input and im2col are then int8; the tile's uint8 flip adds
+* the GEMM is the exact int8 tile of ``_compiled_gemm`` where the host has AVX-512 VNNI or
+  AVX2 (the quantized input and im2col are then int8; the tile's uint8 flip adds
   ``128 * sum_k W``, removed with the zero-point term in the epilogue), else float32 BLAS
   into a preallocated buffer, exact under ``int_gemm``'s rule (depth below 1024 for int8 x
   int8; deeper products go through ``exact_matmul``). Both give the same integers, so the
@@ -34,7 +34,7 @@ from ..conv import scratch_array, shared_scratch
 from ..hybrid import HybridConv2D, HybridDepthwiseConv2D, apply_float_activation
 from ..int_gemm import F32_EXACT, exact_matmul
 from . import FAST_PRIORITY, enabled
-from .epilogue import _INT_GEMM, vnni_host
+from .epilogue import _INT_GEMM, int_gemm_host
 from .loader import compiled_module, run, run_from
 
 F32 = np.float32
@@ -76,11 +76,11 @@ class HybridInt8Gemm:
         self.int_gemm = None
 
     def int8_gemm(self):
-        """(module, packed weights, 128 * column sums) for the VNNI int8 GEMM (``_compiled_gemm``),
-        or False (no VNNI on this host, no weights, or a depth past the tile's exact int32 range)."""
+        """(module, packed weights, 128 * column sums) for the int8 GEMM (``_compiled_gemm``),
+        or False (no integer tile on this host, no weights, or a depth past the tile's exact int32 range)."""
         if self.int_gemm is None:
             self.int_gemm = False
-            if vnni_host():
+            if int_gemm_host():
                 gemm = compiled_module(_INT_GEMM)
                 depth, channels = self.wmat.shape
                 if 0 < depth <= gemm.MAX_DEPTH and channels > 0:

@@ -3,7 +3,7 @@ to int8, int8 weights, float32 output; the same bits as ``kernels.hybrid.HybridF
 
 Per row: the reference's quantization parameters (``hybrid_conv.row_quantization``: symmetric,
 or asymmetric with ``asymmetric_quantize_inputs``), one compiled quantization pass into an
-int8 buffer, the exact int32 product on the VNNI tile of ``_compiled_gemm`` (int8 rows
+int8 buffer, the exact int32 product on the integer tile of ``_compiled_gemm`` (int8 rows
 flipped to uint8 inside it; the ``128 * sum_k W`` this adds is removed with the zero-point
 term), then one compiled pass ``float32(acc - zp * row_sums) * (input_scale * weight_scale)
 + bias`` and the clamp of RELU / RELU_N1_TO_1 / RELU6 (the other activations run the
@@ -11,8 +11,8 @@ reference's numpy code afterwards). The reference multiplies with float BLAS on 
 values in depth chunks summed in float64 once the depth passes 1023 (mobilenet_v2_dyn's
 1280 x 1000 classifier: 0.5 ms of its 11 ms).
 
-Only where the host has AVX-512 VNNI (``epilogue.vnni_host``) and the depth is within the
-tile's exact int32 range; elsewhere, and for inputs with a NaN or an infinity, the reference runs.
+Only where the host has an integer tile (AVX-512 VNNI or AVX2, ``epilogue.int_gemm_host``)
+and the depth is within the tile's exact int32 range; elsewhere, and for inputs with a NaN or an infinity, the reference runs.
 """
 from __future__ import annotations
 
