@@ -1,9 +1,10 @@
-"""The compiled tier's AVX-512 VNNI int8/uint8 DEPTHWISE_CONV_2D (``_compiled_depthwise``): its
+"""The compiled tier's AVX-512 VNNI / AVX2 int8/uint8 DEPTHWISE_CONV_2D (``_compiled_depthwise``): its
 int32 window sums against an int64 numpy computation (extreme values, channel tails, strides,
 odd and even kernel widths), and through the interpreter against the reference tier bit for
 bit on random geometries (strides 1-3, 3x3 / 5x5 and other kernels, SAME / VALID, 1..70
 channels (multiples of 16: the requantization inside the block steps), batch 2, int8 and uint8 inputs, per-channel and per-tensor weights, every fused
-activation), checking that the SIMD path ran. Skipped where the CPU lacks AVX-512 VNNI."""
+activation), checking that the SIMD path ran. The direct kernel cases run both ISAs' block
+steps where the CPU can (AVX-512 hosts run the AVX2 ones too); skipped where it has neither."""
 import os
 
 import numpy as np
@@ -19,13 +20,27 @@ pytestmark = pytest.mark.fast
 
 
 def _simd_module():
-    from edgelite.kernels.fast.epilogue import vnni_host
     from edgelite.kernels.fast.loader import compiled_module
-    if not vnni_host():
-        pytest.skip("the CPU has no AVX-512 VNNI (or EDGELITE_FAST_INT_GEMM=0): _compiled.depthwise_int runs")
     if os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() == "0":
         pytest.skip("EDGELITE_FAST_DW_SIMD=0: _compiled.depthwise_int runs")
-    return compiled_module("_compiled_depthwise")
+    mod = compiled_module("_compiled_depthwise")
+    if not mod.simd_available():
+        pytest.skip("the CPU has neither AVX-512 VNNI nor AVX2 (or EDGELITE_FAST_INT_GEMM=0): "
+                    "_compiled.depthwise_int runs")
+    return mod
+
+
+ISAS = ["vnni", "avx2"]
+
+
+def _block_steps(isa):
+    """(module, depthwise_int_simd, its parallel twin, depthwise_sums_simd) over one ISA's block
+    steps, skipped where the CPU cannot run them."""
+    from edgelite.kernels.fast.loader import compiled_module
+    if not compiled_module("_compiled_gemm").tiles_run_here(isa):
+        pytest.skip(f"the CPU cannot run the {isa} block steps")
+    mod = compiled_module("_compiled_depthwise")
+    return (mod, *mod.KERNELS[isa])
 
 
 def _same_padding(size, k, s):
@@ -45,9 +60,10 @@ def _reference_sums(x, wc, zp, k_h, k_w, s_h, s_w, oh, ow, pt, pl):
     return acc
 
 
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("case", range(10))
-def test_window_sums_equal_int64(case):
-    mod = _simd_module()
+def test_window_sums_equal_int64(case, isa):
+    mod, _, _, depthwise_sums_simd = _block_steps(isa)
     rng = np.random.default_rng(case)
     k_h, k_w = [(3, 3), (5, 5), (1, 1), (2, 3), (3, 4), (7, 5), (1, 6), (3, 3), (5, 5), (4, 1)][case]
     s_h, s_w = int(rng.integers(1, 4)), int(rng.integers(1, 4))
@@ -69,7 +85,7 @@ def test_window_sums_equal_int64(case):
     _, wq, cpad = mod.pair_image_shape(geom, c)
     cols, rows = mod.pair_steps(k_h, k_w, s_w, cpad)
     acc = np.full((2, oh, ow, cpad), 12345, np.int32)
-    mod.depthwise_sums_simd(x, mod.pack_pair_weights(wc), cols, rows, zp, acc, k_h, wq, s_h, s_w, pt, pl)
+    depthwise_sums_simd(x, mod.pack_pair_weights(wc), cols, rows, zp, acc, k_h, wq, s_h, s_w, pt, pl)
     assert np.array_equal(acc[..., :c], _reference_sums(x, wc, zp, k_h, k_w, s_h, s_w, oh, ow, pt, pl))
     assert not acc[..., c:].any()  # the padded channels have zero weights
 
@@ -137,9 +153,10 @@ def test_switch_keeps_the_numba_loops(monkeypatch, simd_calls):
     assert simd_calls == []
 
 
-def test_parallel_twin_bands_equal_serial():
+@pytest.mark.parametrize("isa", ISAS)
+def test_parallel_twin_bands_equal_serial(isa):
     """The parallel twin splits the output rows into bands, each with its own ring of pair rows."""
-    mod = _simd_module()
+    mod, serial, parallel, _ = _block_steps(isa)
     rng = np.random.default_rng(4)
     x = rng.integers(-128, 128, (2, 13, 11, 20)).astype(np.int8)
     wc = rng.integers(-127, 128, (3, 3, 20)).astype(np.int32)
@@ -157,8 +174,7 @@ def test_parallel_twin_bands_equal_serial():
     totals = np.full(c, 39, np.int64)
     rows_c = mod.merged_row_constants(bias, mults, consts, totals, 16, ow)
     outs = []
-    for fn, threads in ((mod.depthwise_int_simd, 1), (mod.depthwise_int_simd, 3),
-                        (mod.depthwise_int_simd_parallel, 3)):
+    for fn, threads in ((serial, 1), (serial, 3), (parallel, 3)):
         out = np.zeros((2, oh, ow, c), np.int8)
         fn(x, mod.pack_pair_weights(wc), cols, rows, np.int32(5), bias, mults, shifts, ties, 2, -128, 127, 16,
            consts, totals, *rows_c, mod.fused_constants(bias, mults, consts, totals, 16), out, 3, wq, 2, 1, pt, pl,
@@ -167,11 +183,12 @@ def test_parallel_twin_bands_equal_serial():
     assert outs[0].any() and np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
 
 
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("c", [16, 48])
-def test_fused_requantization_equals_the_row_pass(c):
+def test_fused_requantization_equals_the_row_pass(c, isa):
     """The block steps' own requantization (channels a multiple of 16, every channel on the
     merged rounding) gives the bytes of the separate row pass."""
-    mod = _simd_module()
+    mod, serial, _, _ = _block_steps(isa)
     rng = np.random.default_rng(c)
     x = rng.integers(0, 256, (2, 9, 10, c)).astype(np.uint8)
     wc = rng.integers(-255, 256, (5, 5, c)).astype(np.int32)
@@ -191,9 +208,8 @@ def test_fused_requantization_equals_the_row_pass(c):
     outs = []
     for rq in (fused, fused[:0]):
         out = np.zeros((2, oh, ow, c), np.uint8)
-        mod.depthwise_int_simd(x, mod.pack_pair_weights(wc), cols, rows, np.int32(128), bias, mults, shifts, ties,
-                               130, 0, 255, c, consts, totals, *mod.merged_row_constants(bias, mults, consts, totals,
-                                                                                         c, ow),
-                               rq, out, 5, wq, 1, 2, pt, pl, 1)
+        serial(x, mod.pack_pair_weights(wc), cols, rows, np.int32(128), bias, mults, shifts, ties, 130, 0, 255, c,
+               consts, totals, *mod.merged_row_constants(bias, mults, consts, totals, c, ow), rq, out, 5, wq, 1, 2,
+               pt, pl, 1)
         outs.append(out)
     assert 0 < outs[0].mean() < 255 and np.array_equal(outs[0], outs[1])

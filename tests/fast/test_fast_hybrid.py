@@ -56,13 +56,13 @@ def random_window(rng, seed: int):
     return shape, kh, kw, opts
 
 
-@pytest.mark.parametrize("int_gemm", [True, False], ids=["vnni-int8-gemm", "float32-blas"])
+@pytest.mark.parametrize("int_gemm", [True, False], ids=["int8-gemm-tile", "float32-blas"])
 @pytest.mark.parametrize("seed", range(16))
 def test_hybrid_conv_bit_exact(monkeypatch, seed, int_gemm):
-    """Both GEMM paths: the VNNI int8 tile (where the host has it) and the exact float32 BLAS one."""
+    """Both GEMM paths: the int8 tile (VNNI or AVX2, where the host has one) and the exact float32 BLAS one."""
     if not int_gemm:
         from edgelite.kernels.fast import epilogue
-        monkeypatch.setattr(epilogue, "_vnni_host", False)
+        monkeypatch.setattr(epilogue, "_int_gemm_host", False)
     rng = np.random.default_rng(600 + seed)
     shape, kh, kw, opts = random_window(rng, seed)
     o = int(rng.integers(1, 20))
@@ -157,8 +157,9 @@ def test_hybrid_fully_connected_bit_exact(monkeypatch, seed):
     for symmetric and asymmetric rows, per-channel and per-tensor scales, depths past 1023 (where
     the reference sums in float64 chunks), several rows, every fused activation, no bias."""
     from edgelite.kernels.fast import epilogue
-    if not epilogue.vnni_host():
-        pytest.skip("no AVX-512 VNNI on this host: the hybrid FULLY_CONNECTED runs the reference")
+    if not epilogue.int_gemm_host():
+        pytest.skip("no integer GEMM tile (AVX-512 VNNI or AVX2) on this host: the hybrid FULLY_CONNECTED runs "
+                    "the reference")
     rng = np.random.default_rng(1500 + seed)
     k = int(rng.choice([1, 7, 64, 300, 1280, 2049]))
     o, rows = int(rng.integers(1, 40)), int(rng.choice([1, 1, 3, 17]))

@@ -198,7 +198,8 @@ for key in keys:
     for j, d in enumerate(it.get_output_details()):
         outputs[f"{key}/{j}"] = it.get_tensor(d["index"])
 np.savez(out, **outputs)
-print(json.dumps({"isa": gemm.int_gemm_isa(), "vnni": gemm.vnni_available(), "calls": len(calls)}))
+print(json.dumps({"isa": gemm.int_gemm_isa(), "vnni": gemm.vnni_available(), "calls": len(calls),
+                  "depthwise": compiled_module("_compiled_depthwise").simd_isa()}))
 """
 
 
@@ -206,7 +207,7 @@ def test_zoo_int8_and_hybrid_models_on_the_avx2_tiles(tmp_path):
     """As on a CPU with AVX2 but no AVX-512 (``EDGELITE_FAST_INT_GEMM=avx2``, the byte-table
     lookups off too): the int8 and dynamic-range zoo models give the same bits as this
     process's own tier (integer outputs: LiteRT's), and their convolutions went through the
-    AVX2 tiles."""
+    AVX2 tiles and block steps."""
     import json
     import os
     import subprocess
@@ -228,6 +229,7 @@ def test_zoo_int8_and_hybrid_models_on_the_avx2_tiles(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["isa"] == "avx2" and result["vnni"] is False and result["calls"] > 0
+    assert result["depthwise"] == "avx2"
     avx2 = np.load(saved)
     for key in keys:
         here = run_with_inputs(edgelite.Interpreter(model_path=str(zoo_path(key))), zoo_inputs(key))

@@ -30,7 +30,8 @@ Depth multiplier 1, dilation 1, any stride and kernel size. Per batch image:
 * output rows are built in order with a ring of ``KH`` pair rows (each input row converted
   once per band); the parallel twin splits the rows into bands with their own rings.
 
-Used only where :func:`_compiled_gemm.vnni_available` holds (AVX-512 F/BW/VNNI, numba
+Used where the integer GEMM's tiles run (:func:`_compiled_gemm.int_gemm_isa`: AVX-512
+F/BW/VNNI, or AVX2 with the same layouts on 8-lane registers, :func:`_make_block`; numba
 compiling for the host, ``EDGELITE_FAST_INT_GEMM`` not ``0``) and not with
 ``EDGELITE_FAST_DW_SIMD=0``; elsewhere ``_compiled.depthwise_int`` runs.
 """
@@ -45,7 +46,7 @@ from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._compiled import _twins, band_of, requantize_pixel, row_bands
+from ._compiled import _twins, band_of, renamed, requantize_pixel, row_bands
 from ._llvm_loops import counted_accumulation
 
 LANES = 16
@@ -56,7 +57,7 @@ _V16 = ir.VectorType(_I32, LANES)
 _ADDR = types.intp
 
 
-def _make_block(px: int, fused: bool = False):
+def _make_block(px: int, fused: bool = False, isa: str = "vnni"):
     """An intrinsic ``block(q, offs, steps, w, pix, acc, acc_pix)`` (addresses and strides in
     bytes, as intp): for pixel ``i < px`` and lanes ``j < 16``,
     ``acc[i * acc_pix + 4 j] = sum_t dpwssd(q[i * pix + offs[t] + 4 j], w[64 t + 4 j])`` over the
@@ -64,7 +65,12 @@ def _make_block(px: int, fused: bool = False):
     ``fused``: ``block(q, offs, steps, w, pix, out, out_pix, rq, lo, hi)`` requantizes the sums
     instead, with the merged rounding ``clamp((acc * m + c) >> t, lo, hi)`` (int64 lanes; ``rq``
     the address of the 16 ``m``, then ``c``, then ``t`` of this channel block, see
-    :func:`fused_constants`), and writes 16 bytes per pixel to ``out``."""
+    :func:`fused_constants`), and writes 16 bytes per pixel to ``out``.
+
+    ``isa="avx2"``: the same sums on 8-lane registers, each 16-channel block as two halves of
+    32 bytes (``vpmaddwd`` then ``vpaddd``: the int16 pair products summed as ``vpdpwssd``
+    does), joined into 16 lanes for the store or the requantization (whose int64 lanes LLVM
+    then builds from AVX2 operations)."""
 
     def typer(typingctx, q, offs, steps, w, pix, acc, acc_pix, *rq_lo_hi):
         if fused:
@@ -73,25 +79,51 @@ def _make_block(px: int, fused: bool = False):
 
     def codegen(context, builder, signature, args):
         q, offs, steps, w, pix, acc, acc_pix = args[:7]
-        dot = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V16, [_V16, _V16, _V16]),
-                                             "llvm.x86.avx512.vpdpwssd.512")
-        zero = ir.Constant(_V16, None)
 
         def const(v):
             return ir.Constant(_I64, v)
 
-        def vec_at(address):
-            return builder.inttoptr(address, _V16.as_pointer())
+        def vec_at(address, vtype=_V16):
+            return builder.inttoptr(address, vtype.as_pointer())
 
         pix_base = [builder.add(q, builder.mul(pix, const(i))) for i in range(px)]
-        def tap_pair(t, accs):
-            off = builder.load(builder.inttoptr(builder.add(offs, builder.mul(t, const(8))), _I64.as_pointer()),
-                               align=8)
-            wv = builder.load(vec_at(builder.add(w, builder.mul(t, const(64)))), align=1)
-            return [builder.call(dot, [accs[i], builder.load(vec_at(builder.add(pix_base[i], off)), align=1), wv])
-                    for i in range(px)]
 
-        final = counted_accumulation(builder, steps, [zero] * px, tap_pair, "dw")
+        def offset_of(t):
+            return builder.load(builder.inttoptr(builder.add(offs, builder.mul(t, const(8))), _I64.as_pointer()),
+                                align=8)
+
+        if isa == "vnni":
+            dot = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V16, [_V16, _V16, _V16]),
+                                                 "llvm.x86.avx512.vpdpwssd.512")
+
+            def tap_pair(t, accs):
+                off = offset_of(t)
+                wv = builder.load(vec_at(builder.add(w, builder.mul(t, const(64)))), align=1)
+                return [builder.call(dot, [accs[i], builder.load(vec_at(builder.add(pix_base[i], off)), align=1), wv])
+                        for i in range(px)]
+
+            final = counted_accumulation(builder, steps, [ir.Constant(_V16, None)] * px, tap_pair, "dw")
+        else:
+            half = ir.VectorType(_I32, LANES // 2)
+            pairs = ir.VectorType(ir.IntType(16), LANES)
+            madd = cgutils.get_or_insert_function(builder.module, ir.FunctionType(half, [pairs, pairs]),
+                                                  "llvm.x86.avx2.pmadd.wd")
+
+            def load_pairs(address):
+                return builder.load(vec_at(address, pairs), align=1)
+
+            def tap_pair(t, accs):  # accs: pixel i's low half at 2i, high half at 2i + 1
+                off = offset_of(t)
+                wt = builder.add(w, builder.mul(t, const(64)))
+                wv = [load_pairs(builder.add(wt, const(32 * h))) for h in range(2)]
+                return [builder.add(accs[2 * i + h],
+                                    builder.call(madd, [load_pairs(builder.add(pix_base[i], builder.add(off, const(32 * h)))),
+                                                        wv[h]]))
+                        for i in range(px) for h in range(2)]
+
+            halves = counted_accumulation(builder, steps, [ir.Constant(half, None)] * (2 * px), tap_pair, "dw")
+            join = ir.Constant(ir.VectorType(_I32, LANES), list(range(LANES)))
+            final = [builder.shuffle_vector(halves[2 * i], halves[2 * i + 1], join) for i in range(px)]
         if fused:
             _store_requantized(builder, final, acc, acc_pix, *args[7:])
         else:
@@ -329,6 +361,30 @@ def depthwise_sums_simd(x, wp, cols, rows, x_zp, acc, kh, wq, sh, sw, pt, pl):
 depthwise_int_simd, depthwise_int_simd_parallel = _twins(depthwise_int_simd, boundscheck=False)
 depthwise_sums_simd = nb.njit(cache=True, error_model="numpy", boundscheck=False)(depthwise_sums_simd)
 
+AVX2_PX = 4  # output pixels per AVX2 block step: 8 ymm accumulators of the 16 registers
+
+
+def _avx2_namespace() -> dict:
+    """This module's globals with the AVX2 block steps in place of the VNNI ones, for the
+    variants of the drivers (``_compiled.renamed``: the same code over other block steps)."""
+    ns = dict(globals())
+    ns.update(PX=AVX2_PX, _block=_make_block(AVX2_PX, isa="avx2"), _block_1=_make_block(1, isa="avx2"),
+              _block_fused=_make_block(AVX2_PX, True, "avx2"), _block_fused_1=_make_block(1, True, "avx2"))
+    for name in ("_row_sums", "_row_fused", "_rows_sums"):  # callees first
+        ns[name] = renamed(globals()[name].py_func, name + "_avx2", ns, cache=True, inline="always",
+                           error_model="numpy", boundscheck=False)
+    return ns
+
+
+_AVX2 = _avx2_namespace()
+depthwise_int_simd_avx2, depthwise_int_simd_avx2_parallel = _twins(
+    depthwise_int_simd.py_func, "depthwise_int_simd_avx2", _AVX2, boundscheck=False)
+depthwise_sums_simd_avx2 = renamed(depthwise_sums_simd.py_func, "depthwise_sums_simd_avx2", _AVX2, cache=True,
+                                   error_model="numpy", boundscheck=False)
+# each block-step set's (depthwise_int_simd, its parallel twin, depthwise_sums_simd)
+KERNELS = {"vnni": (depthwise_int_simd, depthwise_int_simd_parallel, depthwise_sums_simd),
+           "avx2": (depthwise_int_simd_avx2, depthwise_int_simd_avx2_parallel, depthwise_sums_simd_avx2)}
+
 
 def padded_channels(channels: int) -> int:
     """Channels up to a multiple of 16 (the lanes of one block step)."""
@@ -398,10 +454,25 @@ def pair_image_shape(geom, channels: int) -> tuple[int, int, int]:
     return (oh - 1) * sh + kh, last // (2 if sw % 2 == 0 else 1) + 1, padded_channels(channels)
 
 
-def simd_available() -> bool:
-    """Whether this module's kernel can run: the host has what the VNNI GEMM tile needs
-    (:func:`_compiled_gemm.vnni_available`) and ``EDGELITE_FAST_DW_SIMD`` is not ``0``."""
+def simd_isa() -> str | None:
+    """The block steps this host runs: those of the integer GEMM's tiles
+    (:func:`_compiled_gemm.int_gemm_isa`: ``"vnni"``, ``"avx2"``), or None with
+    ``EDGELITE_FAST_DW_SIMD=0`` or no such tiles (``_compiled.depthwise_int`` then runs)."""
     if os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() == "0":
-        return False
-    from ._compiled_gemm import vnni_available
-    return vnni_available()
+        return None
+    from ._compiled_gemm import int_gemm_isa
+    return int_gemm_isa()
+
+
+def simd_available() -> bool:
+    """Whether this module's kernel can run here (:func:`simd_isa`)."""
+    return simd_isa() is not None
+
+
+def _host_isa() -> str | None:
+    from ._compiled_gemm import int_gemm_isa
+    return int_gemm_isa()
+
+
+if _host_isa() == "avx2":  # the callers' names serve the AVX2 block steps on such hosts
+    depthwise_int_simd, depthwise_int_simd_parallel, depthwise_sums_simd = KERNELS["avx2"]  # noqa: F811

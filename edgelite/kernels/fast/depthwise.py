@@ -27,18 +27,18 @@ from .loader import compiled_module, parallel_twins_enabled, run, run_from
 
 _DW_SIMD = "_compiled_depthwise"
 _DW_FLOAT_SIMD = "_compiled_depthwise_float"
-_float_simd = None  # whether the float block steps run here, looked up once
+_simd_hosts: dict[str, bool] = {}  # whether each module's block steps run here, looked up once
 
 
-def _float_simd_host() -> bool:
-    """``_compiled_depthwise_float.simd_available()`` (the host feature looked up once; the
+def _simd_host(module: str) -> bool:
+    """``simd_available()`` of the compiled module ``module`` (``_compiled_depthwise`` or
+    ``_compiled_depthwise_float``: the host features looked up once; the
     ``EDGELITE_FAST_DW_SIMD`` switch read on each call)."""
-    global _float_simd
     if os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() == "0":
         return False
-    if _float_simd is None:
-        _float_simd = bool(compiled_module(_DW_FLOAT_SIMD).simd_available())
-    return _float_simd
+    if module not in _simd_hosts:
+        _simd_hosts[module] = bool(compiled_module(module).simd_available())
+    return _simd_hosts[module]
 
 
 def requantizer_params(lazy, channels: int):
@@ -138,7 +138,7 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         cached = self.simd_args
         if cached is not None and cached is not False:
             return cached
-        if cached is False or not _float_simd_host():
+        if cached is False or not _simd_host(_DW_FLOAT_SIMD):
             self.simd_args = False
             return False
         mod = compiled_module(_DW_FLOAT_SIMD)
@@ -164,16 +164,14 @@ class FastQuantizedDepthwiseConv2D(QuantizedDepthwiseConv2D):
     def _simd_args(self, fa):
         """The arguments of ``_compiled_depthwise.depthwise_int_simd`` past the output (packed
         pair weights, ...), or False where it does not apply: depth multiplier 1, no dilation,
-        input and weights minus their zero points within int16, a host with AVX-512 VNNI."""
+        input and weights minus their zero points within int16, a host with AVX-512 VNNI or AVX2."""
         if self.simd_args is None:
             self.simd_args = False
             kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow = self.geom
-            from .epilogue import vnni_host  # (epilogue imports this module)
             wc = fa[0]
             # x - x_zp (x in [-128, 255]) and the weights must fit int16
             fits = -32000 <= self.in_zp <= 32000 and (wc.size == 0 or int(np.abs(wc).max()) <= 32767)
-            if (self.mult == 1 and dh == 1 and dw == 1 and fits and wc.size
-                    and os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() != "0" and vnni_host()):
+            if self.mult == 1 and dh == 1 and dw == 1 and fits and wc.size and _simd_host(_DW_SIMD):
                 mod = compiled_module(_DW_SIMD)
                 bias, mults, shifts, ties, out_zp, lo, hi, n_fast, consts, totals = fa[3:]
                 _, wq, cpad = mod.pair_image_shape(self.geom, wc.shape[2])
