@@ -26,16 +26,7 @@ from .depthwise import merged_constants, requantizer_params
 from .loader import compiled_module, run, run_from
 
 _INT_GEMM = "_compiled_gemm"
-_vnni_host: bool | None = None
 _int_gemm_host: bool | None = None
-
-
-def vnni_host() -> bool:
-    """Whether the AVX-512 VNNI tiles run here (``_compiled_gemm.vnni_available``), looked up once."""
-    global _vnni_host
-    if _vnni_host is None:
-        _vnni_host = bool(compiled_module(_INT_GEMM).vnni_available())
-    return _vnni_host
 
 
 def int_gemm_host() -> bool:
