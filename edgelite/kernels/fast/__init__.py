@@ -11,9 +11,9 @@ whenever the tier is on:
 * every kernel falls back to its reference ``eval`` for the cases it does not cover.
 
 Covered: float and int8/uint8 DEPTHWISE_CONV_2D (``depthwise.py``; int8/uint8 on AVX-512 VNNI
-``vpdpwssd`` steps where the host has them, ``_compiled_depthwise.py``); int8/uint8 CONV_2D
-and FULLY_CONNECTED: im2col, the exact GEMM (int8 AVX-512 VNNI tiles, ``_compiled_gemm.py``, else
-float32 BLAS) and the requantization epilogue, and
+``vpdpwssd`` or AVX2 ``vpmaddwd`` steps where the host has them, ``_compiled_depthwise.py``);
+int8/uint8 CONV_2D and FULLY_CONNECTED: im2col, the exact GEMM (int8 AVX-512 VNNI or AVX2
+tiles, ``_compiled_gemm.py``, else float32 BLAS) and the requantization epilogue, and
 the int8 TRANSPOSE_CONV epilogue (``epilogue.py``); float MEAN over trailing dimensions or the
 spatial axes {1, 2} of NHWC, and
 8-bit MEAN over adjacent axes (``reduce.py``); float32 GELU around numpy's exp/tanh
