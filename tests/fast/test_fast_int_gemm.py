@@ -4,7 +4,7 @@ for bit: row, channel and depth tails (M, N, K not multiples of the 4 x 32 tile 
 4-byte depth group, odd K, K < 4), int8 and uint8 rows, per-channel and per-tensor weights,
 merged and general requantization, and the float32 BLAS fallback. Skips the direct kernel
 cases of a tile set the CPU cannot run (the layer cases then check the fallback); the AVX2
-tiles run here too when the CPU has AVX-512, and end to end under ``EDGELITE_FAST_INT_GEMM=avx2``."""
+tiles run here too when the CPU has AVX-512, and end to end under ``EDGELITE_FAST_ISA=avx2``."""
 import numpy as np
 import pytest
 
@@ -199,13 +199,14 @@ for key in keys:
         outputs[f"{key}/{j}"] = it.get_tensor(d["index"])
 np.savez(out, **outputs)
 print(json.dumps({"isa": gemm.int_gemm_isa(), "vnni": gemm.vnni_available(), "calls": len(calls),
-                  "depthwise": compiled_module("_compiled_depthwise").simd_isa()}))
+                  "depthwise": compiled_module("_compiled_depthwise").simd_isa(),
+                  "vbmi": compiled_module("_compiled_lut").vbmi_available()}))
 """
 
 
 def test_zoo_int8_and_hybrid_models_on_the_avx2_tiles(tmp_path):
-    """As on a CPU with AVX2 but no AVX-512 (``EDGELITE_FAST_INT_GEMM=avx2``, the byte-table
-    lookups off too): the int8 and dynamic-range zoo models give the same bits as this
+    """As on a CPU with AVX2 but no AVX-512 (``EDGELITE_FAST_ISA=avx2``: no VNNI tiles, no VBMI
+    lookups, no AVX-512 float depthwise): the int8 and dynamic-range zoo models give the same bits as this
     process's own tier (integer outputs: LiteRT's), and their convolutions went through the
     AVX2 tiles and block steps."""
     import json
@@ -222,14 +223,14 @@ def test_zoo_int8_and_hybrid_models_on_the_avx2_tiles(tmp_path):
             if zoo_path(k).exists()]
     if not keys:
         pytest.skip("zoo models not found")
-    env = dict(os.environ, EDGELITE_FAST_INT_GEMM="avx2", EDGELITE_FAST_VBMI_LUT="0")
+    env = dict(os.environ, EDGELITE_FAST_ISA="avx2")
     saved = tmp_path / "avx2.npz"
     run = subprocess.run([sys.executable, "-c", _AVX2_RUN, str(ZOO), str(saved), *keys], env=env,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["isa"] == "avx2" and result["vnni"] is False and result["calls"] > 0
-    assert result["depthwise"] == "avx2"
+    assert result["depthwise"] == "avx2" and result["vbmi"] is False
     avx2 = np.load(saved)
     for key in keys:
         here = run_with_inputs(edgelite.Interpreter(model_path=str(zoo_path(key))), zoo_inputs(key))

@@ -320,12 +320,10 @@ def ring_shape(kh: int, kw: int, dh: int, dw: int, sw: int, ow: int) -> tuple[in
 
 
 def simd_available() -> bool:
-    """Whether this module's kernel can run: the host CPU has AVX-512F, numba compiles for the
-    host (no ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES``, not ``NUMBA_DISABLE_JIT``: the block
-    has no Python form), and ``EDGELITE_FAST_DW_SIMD`` is not ``0``."""
+    """Whether this module's kernel can run: the host CPU has AVX-512F and numba compiles for
+    it (:func:`.isa.usable`: not under ``EDGELITE_FAST_ISA=avx2``), and
+    ``EDGELITE_FAST_DW_SIMD`` is not ``0``."""
     if os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() == "0":
         return False
-    if nb.config.CPU_NAME or nb.config.CPU_FEATURES or nb.config.DISABLE_JIT:
-        return False
-    from llvmlite import binding
-    return bool(binding.get_host_cpu_features().get("avx512f", False))
+    from .isa import usable
+    return usable("avx512f")

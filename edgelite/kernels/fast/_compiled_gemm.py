@@ -25,7 +25,7 @@ not vectorise and took 3.5 ms instead of 0.2 ms on 12544 x 96).
   ``K % 4`` values (the tile never reads past ``K``) are gathered by the driver into one
   word per row; the zero rows of ``B`` cancel the padding bytes.
 * CPUs with AVX2 but not AVX-512 VNNI (most laptops and desktops before 2021, AMD Zen 2/3)
-  get the same drivers over AVX2 tiles (:func:`int_gemm_isa`; ``EDGELITE_FAST_INT_GEMM=avx2``
+  get the same drivers over AVX2 tiles (:func:`int_gemm_isa`; ``EDGELITE_FAST_ISA=avx2``
   forces them): ``vpmaddwd`` multiplies int16 pairs, so the driver stages each ``MR``-row
   block flipped to uint8 and widened to int16 (whole depth groups, zeros past ``K``), the tile
   broadcasts each pair from memory and meets 8 channels x 2 depths of ``B``
@@ -56,6 +56,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._compiled import _twins, renamed, requantize
+from .isa import runs_here, usable
 from ._llvm_loops import counted_accumulation
 
 MR = 4          # rows of A per tile
@@ -333,35 +334,23 @@ gemm_int32_avx2 = renamed(gemm_int32.py_func, "gemm_int32_avx2", _AVX2, cache=Tr
                           boundscheck=False)
 
 
-def _forced() -> str:
-    return os.environ.get("EDGELITE_FAST_INT_GEMM", "").strip().lower()
-
-
-def _host_compiles() -> bool:
-    """numba compiles for the host CPU (no ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES``; not
-    ``NUMBA_DISABLE_JIT``: the tiles have no Python form)."""
-    return not (nb.config.CPU_NAME or nb.config.CPU_FEATURES or nb.config.DISABLE_JIT)
-
-
-def _host_has(*features: str) -> bool:
-    from llvmlite import binding
-    host = binding.get_host_cpu_features()
-    return all(host.get(f, False) for f in features)
+def _gemm_off() -> bool:
+    return os.environ.get("EDGELITE_FAST_INT_GEMM", "").strip() == "0"
 
 
 def vnni_available() -> bool:
-    """Whether the VNNI tiles can run: the host CPU has AVX-512 F, BW and VNNI, numba compiles
-    for the host, and ``EDGELITE_FAST_INT_GEMM`` is neither ``0`` (which keeps the float32
-    BLAS path) nor ``avx2`` (which runs the AVX2 tiles, as on a CPU without AVX-512)."""
-    return _forced() not in ("0", "avx2") and _host_compiles() and _host_has("avx512f", "avx512bw", "avx512vnni")
+    """Whether the VNNI tiles can run: the host has AVX-512 F, BW and VNNI and numba compiles
+    for it (:func:`.isa.usable`: not under ``EDGELITE_FAST_ISA=avx2``), and
+    ``EDGELITE_FAST_INT_GEMM`` is not ``0`` (which keeps the float32 BLAS path)."""
+    return not _gemm_off() and usable("avx512f", "avx512bw", "avx512vnni")
 
 
 def int_gemm_isa() -> str | None:
     """The integer GEMM this host runs: ``"vnni"``, ``"avx2"`` (AVX2 CPUs without AVX-512
-    VNNI, or ``EDGELITE_FAST_INT_GEMM=avx2``), or None (the float32 BLAS path)."""
+    VNNI, or ``EDGELITE_FAST_ISA=avx2``), or None (the float32 BLAS path)."""
     if vnni_available():
         return "vnni"
-    if _forced() != "0" and _host_compiles() and _host_has("avx2"):
+    if not _gemm_off() and usable("avx2"):
         return "avx2"
     return None
 
@@ -372,10 +361,8 @@ KERNELS = {"vnni": (pack_weights, gemm_int32, gemm_requantize, gemm_requantize_p
 
 
 def tiles_run_here(isa: str) -> bool:
-    """Whether ``KERNELS[isa]`` can run on this host (whichever one :func:`int_gemm_isa` picks)."""
-    if isa == "vnni":
-        return _host_compiles() and _host_has("avx512f", "avx512bw", "avx512vnni")
-    return _host_compiles() and _host_has("avx2")
+    """Whether ``KERNELS[isa]`` can run on this CPU (whichever one :func:`int_gemm_isa` picks)."""
+    return runs_here(*(("avx512f", "avx512bw", "avx512vnni") if isa == "vnni" else ("avx2",)))
 
 
 if int_gemm_isa() == "avx2":  # the callers' names serve the AVX2 tiles on such hosts

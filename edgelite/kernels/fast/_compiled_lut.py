@@ -164,24 +164,14 @@ def lookup_bytes_masked(index, vector, scalar, lanes, out):
         out[i] = vector[k] if lanes[i] else scalar[k]
 
 
-_available: bool | None = None
-
-
 def vbmi_available() -> bool:
-    """Whether the VBMI lookup can run: the host CPU has AVX-512 F, BW and VBMI, numba
-    compiles for the host (no ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES``; not
-    ``NUMBA_DISABLE_JIT``: the step has no Python form), and ``EDGELITE_FAST_VBMI_LUT`` is
-    not ``0`` (which keeps the scalar gather)."""
+    """Whether the VBMI lookup can run: the host has AVX-512 F, BW and VBMI and numba compiles
+    for it (:func:`.isa.usable`: not under ``EDGELITE_FAST_ISA=avx2``), and
+    ``EDGELITE_FAST_VBMI_LUT`` is not ``0`` (which keeps the scalar gather)."""
     if os.environ.get("EDGELITE_FAST_VBMI_LUT", "").strip() == "0":
         return False
-    if nb.config.CPU_NAME or nb.config.CPU_FEATURES or nb.config.DISABLE_JIT:
-        return False
-    global _available
-    if _available is None:
-        from llvmlite import binding
-        features = binding.get_host_cpu_features()
-        _available = all(features.get(f, False) for f in ("avx512f", "avx512bw", "avx512vbmi"))
-    return _available
+    from .isa import usable
+    return usable("avx512f", "avx512bw", "avx512vbmi")
 
 
 def operands_fit(index: np.ndarray, table: np.ndarray, out: np.ndarray) -> bool:
