@@ -2,8 +2,8 @@
 the interpreter against the reference tier bit for bit on random geometries (strides 1-2, 3x3 /
 5x5 and other kernels, dilation 1-2, SAME / VALID, 1..70 channels (multiples of 16: the in-place
 rows), batch 2, bias / no bias, every fused activation), with special values (inf, -inf, -0.0;
-and NaN: see :func:`test_nan_inputs`), checking that the new path ran. Skipped where the CPU
-lacks AVX-512F."""
+and NaN: see :func:`test_nan_inputs`), checking that the new path ran; and the AVX2 block
+steps against the AVX-512 ones. Skipped where the CPU lacks AVX-512F."""
 import os
 
 import numpy as np
@@ -132,3 +132,40 @@ def test_parallel_twin_bands_equal_serial():
                2, 1, 1, 1, 1, 1, threads)
             outs.append(out.tobytes())
         assert outs[0] == outs[1] == outs[2]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_avx2_block_steps_give_the_avx512_bits(seed):
+    """The AVX2 block steps (two 8-lane halves per 16 channels, 4 pixels a step; CPUs without
+    AVX-512F, or ``EDGELITE_FAST_ISA=avx2``) run the same IEEE operations in the same order
+    lane by lane: the same bytes as the AVX-512 ones (checked against the reference above),
+    NaNs included, on strides, dilations, channel tails and both row paths."""
+    from edgelite.kernels.fast.isa import runs_here
+    from edgelite.kernels.fast.loader import compiled_module
+    if not runs_here("avx512f"):
+        pytest.skip("the CPU has no AVX-512F: nothing to compare the AVX2 block steps with here")
+    mod = compiled_module("_compiled_depthwise_float")
+    rng = np.random.default_rng(1300 + seed)
+    (x, wt, b), opts = _random_case(rng, seed, specials=(np.inf, -np.inf, np.nan, -0.0) if seed % 3 == 0 else ())
+    kh, kw, c = wt.shape[1], wt.shape[2], wt.shape[3]
+    sh = sw = opts["stride_h"]
+    dh, dw = opts["dilation_h_factor"], opts["dilation_w_factor"]
+    n, h, w = x.shape[:3]
+    if opts["padding"]:  # SAME
+        oh, ow = -(-h // sh), -(-w // sw)
+        pt = max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - h) // 2
+        pl = max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - w) // 2
+    else:
+        oh, ow, pt, pl = (h - (kh - 1) * dh - 1) // sh + 1, (w - (kw - 1) * dw - 1) // sw + 1, 0, 0
+    w3 = np.ascontiguousarray(wt[0])
+    cpad = mod.padded_channels(c)
+    cols, rows = mod.tap_offsets(kh, kw, dh, dw, cpad)
+    span, wp = mod.ring_shape(kh, kw, dh, dw, sw, ow)
+    init = mod.padded_init(b if b is not None else np.full(c, -0.0, np.float32))
+    outs = []
+    for isa in ("avx512", "avx2"):
+        out = np.empty((n, oh, ow, c), np.float32)
+        mod.KERNELS[isa][0](x, mod.pack_weights(w3), w3, cols, rows, init, np.float32(-np.inf),
+                            np.float32(np.inf), out, span, wp, sh, sw, dh, dw, pt, pl, 1)
+        outs.append(out)
+    assert outs[0].tobytes() == outs[1].tobytes()

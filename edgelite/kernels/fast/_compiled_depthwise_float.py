@@ -1,4 +1,4 @@
-"""The float32 DEPTHWISE_CONV_2D of the compiled tier on AVX-512F register blocks, bit-exact.
+"""The float32 DEPTHWISE_CONV_2D of the compiled tier on AVX-512F (or AVX2) register blocks, bit-exact.
 
 Depth multiplier 1, any stride, dilation and kernel size. The reference (and
 ``_compiled.depthwise_float``) computes per output pixel and channel ``out = init`` (the
@@ -35,9 +35,10 @@ stored KH*KW times); here:
   body and from the other in their tail; ``_compiled.depthwise_float`` differs there too.
 * the parallel twin splits the output rows into bands, each with its own ring.
 
-Used only where the host has AVX-512F and numba compiles for the host
-(:func:`simd_available`), and not with ``EDGELITE_FAST_DW_SIMD=0`` (the int8 path's switch);
-elsewhere ``_compiled.depthwise_float`` runs.
+Used where the host has AVX-512F, or AVX2 (the same drivers over 8-lane block steps, each
+16-channel block as two halves, 4 pixels a step; :func:`simd_isa`, ``EDGELITE_FAST_ISA=avx2``
+forces them), numba compiles for the host, and not with ``EDGELITE_FAST_DW_SIMD=0`` (the int8
+path's switch); elsewhere ``_compiled.depthwise_float`` runs.
 """
 from __future__ import annotations
 
@@ -50,36 +51,43 @@ from llvmlite import ir
 from numba import prange, types
 from numba.extending import intrinsic
 
-from ._compiled import _twins, band_of, row_bands
+from ._compiled import _twins, band_of, renamed, row_bands
 from ._llvm_loops import counted_accumulation
 
 LANES = 16
 PX = 8   # output pixels per block step
 
 _F32, _I64 = ir.FloatType(), ir.IntType(64)
-_VF = ir.VectorType(_F32, LANES)
 _ADDR = types.intp
 
 
-_BINARY = ir.FunctionType(_VF, [_VF, _VF])
 _binding.initialize_native_asmparser()  # (numba sets up the printer only; the inline assembly needs the parser)
 
 
 def _ordered(builder, op: str, first, second):
-    """``first OP second`` as one AVX-512 instruction with ``first`` its first source operand
-    (inline assembly: LLVM may neither swap the operands -- which decides the NaN a
-    NaN-with-NaN operation returns, the first source's on x86, as numpy's loops in the
-    reference -- nor fuse the multiply and the add)."""
-    return builder.asm(_BINARY, op + " $2, $1, $0", "=v,v,v", [first, second], side_effect=False)
+    """``first OP second`` as one vector instruction (AVX-512 on 16 lanes, AVX on 8) with
+    ``first`` its first source operand (inline assembly: LLVM may neither swap the operands --
+    which decides the NaN a NaN-with-NaN operation returns, the first source's on x86, as
+    numpy's loops in the reference -- nor fuse the multiply and the add). The AVX form carries
+    ``{vex3}``: LLVM's assembler otherwise swaps the sources of a commutative VEX instruction
+    whose second source is ymm8-15, for a shorter encoding (seen: ``vaddps %ymm1, %ymm10, %ymm1``
+    for acc + x*w), which changes that NaN."""
+    prefix = "{vex3} " if first.type.count < 16 else ""
+    return builder.asm(ir.FunctionType(first.type, [first.type, first.type]), prefix + op + " $2, $1, $0",
+                       "=v,v,v", [first, second], side_effect=False)
 
 
-def _make_block(px: int):
+def _make_block(px: int, isa: str = "avx512"):
     """An intrinsic ``block(xrow, offs, taps, w, pix, init, out, out_pix, lo, hi)`` (addresses
     and strides in bytes, as intp; ``lo``/``hi`` float32): for pixel ``i < px`` and lane ``j < 16``,
     ``a = init[j]``, then for each tap ``t`` in order ``a = a + x[xrow + i * pix + offs[t] + 4 j] * w[64 t + 4 j]``
     (``offs[t]`` the address of tap ``t``'s input at pixel 0, ``xrow`` the pixel's byte offset)
     (float32 IEEE operations, no contraction), clamped to ``[lo, hi]`` (NaN kept) and stored at
-    ``out[i * out_pix + 4 j]``."""
+    ``out[i * out_pix + 4 j]``. ``isa="avx2"``: the same operations lane by lane on 8-lane
+    registers, each 16-channel block as two halves of 32 bytes."""
+    parts = 1 if isa == "avx512" else 2          # registers per 16-channel block
+    vec = ir.VectorType(_F32, LANES // parts)
+    width = 4 * LANES // parts                   # bytes per register
 
     def block(typingctx, xrow, offs, taps, w, pix, init, out, out_pix, lo, hi):
         sig = types.void(*([_ADDR] * 8), types.float32, types.float32)
@@ -90,32 +98,36 @@ def _make_block(px: int):
             def const(v):
                 return ir.Constant(_I64, v)
 
-            def vec_at(address):
-                return builder.inttoptr(address, _VF.as_pointer())
+            def load(address, part=0):
+                return builder.load(builder.inttoptr(builder.add(address, const(width * part)), vec.as_pointer()),
+                                    align=1)
 
-            start = builder.load(vec_at(init), align=1)
+            start = [load(init, h) for h in range(parts)]
             bases = [builder.add(xrow, builder.mul(pix, const(i))) for i in range(px)]
-            def tap(t, accs):
+
+            def tap(t, accs):  # accs: pixel i's part h at parts * i + h
                 off = builder.load(builder.inttoptr(builder.add(offs, builder.mul(t, const(8))), _I64.as_pointer()),
                                    align=8)
-                wv = builder.load(vec_at(builder.add(w, builder.mul(t, const(4 * LANES)))), align=1)
-                return [_ordered(builder, "vaddps", accs[i],
-                                 _ordered(builder, "vmulps", builder.load(vec_at(builder.add(bases[i], off)), align=1),
-                                          wv))
-                        for i in range(px)]
+                wt = builder.add(w, builder.mul(t, const(4 * LANES)))
+                wv = [load(wt, h) for h in range(parts)]
+                return [_ordered(builder, "vaddps", accs[parts * i + h],
+                                 _ordered(builder, "vmulps", load(builder.add(bases[i], off), h), wv[h]))
+                        for i in range(px) for h in range(parts)]
 
-            final = counted_accumulation(builder, taps, [start] * px, tap, "dwf")
-            undef = ir.Constant(_VF, ir.Undefined)
-            splat = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+            final = counted_accumulation(builder, taps, start * px, tap, "dwf")
+            undef = ir.Constant(vec, ir.Undefined)
+            splat = ir.Constant(ir.VectorType(ir.IntType(32), LANES // parts), [0] * (LANES // parts))
             lo_v = builder.shuffle_vector(builder.insert_element(undef, lo, ir.Constant(ir.IntType(32), 0)),
                                           undef, splat)
             hi_v = builder.shuffle_vector(builder.insert_element(undef, hi, ir.Constant(ir.IntType(32), 0)),
                                           undef, splat)
-            for i, phi in enumerate(final):
+            for k, phi in enumerate(final):
+                i, h = divmod(k, parts)
                 # if v < lo: lo elif v > hi: hi (ordered compares: NaN is neither)
                 v = builder.select(builder.fcmp_ordered("<", phi, lo_v), lo_v, phi)
                 v = builder.select(builder.fcmp_ordered(">", v, hi_v), hi_v, v)
-                builder.store(v, vec_at(builder.add(out, builder.mul(out_pix, const(i)))), align=1)
+                target = builder.add(builder.add(out, builder.mul(out_pix, const(i))), const(width * h))
+                builder.store(v, builder.inttoptr(target, vec.as_pointer()), align=1)
             return context.get_dummy_value()
         return sig, codegen
     return intrinsic(block)
@@ -284,6 +296,26 @@ def depthwise_float_simd(x, wpk, wt, cols, rows, init, lo, hi, out, span, wp, sh
 
 depthwise_float_simd, depthwise_float_simd_parallel = _twins(depthwise_float_simd, boundscheck=False)
 
+AVX2_PX = 4  # output pixels per AVX2 block step: 8 ymm accumulators of the 16 registers
+
+
+def _avx2_namespace() -> dict:
+    """This module's globals with the AVX2 block steps in place of the AVX-512 ones, for the
+    variants of the drivers (``_compiled.renamed``: the same code over other block steps)."""
+    ns = dict(globals())
+    ns.update(PX=AVX2_PX, _block=_make_block(AVX2_PX, "avx2"), _block_1=_make_block(1, "avx2"))
+    for name in ("_blocks", "_rows"):  # callees first
+        ns[name] = renamed(globals()[name].py_func, name + "_avx2", ns, cache=True, inline="always",
+                           error_model="numpy", boundscheck=False)
+    return ns
+
+
+_AVX2 = _avx2_namespace()
+# each block-step set's (depthwise_float_simd, its parallel twin)
+KERNELS = {"avx512": (depthwise_float_simd, depthwise_float_simd_parallel),
+           "avx2": tuple(_twins(depthwise_float_simd.py_func, "depthwise_float_simd_avx2", _AVX2,
+                                boundscheck=False))}
+
 
 def padded_channels(channels: int) -> int:
     """Channels up to a multiple of 16 (the lanes of one block step)."""
@@ -319,11 +351,24 @@ def ring_shape(kh: int, kw: int, dh: int, dw: int, sw: int, ow: int) -> tuple[in
     return (kh - 1) * dh + 1, (ow - 1) * sw + (kw - 1) * dw + 1
 
 
-def simd_available() -> bool:
-    """Whether this module's kernel can run: the host CPU has AVX-512F and numba compiles for
-    it (:func:`.isa.usable`: not under ``EDGELITE_FAST_ISA=avx2``), and
-    ``EDGELITE_FAST_DW_SIMD`` is not ``0``."""
+def simd_isa() -> str | None:
+    """The block steps this host runs: ``"avx512"`` (AVX-512F), ``"avx2"`` (:func:`.isa.usable`:
+    CPUs without AVX-512F, or ``EDGELITE_FAST_ISA=avx2``), or None with
+    ``EDGELITE_FAST_DW_SIMD=0`` or neither (``_compiled.depthwise_float`` then runs)."""
     if os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() == "0":
-        return False
+        return None
+    return _host_isa()
+
+
+def simd_available() -> bool:
+    """Whether this module's kernel can run here (:func:`simd_isa`)."""
+    return simd_isa() is not None
+
+
+def _host_isa() -> str | None:
     from .isa import usable
-    return usable("avx512f")
+    return "avx512" if usable("avx512f") else "avx2" if usable("avx2") else None
+
+
+if _host_isa() == "avx2":  # the callers' names serve the AVX2 block steps on such hosts
+    depthwise_float_simd, depthwise_float_simd_parallel = KERNELS["avx2"]  # noqa: F811

@@ -5,12 +5,12 @@ one numpy pass per tap; the same operation order as the reference kernels, so th
 results are identical (see the docstring of ``_compiled``).
 
 The int8/uint8 kernel with depth multiplier 1 and no dilation runs on the AVX-512 VNNI
-``vpdpwssd`` block steps of ``_compiled_depthwise`` where the host has them (the exact
-int32 window sums, then the same requantization); ``EDGELITE_FAST_DW_SIMD=0`` (or
-``EDGELITE_FAST_INT_GEMM=0``) keeps ``_compiled.depthwise_int``. The float kernel with depth
-multiplier 1 runs on the AVX-512F register blocks of ``_compiled_depthwise_float`` where the host
-has AVX-512F (8 pixels x 16 channels of float32 accumulators over all taps, the same IEEE
-operations in the same order); ``EDGELITE_FAST_DW_SIMD=0`` keeps ``_compiled.depthwise_float``.
+``vpdpwssd`` (or AVX2 ``vpmaddwd``) block steps of ``_compiled_depthwise`` where the host has
+them (the exact int32 window sums, then the same requantization); ``EDGELITE_FAST_DW_SIMD=0``
+(or ``EDGELITE_FAST_INT_GEMM=0``) keeps ``_compiled.depthwise_int``. The float kernel with depth
+multiplier 1 runs on the AVX-512F (or AVX2) register blocks of ``_compiled_depthwise_float``
+(pixels x 16 channels of float32 accumulators over all taps, the same IEEE operations in the
+same order); ``EDGELITE_FAST_DW_SIMD=0`` keeps ``_compiled.depthwise_float``.
 """
 from __future__ import annotations
 
