@@ -72,9 +72,10 @@ def _ordered(builder, op: str, first, second):
     ``{vex3}``: LLVM's assembler otherwise swaps the sources of a commutative VEX instruction
     whose second source is ymm8-15, for a shorter encoding (seen: ``vaddps %ymm1, %ymm10, %ymm1``
     for acc + x*w), which changes that NaN."""
-    prefix = "{vex3} " if first.type.count < 16 else ""
-    return builder.asm(ir.FunctionType(first.type, [first.type, first.type]), prefix + op + " $2, $1, $0",
-                       "=v,v,v", [first, second], side_effect=False)
+    vex = first.type.count < 16  # (registers 0-15 only: a VEX encoding cannot name ymm16-31)
+    return builder.asm(ir.FunctionType(first.type, [first.type, first.type]),
+                       ("{vex3} " if vex else "") + op + " $2, $1, $0", "=x,x,x" if vex else "=v,v,v",
+                       [first, second], side_effect=False)
 
 
 def _make_block(px: int, isa: str = "avx512"):
