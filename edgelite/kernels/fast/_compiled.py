@@ -49,6 +49,22 @@ def _twins(py_func, name: str | None = None, namespace: dict | None = None, **ex
             for suffix, flags in (("", _SERIAL), ("_parallel", _PARALLEL))]
 
 
+INLINE_FLAGS = dict(cache=True, inline="always", error_model="numpy", boundscheck=False)  # inlined drivers
+
+
+def variant_namespace(namespace: dict, suffix: str, callees=(), **overrides) -> dict:
+    """A copy of a module's globals ``namespace`` with ``overrides`` in place (other block steps
+    or tiles, their sizes) and each of ``callees`` -- inlined driver functions of that module
+    that reach the overridden names, callees first -- compiled again over the copy as
+    ``NAME + suffix`` (:func:`renamed`, :data:`INLINE_FLAGS`). Functions compiled over the copy
+    then run the same code on the overrides."""
+    ns = dict(namespace)
+    ns.update(overrides)
+    for name in callees:
+        ns[name] = renamed(namespace[name].py_func, name + suffix, ns, **INLINE_FLAGS)
+    return ns
+
+
 def renamed(py_func, name: str, namespace: dict | None = None, **flags):
     """``py_func``'s code compiled by numba as a new function ``name`` whose global names are
     looked up in ``namespace`` (default: ``py_func``'s module): a variant of the same source

@@ -37,7 +37,6 @@ compiling for the host, ``EDGELITE_FAST_INT_GEMM`` not ``0``) and not with
 """
 from __future__ import annotations
 
-import os
 
 import numba as nb
 import numpy as np
@@ -46,7 +45,7 @@ from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._compiled import _twins, band_of, renamed, requantize_pixel, row_bands
+from ._compiled import _twins, band_of, renamed, requantize_pixel, row_bands, variant_namespace
 from ._llvm_loops import counted_accumulation
 
 LANES = 16
@@ -116,9 +115,9 @@ def _make_block(px: int, fused: bool = False, isa: str = "vnni"):
                 off = offset_of(t)
                 wt = builder.add(w, builder.mul(t, const(64)))
                 wv = [load_pairs(builder.add(wt, const(32 * h))) for h in range(2)]
-                return [builder.add(accs[2 * i + h],
-                                    builder.call(madd, [load_pairs(builder.add(pix_base[i], builder.add(off, const(32 * h)))),
-                                                        wv[h]]))
+                xs = [[load_pairs(builder.add(pix_base[i], builder.add(off, const(32 * h)))) for h in range(2)]
+                      for i in range(px)]
+                return [builder.add(accs[2 * i + h], builder.call(madd, [xs[i][h], wv[h]]))
                         for i in range(px) for h in range(2)]
 
             halves = counted_accumulation(builder, steps, [ir.Constant(half, None)] * (2 * px), tap_pair, "dw")
@@ -223,25 +222,32 @@ def _pair_row(x, b, iy, x_zp, pl, cstep, qy):
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
-def _row_sums(ring, first, sw, wp, cols, rows, offs, ow, acc):
-    """acc[ox, :Cpad] = the int32 window sums of the output row whose windows start at
-    pair-image row ``first`` (held in ``ring`` at slot ``row % len(ring)``), all channel blocks.
-    ``cols``/``rows``: the byte column offset and the kernel row of each pair step; ``offs``
-    scratch for their addresses in the ring."""
+def _ring_steps(ring, first, sw, wp, cols, rows, offs, ow):
+    """The block steps' operands for the output row whose windows start at pair-image row
+    ``first`` (held in ``ring`` at slot ``row % len(ring)``): ``offs[t]`` gets the byte offset
+    of pair step ``t`` in the ring (``cols``/``rows``: its column offset and kernel row);
+    returns (steps, the byte stride between output pixels, the ring's, the weights' and
+    ``offs``'s addresses, the pixels in whole ``PX`` blocks)."""
     kh = ring.shape[0]
-    cpad = ring.shape[2]
     steps = np.intp(offs.shape[0])
     row_bytes = np.intp(ring.strides[0])
     for t in range(steps):
         offs[t] = (first + rows[t]) % kh * row_bytes + cols[t]
     pix = np.intp(sw // (2 if sw % 2 == 0 else 1)) * np.intp(ring.strides[1])
+    return (steps, pix, np.intp(ring.ctypes.data), np.intp(wp.ctypes.data), np.intp(offs.ctypes.data),
+            ow // PX * PX)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
+def _row_sums(ring, first, sw, wp, cols, rows, offs, ow, acc):
+    """acc[ox, :Cpad] = the int32 window sums of the output row whose windows start at
+    pair-image row ``first`` (held in ``ring`` at slot ``row % len(ring)``), all channel blocks.
+    ``cols``/``rows``: the byte column offset and the kernel row of each pair step; ``offs``
+    scratch for their addresses in the ring."""
+    steps, pix, q0, w0, o0, full = _ring_steps(ring, first, sw, wp, cols, rows, offs, ow)
     acc_pix = np.intp(acc.strides[0])
-    q0 = np.intp(ring.ctypes.data)
-    w0 = np.intp(wp.ctypes.data)
     a0 = np.intp(acc.ctypes.data)
-    o0 = np.intp(offs.ctypes.data)
-    full = ow // PX * PX
-    for cb in range(cpad // LANES):
+    for cb in range(ring.shape[2] // LANES):
         qc = q0 + 4 * LANES * cb
         wc = w0 + steps * 64 * cb
         ac = a0 + 4 * LANES * cb
@@ -255,20 +261,11 @@ def _row_sums(ring, first, sw, wp, cols, rows, offs, ow, acc):
 def _row_fused(ring, first, sw, wp, cols, rows, offs, ow, rq, lo, hi, orow):
     """:func:`_row_sums` with the requantization in the block step (``rq`` from
     :func:`fused_constants`): the 8-bit output row ``orow`` [OW, C] written directly."""
-    kh = ring.shape[0]
-    steps = np.intp(offs.shape[0])
-    row_bytes = np.intp(ring.strides[0])
-    for t in range(steps):
-        offs[t] = (first + rows[t]) % kh * row_bytes + cols[t]
-    pix = np.intp(sw // (2 if sw % 2 == 0 else 1)) * np.intp(ring.strides[1])
+    steps, pix, q0, w0, o0, full = _ring_steps(ring, first, sw, wp, cols, rows, offs, ow)
     out_pix = np.intp(orow.strides[0])
-    q0 = np.intp(ring.ctypes.data)
-    w0 = np.intp(wp.ctypes.data)
     r0 = np.intp(rq.ctypes.data)
     d0 = np.intp(orow.ctypes.data)
-    o0 = np.intp(offs.ctypes.data)
     lo64, hi64 = np.int64(lo), np.int64(hi)
-    full = ow // PX * PX
     for cb in range(rq.shape[0]):
         qc = q0 + 4 * LANES * cb
         wc = w0 + steps * 64 * cb
@@ -364,19 +361,10 @@ depthwise_sums_simd = nb.njit(cache=True, error_model="numpy", boundscheck=False
 AVX2_PX = 4  # output pixels per AVX2 block step: 8 ymm accumulators of the 16 registers
 
 
-def _avx2_namespace() -> dict:
-    """This module's globals with the AVX2 block steps in place of the VNNI ones, for the
-    variants of the drivers (``_compiled.renamed``: the same code over other block steps)."""
-    ns = dict(globals())
-    ns.update(PX=AVX2_PX, _block=_make_block(AVX2_PX, isa="avx2"), _block_1=_make_block(1, isa="avx2"),
-              _block_fused=_make_block(AVX2_PX, True, "avx2"), _block_fused_1=_make_block(1, True, "avx2"))
-    for name in ("_row_sums", "_row_fused", "_rows_sums"):  # callees first
-        ns[name] = renamed(globals()[name].py_func, name + "_avx2", ns, cache=True, inline="always",
-                           error_model="numpy", boundscheck=False)
-    return ns
-
-
-_AVX2 = _avx2_namespace()
+# this module's globals with the AVX2 block steps in place of the VNNI ones, for the drivers' variants
+_AVX2 = variant_namespace(globals(), "_avx2", ("_ring_steps", "_row_sums", "_row_fused", "_rows_sums"),
+                          PX=AVX2_PX, _block=_make_block(AVX2_PX, isa="avx2"), _block_1=_make_block(1, isa="avx2"),
+                          _block_fused=_make_block(AVX2_PX, True, "avx2"), _block_fused_1=_make_block(1, True, "avx2"))
 depthwise_int_simd_avx2, depthwise_int_simd_avx2_parallel = _twins(
     depthwise_int_simd.py_func, "depthwise_int_simd_avx2", _AVX2, boundscheck=False)
 depthwise_sums_simd_avx2 = renamed(depthwise_sums_simd.py_func, "depthwise_sums_simd_avx2", _AVX2, cache=True,
@@ -458,10 +446,8 @@ def simd_isa() -> str | None:
     """The block steps this host runs: those of the integer GEMM's tiles
     (:func:`_compiled_gemm.int_gemm_isa`: ``"vnni"``, ``"avx2"``), or None with
     ``EDGELITE_FAST_DW_SIMD=0`` or no such tiles (``_compiled.depthwise_int`` then runs)."""
-    if os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() == "0":
-        return None
-    from ._compiled_gemm import int_gemm_isa
-    return int_gemm_isa()
+    from .isa import depthwise_blocks_off
+    return None if depthwise_blocks_off() else _host_isa()
 
 
 def simd_available() -> bool:

@@ -42,7 +42,6 @@ path's switch); elsewhere ``_compiled.depthwise_float`` runs.
 """
 from __future__ import annotations
 
-import os
 
 import numba as nb
 import numpy as np
@@ -51,7 +50,7 @@ from llvmlite import ir
 from numba import prange, types
 from numba.extending import intrinsic
 
-from ._compiled import _twins, band_of, renamed, row_bands
+from ._compiled import _twins, band_of, row_bands, variant_namespace
 from ._llvm_loops import counted_accumulation
 
 LANES = 16
@@ -300,18 +299,9 @@ depthwise_float_simd, depthwise_float_simd_parallel = _twins(depthwise_float_sim
 AVX2_PX = 4  # output pixels per AVX2 block step: 8 ymm accumulators of the 16 registers
 
 
-def _avx2_namespace() -> dict:
-    """This module's globals with the AVX2 block steps in place of the AVX-512 ones, for the
-    variants of the drivers (``_compiled.renamed``: the same code over other block steps)."""
-    ns = dict(globals())
-    ns.update(PX=AVX2_PX, _block=_make_block(AVX2_PX, "avx2"), _block_1=_make_block(1, "avx2"))
-    for name in ("_blocks", "_rows"):  # callees first
-        ns[name] = renamed(globals()[name].py_func, name + "_avx2", ns, cache=True, inline="always",
-                           error_model="numpy", boundscheck=False)
-    return ns
-
-
-_AVX2 = _avx2_namespace()
+# this module's globals with the AVX2 block steps in place of the AVX-512 ones, for the drivers' variants
+_AVX2 = variant_namespace(globals(), "_avx2", ("_blocks", "_rows"), PX=AVX2_PX,
+                          _block=_make_block(AVX2_PX, "avx2"), _block_1=_make_block(1, "avx2"))
 # each block-step set's (depthwise_float_simd, its parallel twin)
 KERNELS = {"avx512": (depthwise_float_simd, depthwise_float_simd_parallel),
            "avx2": tuple(_twins(depthwise_float_simd.py_func, "depthwise_float_simd_avx2", _AVX2,
@@ -356,9 +346,8 @@ def simd_isa() -> str | None:
     """The block steps this host runs: ``"avx512"`` (AVX-512F), ``"avx2"`` (:func:`.isa.usable`:
     CPUs without AVX-512F, or ``EDGELITE_FAST_ISA=avx2``), or None with
     ``EDGELITE_FAST_DW_SIMD=0`` or neither (``_compiled.depthwise_float`` then runs)."""
-    if os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() == "0":
-        return None
-    return _host_isa()
+    from .isa import depthwise_blocks_off
+    return None if depthwise_blocks_off() else _host_isa()
 
 
 def simd_available() -> bool:

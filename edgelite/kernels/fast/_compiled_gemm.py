@@ -55,7 +55,7 @@ from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._compiled import _twins, renamed, requantize
+from ._compiled import INLINE_FLAGS, _twins, renamed, requantize, variant_namespace
 from .isa import runs_here, usable
 from ._llvm_loops import counted_accumulation
 
@@ -177,16 +177,13 @@ _row_tile = _make_tile(1, NV)     # the rows past the last multiple of MR
 _row_tile_16 = _make_tile(1, 1)
 
 
-_JIT_INLINE = dict(cache=True, inline="always", error_model="numpy", boundscheck=False)
-
-
-@nb.njit(**_JIT_INLINE)
+@nb.njit(**INLINE_FLAGS)
 def _stage_buffer(depth):
     """Per-block scratch of :func:`_stage_rows`: the VNNI tiles' tail word of each row."""
     return np.zeros(MR, np.int32)
 
 
-@nb.njit(**_JIT_INLINE)
+@nb.njit(**INLINE_FLAGS)
 def _stage_rows(a, m, mr, depth, flip, stage):
     """Rows ``m .. m+mr`` of ``a`` as the tiles read them: ``(address, row stride, tail words'
     address or 0, depth groups, flip)``. The VNNI tiles read the rows in place and take their
@@ -203,13 +200,13 @@ def _stage_rows(a, m, mr, depth, flip, stage):
     return np.intp(a.ctypes.data) + m * np.intp(a.strides[0]), np.intp(a.strides[0]), tails, k4, flip
 
 
-@nb.njit(**_JIT_INLINE)
+@nb.njit(**INLINE_FLAGS)
 def _stage_buffer_pairs(depth):
     """The AVX2 variant's :func:`_stage_buffer`: ``MR`` rows widened to int16, zero past ``depth``."""
     return np.zeros((MR, 4 * ((depth + 3) // 4)), np.int16)
 
 
-@nb.njit(**_JIT_INLINE)
+@nb.njit(**INLINE_FLAGS)
 def _stage_rows_pairs(a, m, mr, depth, flip, stage):
     """The AVX2 variant's :func:`_stage_rows`: the rows flipped to uint8 and widened to int16 in
     ``stage`` (whole groups: the zeros past ``depth`` meet zero rows of B), so that the tile
@@ -222,7 +219,7 @@ def _stage_rows_pairs(a, m, mr, depth, flip, stage):
         np.int32(0)
 
 
-@nb.njit(**_JIT_INLINE)
+@nb.njit(**INLINE_FLAGS)
 def _gemm_rows(a, bp, depth, flip, m0, m1, c, stage):
     """c[0:m1-m0, :Npad] = a[m0:m1, :depth] . B (int32) with ``bp`` from :func:`pack_weights`."""
     npad = bp.shape[1]
@@ -316,18 +313,11 @@ def pack_weights_avx2(b: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(blocks).reshape(groups, npad, 4)
 
 
-def _avx2_namespace() -> dict:
-    """This module's globals with the AVX2 tiles in place of the VNNI ones, for the variants of
-    the drivers (:func:`~._compiled.renamed`: the same code, compiled over other tiles)."""
-    ns = dict(globals())
-    ns.update(LANES=AVX2_LANES, _tile=_make_tile(MR, NV, "avx2"), _tile_16=_make_tile(MR, 1, "avx2"),
-              _row_tile=_make_tile(1, NV, "avx2"), _row_tile_16=_make_tile(1, 1, "avx2"))
-    ns.update(_stage_buffer=_stage_buffer_pairs, _stage_rows=_stage_rows_pairs)
-    ns["_gemm_rows"] = renamed(_gemm_rows.py_func, "_gemm_rows_avx2", ns, **_JIT_INLINE)
-    return ns
-
-
-_AVX2 = _avx2_namespace()
+# this module's globals with the AVX2 tiles in place of the VNNI ones, for the drivers' variants
+_AVX2 = variant_namespace(globals(), "_avx2", ("_gemm_rows",), LANES=AVX2_LANES,
+                          _tile=_make_tile(MR, NV, "avx2"), _tile_16=_make_tile(MR, 1, "avx2"),
+                          _row_tile=_make_tile(1, NV, "avx2"), _row_tile_16=_make_tile(1, 1, "avx2"),
+                          _stage_buffer=_stage_buffer_pairs, _stage_rows=_stage_rows_pairs)
 gemm_requantize_avx2, gemm_requantize_avx2_parallel = _twins(gemm_requantize.py_func, "gemm_requantize_avx2",
                                                              _AVX2, boundscheck=False)
 gemm_int32_avx2 = renamed(gemm_int32.py_func, "gemm_int32_avx2", _AVX2, cache=True, error_model="numpy",

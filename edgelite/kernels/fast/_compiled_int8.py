@@ -88,10 +88,11 @@ def _split(r, run, vec_n, vec_total):
 def _binary_rows(x1, x2, out, rows, run, size, s1, e1, s2, e2, vec_n, vec_total, p):
     """The row loop of one 8-bit binary op whose per-element arithmetic is ``element_value``
     (:func:`mul_value` or :func:`add_value`, bound per variant by :func:`_rows_of`):
-    ``out[r * run + j] = element_value(x1[r * s1 + j * e1], x2[r * s2 + j * e2])`` for the ``size`` flat outputs (``e`` is 1, or 0 for a broadcast
-    scalar, whose row stride is then 0 too). Rows are sliced before the element loops: indices
-    counted from 0 let LLVM drop numba's negative-index handling and vectorise. The first
-    ``split`` elements of a row take LiteRT's SIMD-lane arithmetic, the rest its scalar tail."""
+    ``out[r * run + j] = element_value(x1[r * s1 + j * e1], x2[r * s2 + j * e2])`` for the
+    ``size`` flat outputs (``e`` is 1, or 0 for a broadcast scalar, whose row stride is then 0
+    too). Rows are sliced before the element loops: indices counted from 0 let LLVM drop
+    numba's negative-index handling and vectorise. The first ``split`` elements of a row take
+    LiteRT's SIMD-lane arithmetic, the rest its scalar tail."""
     for r in range(rows):
         o = r * run
         n = min(run, size - o)

@@ -14,7 +14,6 @@ same order); ``EDGELITE_FAST_DW_SIMD=0`` keeps ``_compiled.depthwise_float``.
 """
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from ..base import register
 from ..conv import DepthwiseConv2D
 from ..quantized_conv import QuantizedDepthwiseConv2D
 from . import FAST_PRIORITY, enabled
+from .isa import depthwise_blocks_off
 from .loader import compiled_module, parallel_twins_enabled, run, run_from
 
 _DW_SIMD = "_compiled_depthwise"
@@ -34,7 +34,7 @@ def _simd_host(module: str) -> bool:
     """``simd_available()`` of the compiled module ``module`` (``_compiled_depthwise`` or
     ``_compiled_depthwise_float``: the host features looked up once; the
     ``EDGELITE_FAST_DW_SIMD`` switch read on each call)."""
-    if os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() == "0":
+    if depthwise_blocks_off():
         return False
     if module not in _simd_hosts:
         _simd_hosts[module] = bool(compiled_module(module).simd_available())

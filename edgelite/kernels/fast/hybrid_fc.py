@@ -12,7 +12,8 @@ values in depth chunks summed in float64 once the depth passes 1023 (mobilenet_v
 1280 x 1000 classifier: 0.5 ms of its 11 ms).
 
 Only where the host has an integer tile (AVX-512 VNNI or AVX2, ``epilogue.int_gemm_host``)
-and the depth is within the tile's exact int32 range; elsewhere, and for inputs with a NaN or an infinity, the reference runs.
+and the depth is within the tile's exact int32 range; elsewhere, and for inputs with a NaN or
+an infinity, the reference runs.
 """
 from __future__ import annotations
 

@@ -40,6 +40,11 @@ def as_avx2() -> bool:
     return os.environ.get("EDGELITE_FAST_ISA", "").strip().lower() == "avx2"
 
 
+def depthwise_blocks_off() -> bool:
+    """Whether ``EDGELITE_FAST_DW_SIMD=0`` keeps both depthwise kernels on their numba loops."""
+    return os.environ.get("EDGELITE_FAST_DW_SIMD", "").strip() == "0"
+
+
 def runs_here(*features: str) -> bool:
     """Whether numba compiles for this CPU and the CPU has all of ``features`` (e.g.
     ``"avx512f", "avx512vnni"``), whatever ``EDGELITE_FAST_ISA`` says."""
