@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("numba")
 
-from test_fast_tier import assert_same_bits, both  # noqa: E402
+from test_fast_tier import assert_same_bits, both, run_from_calls  # noqa: E402
 
 from edgelite.kernels.fast import depthwise as fast_depthwise  # noqa: E402
 
@@ -30,14 +30,7 @@ def _require_simd():
 @pytest.fixture
 def simd_calls(monkeypatch):
     """The names of the compiled functions the float depthwise kernel ran through ``run_from``."""
-    calls = []
-    real = fast_depthwise.run_from
-
-    def spy(module, kernel, name, *args, **kw):
-        calls.append(name)
-        return real(module, kernel, name, *args, **kw)
-    monkeypatch.setattr(fast_depthwise, "run_from", spy)
-    return calls
+    return run_from_calls(monkeypatch, fast_depthwise)
 
 
 def _random_case(rng, seed, specials=()):

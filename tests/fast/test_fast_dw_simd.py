@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("numba")
 
-from test_fast_tier import assert_same_bits, both, quant  # noqa: E402
+from test_fast_tier import assert_same_bits, both, quant, run_from_calls  # noqa: E402
 
 from edgelite.kernels.fast import depthwise as fast_depthwise  # noqa: E402
 
@@ -122,14 +122,7 @@ def _random_case(rng, seed, dtype):
 @pytest.fixture
 def simd_calls(monkeypatch):
     """The names of the compiled functions the int8 depthwise kernel ran through ``run_from``."""
-    calls = []
-    real = fast_depthwise.run_from
-
-    def spy(module, kernel, name, *args, **kw):
-        calls.append(name)
-        return real(module, kernel, name, *args, **kw)
-    monkeypatch.setattr(fast_depthwise, "run_from", spy)
-    return calls
+    return run_from_calls(monkeypatch, fast_depthwise)
 
 
 @pytest.mark.parametrize("seed", range(20))

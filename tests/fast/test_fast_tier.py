@@ -40,6 +40,19 @@ def assert_same_bits(ref, got):
         assert r.tobytes() == g.tobytes()
 
 
+def run_from_calls(monkeypatch, module) -> list:
+    """The names of the compiled functions ``module``'s kernels run through ``run_from`` from now
+    on (a spy on the module's ``run_from``), in order."""
+    calls = []
+    real = module.run_from
+
+    def spy(compiled, kernel, name, *args, **kw):
+        calls.append(name)
+        return real(compiled, kernel, name, *args, **kw)
+    monkeypatch.setattr(module, "run_from", spy)
+    return calls
+
+
 def picked(opcode, inputs, options, **kw):
     model = single_op_model(opcode, inputs, options, constant_inputs=(1, 2), **kw)
     sg = model.main
